@@ -1,0 +1,171 @@
+"""Strict CBOR for untrusted bytes, deterministic CBOR for what we sign (hazmat layer).
+
+This module owns the wire rules every other module relies on:
+
+* :func:`decode` reads untrusted bytes and refuses trailing bytes, duplicate map keys,
+  deep nesting, oversize input and the tags that let a sender build cycles or
+  string-reference games (25, 28, 29, 256) or smuggle code-like values (35, 36).
+  Every refusal is a :class:`~edl.errors.MalformedError`.
+* :func:`encode` writes deterministic CBOR (RFC 8949 §4.2.3 length-first map ordering,
+  the ordering COSE and ISO 18013-5 implementations use in practice).
+* Tag 24 (``#6.24(bstr .cbor X)``) stays as the bytes received: :func:`unwrap24` gives them
+  back untouched, so digests and signatures are computed over exactly what was sent.
+* ISO 18013-5 dates: :func:`tdate` (tag 0, UTC, whole seconds, ``Z``) and
+  :func:`full_date` (tag 1004, ``YYYY-MM-DD``).
+
+It knows nothing about mdoc or COSE structure; see ``edl.cose`` and ``edl.mdoc``.
+
+>>> decode(encode({"a": 1}))
+{'a': 1}
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+from typing import Any
+
+import cbor2
+from cbor2 import CBORTag
+
+from .errors import MalformedError
+
+__all__ = [
+    "CBORTag",
+    "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_SIZE",
+    "decode",
+    "encode",
+    "encode_tag24",
+    "full_date",
+    "head",
+    "tdate",
+    "unwrap24",
+    "wrap24",
+]
+
+DEFAULT_MAX_SIZE = 1 << 20
+"""Largest input :func:`decode` accepts by default (1 MiB: an mDL with a large portrait fits)."""
+
+DEFAULT_MAX_DEPTH = 32
+"""Deepest nesting :func:`decode` accepts; ISO 18013-5 structures need fewer than 12 levels."""
+
+TAG_ENCODED_CBOR = 24
+TAG_TDATE = 0
+TAG_FULL_DATE = 1004
+
+
+def _refuse_tag(tag: int) -> Any:
+    def refuse(*_args: Any) -> Any:
+        raise MalformedError(f"CBOR tag {tag} is not allowed in a credential")
+
+    return refuse
+
+
+# Value sharing and string references can make cycles or amplification; regex and MIME
+# values have no place in a licence.
+_REFUSED_TAGS = {tag: _refuse_tag(tag) for tag in (25, 28, 29, 35, 36, 256)}
+
+
+def decode(
+    data: bytes,
+    *,
+    max_size: int = DEFAULT_MAX_SIZE,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    what: str = "data",
+) -> Any:
+    """Decode exactly one CBOR data item from untrusted ``data``.
+
+    Raises :class:`MalformedError` for anything that is not a single well-formed item
+    within the limits: trailing bytes, duplicate map keys, nesting deeper than
+    ``max_depth``, more than ``max_size`` bytes, truncated input, invalid UTF-8,
+    refused tags. ``what`` names the thing in the error message.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"decode() takes bytes, not {type(data).__name__}")
+    size = len(data)
+    if size == 0:
+        raise MalformedError(f"{what} is empty")
+    if size > max_size:
+        raise MalformedError(f"{what} is {size} bytes, more than the {max_size} allowed")
+    fp = io.BytesIO(data)
+    decoder = cbor2.CBORDecoder(
+        fp,
+        max_depth=max_depth,
+        allow_duplicate_keys=False,
+        semantic_decoders=_REFUSED_TAGS,
+    )
+    try:
+        value = decoder.decode()
+    except MalformedError:
+        raise
+    except cbor2.CBORDecodeError as e:
+        cause = e.__cause__
+        if isinstance(cause, MalformedError):
+            raise MalformedError(f"{what}: {cause.message}") from e
+        raise MalformedError(f"{what} is not valid CBOR ({e})") from e
+    except (ValueError, TypeError, OverflowError, RecursionError, MemoryError) as e:
+        raise MalformedError(f"{what} is not valid CBOR ({e})") from e
+    if fp.tell() != size:
+        raise MalformedError(f"{what} has {size - fp.tell()} unexpected bytes after its end")
+    return value
+
+
+def encode(value: Any) -> bytes:
+    """Encode ``value`` as deterministic CBOR (sorted map keys, shortest heads)."""
+    return cbor2.dumps(value, canonical=True)
+
+
+def head(major: int, length: int) -> bytes:
+    """The CBOR head of a data item of ``major`` type with argument ``length``.
+
+    Used to frame bytes that must not be re-encoded (a transcript embedded as received).
+    """
+    mt = major << 5
+    if length < 24:
+        return bytes([mt | length])
+    if length < 0x100:
+        return bytes([mt | 24, length])
+    if length < 0x10000:
+        return bytes([mt | 25]) + length.to_bytes(2, "big")
+    if length < 0x100000000:
+        return bytes([mt | 26]) + length.to_bytes(4, "big")
+    return bytes([mt | 27]) + length.to_bytes(8, "big")
+
+
+def encode_tag24(inner: bytes) -> bytes:
+    """The encoding of ``#6.24(bstr inner)``, built around ``inner`` without touching it."""
+    return b"\xd8\x18" + head(2, len(inner)) + inner
+
+
+def wrap24(inner: bytes) -> CBORTag:
+    """``#6.24(bstr inner)`` as a value to embed in a larger structure."""
+    return CBORTag(TAG_ENCODED_CBOR, bytes(inner))
+
+
+def unwrap24(value: Any, *, what: str) -> bytes:
+    """The bytes inside a received ``#6.24(bstr)``, exactly as received."""
+    if not (isinstance(value, CBORTag) and value.tag == TAG_ENCODED_CBOR):
+        raise MalformedError(f"{what} must be tagged as embedded CBOR (tag 24)")
+    inner = value.value
+    if not isinstance(inner, bytes):
+        raise MalformedError(f"{what}: tag 24 must wrap a byte string")
+    return inner
+
+
+def tdate(moment: _dt.datetime) -> CBORTag:
+    """ISO 18013-5 ``tdate``: tag 0, RFC 3339 in UTC, whole seconds, ``Z``.
+
+    ``moment`` must be timezone-aware; fractions of a second are dropped.
+    """
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("tdate needs a timezone-aware datetime")
+    utc = moment.astimezone(_dt.timezone.utc).replace(microsecond=0)
+    return CBORTag(TAG_TDATE, utc.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def full_date(day: _dt.date) -> CBORTag:
+    """ISO 18013-5 / RFC 8943 ``full-date``: tag 1004, ``YYYY-MM-DD``."""
+    if isinstance(day, _dt.datetime):
+        raise ValueError("full_date takes a date, not a datetime")
+    return CBORTag(TAG_FULL_DATE, day.isoformat())

@@ -1,0 +1,588 @@
+"""COSE_Sign1, COSE_Mac0 and COSE_Key (RFC 9052/9053) for the credential formats (hazmat layer).
+
+This module owns signing and verifying single-signer COSE messages and converting keys
+between COSE_Key maps and ``cryptography`` objects. It does not decide whom to trust
+(see ``edl.x509`` and ``edl.verify``).
+
+Policy, stricter than RFC 9052 allows and on purpose:
+
+* The key decides the algorithm: ES256 only with P-256, ES384 with P-384, ES512 with P-521,
+  EdDSA with Ed25519/Ed448, HMAC 256/256 with a 256-bit key. A message whose ``alg`` does
+  not match the key is refused (:class:`~edl.errors.UnsupportedError`), so an attacker can
+  never choose a weaker pairing.
+* ``alg`` must be in the protected header (RFC 9052 §3.1 permits the unprotected one).
+* A label in both buckets, an unknown ``crit`` label, or an ECDSA signature whose length is
+  not exactly 2·n bytes are malformed.
+* The bytes signed are the bytes received (protected header, payload), never re-encoded.
+
+>>> from cryptography.hazmat.primitives.asymmetric import ec
+>>> key = ec.generate_private_key(ec.SECP256R1())
+>>> msg = sign1(KeySigner(key), b"hello")
+>>> decode_sign1(msg).verify(key.public_key()).payload
+b'hello'
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+
+from . import cbor
+from .errors import MalformedError, SignatureError, UnsupportedError
+
+__all__ = [
+    "Algorithm",
+    "CoseMac0",
+    "CoseSign1",
+    "Curve",
+    "Header",
+    "KeySigner",
+    "KeyParam",
+    "KeyType",
+    "PublicKey",
+    "Signer",
+    "algorithm_for_key",
+    "decode_mac0",
+    "decode_sign1",
+    "key_from_cose",
+    "key_to_cose",
+    "mac0",
+    "sign1",
+    "verify_signature",
+]
+
+TAG_SIGN1 = 18
+TAG_MAC0 = 17
+
+PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
+PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
+
+
+class Header(enum.IntEnum):
+    """COSE header labels (RFC 9052 §3.1, RFC 9360)."""
+
+    ALG = 1
+    CRIT = 2
+    CONTENT_TYPE = 3
+    KID = 4
+    IV = 5
+    PARTIAL_IV = 6
+    X5CHAIN = 33
+
+
+class Algorithm(enum.IntEnum):
+    """The algorithms we accept (RFC 9053)."""
+
+    ES256 = -7
+    ES384 = -35
+    ES512 = -36
+    EDDSA = -8
+    HMAC_256_256 = 5
+
+
+class KeyType(enum.IntEnum):
+    OKP = 1
+    EC2 = 2
+    SYMMETRIC = 4
+
+
+class KeyParam(enum.IntEnum):
+    KTY = 1
+    KID = 2
+    ALG = 3
+    CRV = -1
+    X = -2
+    Y = -3
+    D = -4
+
+
+class Curve(enum.IntEnum):
+    P256 = 1
+    P384 = 2
+    P521 = 3
+    X25519 = 4
+    X448 = 5
+    ED25519 = 6
+    ED448 = 7
+
+
+_EC_CURVES: dict[Curve, tuple[type[ec.EllipticCurve], int]] = {
+    Curve.P256: (ec.SECP256R1, 32),
+    Curve.P384: (ec.SECP384R1, 48),
+    Curve.P521: (ec.SECP521R1, 66),
+}
+_CURVE_BY_NAME = {"secp256r1": Curve.P256, "secp384r1": Curve.P384, "secp521r1": Curve.P521}
+_ECDSA: dict[Algorithm, tuple[str, hashes.HashAlgorithm, int, int]] = {
+    # alg: (curve name, hash, coordinate size, group order)
+    Algorithm.ES256: (
+        "secp256r1",
+        hashes.SHA256(),
+        32,
+        0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551,
+    ),
+    Algorithm.ES384: (
+        "secp384r1",
+        hashes.SHA384(),
+        48,
+        0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973,
+    ),
+    Algorithm.ES512: (
+        "secp521r1",
+        hashes.SHA512(),
+        66,
+        0x01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409,
+    ),
+}
+_ALG_BY_CURVE = {"secp256r1": Algorithm.ES256, "secp384r1": Algorithm.ES384, "secp521r1": Algorithm.ES512}
+_KNOWN_CRIT = frozenset()  # we understand no extension header that could be critical
+
+
+def algorithm_for_key(key: PublicKey | PrivateKey) -> Algorithm:
+    """The one algorithm this key may be used with (raises ``UnsupportedError`` otherwise)."""
+    if isinstance(key, (ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey)):
+        alg = _ALG_BY_CURVE.get(key.curve.name)
+        if alg is None:
+            raise UnsupportedError(f"elliptic curve {key.curve.name} is not accepted")
+        return alg
+    if isinstance(
+        key,
+        (
+            ed25519.Ed25519PublicKey,
+            ed25519.Ed25519PrivateKey,
+            ed448.Ed448PublicKey,
+            ed448.Ed448PrivateKey,
+        ),
+    ):
+        return Algorithm.EDDSA
+    raise UnsupportedError(f"{type(key).__name__} keys are not accepted")
+
+
+# --- signatures -------------------------------------------------------------------------
+
+
+def verify_signature(key: PublicKey, alg: int, data: bytes, signature: bytes) -> None:
+    """Check a raw COSE signature (ECDSA ``r‖s`` or EdDSA) of ``data``.
+
+    Raises :class:`UnsupportedError` when ``alg`` does not belong to ``key`` and
+    :class:`SignatureError` when the signature is wrong in any way.
+    """
+    expected = algorithm_for_key(key)
+    if alg != expected:
+        raise UnsupportedError(
+            f"algorithm {_alg_name(alg)} cannot be used with this {_key_name(key)} key "
+            f"(only {expected.name})"
+        )
+    if not isinstance(signature, bytes):
+        raise MalformedError("signature must be a byte string")
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        _curve, digest, size, order = _ECDSA[Algorithm(alg)]
+        if len(signature) != 2 * size:
+            raise SignatureError(
+                f"ECDSA signature is {len(signature)} bytes; {_alg_name(alg)} needs {2 * size}"
+            )
+        r = int.from_bytes(signature[:size], "big")
+        s = int.from_bytes(signature[size:], "big")
+        if not (0 < r < order and 0 < s < order):
+            raise SignatureError("ECDSA signature values are out of range")
+        try:
+            key.verify(encode_dss_signature(r, s), data, ec.ECDSA(digest))
+        except InvalidSignature:
+            raise SignatureError("signature does not match the signed data") from None
+        return
+    try:
+        key.verify(signature, data)  # Ed25519 / Ed448 check lengths and canonical S
+    except InvalidSignature:
+        raise SignatureError("signature does not match the signed data") from None
+
+
+@runtime_checkable
+class Signer(Protocol):
+    """Something that signs with a private key it keeps to itself (a file, an HSM, a phone).
+
+    ``algorithm`` is the COSE algorithm; ``sign`` returns the raw COSE signature
+    (``r‖s`` for ECDSA).
+    """
+
+    @property
+    def algorithm(self) -> Algorithm: ...
+
+    def public_key(self) -> PublicKey: ...
+
+    def sign(self, data: bytes) -> bytes: ...
+
+
+class KeySigner:
+    """A :class:`Signer` over a private key object held in this process."""
+
+    __slots__ = ("_key", "_alg", "_public")
+
+    def __init__(self, private_key: PrivateKey) -> None:
+        self._alg = algorithm_for_key(private_key)
+        self._key = private_key
+        self._public = private_key.public_key()
+
+    def __repr__(self) -> str:  # never show key material
+        return f"KeySigner({self._alg.name})"
+
+    @property
+    def algorithm(self) -> Algorithm:
+        return self._alg
+
+    def public_key(self) -> PublicKey:
+        return self._public
+
+    def sign(self, data: bytes) -> bytes:
+        key = self._key
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            _curve, digest, size, _order = _ECDSA[self._alg]
+            r, s = decode_dss_signature(key.sign(data, ec.ECDSA(digest)))
+            return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+        return key.sign(data)
+
+
+# --- COSE_Sign1 -------------------------------------------------------------------------
+
+
+def _sig_structure(protected: bytes, external_aad: bytes, payload: bytes) -> bytes:
+    # Sig_structure = ["Signature1", body_protected, external_aad, payload] (RFC 9052 §4.4),
+    # framed by hand so the received bytes go in untouched.
+    return (
+        b"\x84\x6aSignature1"
+        + cbor.head(2, len(protected))
+        + protected
+        + cbor.head(2, len(external_aad))
+        + external_aad
+        + cbor.head(2, len(payload))
+        + payload
+    )
+
+
+def _encode_protected(headers: Mapping[int, Any]) -> bytes:
+    return cbor.encode(dict(headers)) if headers else b""
+
+
+def sign1(
+    signer: Signer,
+    payload: bytes,
+    *,
+    protected: Mapping[int, Any] | None = None,
+    unprotected: Mapping[int, Any] | None = None,
+    detached: bool = False,
+    external_aad: bytes = b"",
+    tagged: bool = False,
+) -> bytes:
+    """Sign ``payload`` into an encoded COSE_Sign1 (untagged unless ``tagged``).
+
+    ``alg`` is set from the signer; ``protected`` adds further protected headers.
+    With ``detached`` the payload is signed but sent as ``nil``.
+    """
+    headers: dict[int, Any] = {Header.ALG: int(signer.algorithm)}
+    if protected:
+        headers.update({int(k): v for k, v in protected.items()})
+    protected_bytes = _encode_protected(headers)
+    signature = signer.sign(_sig_structure(protected_bytes, external_aad, payload))
+    body = [
+        protected_bytes,
+        {int(k): v for k, v in (unprotected or {}).items()},
+        None if detached else payload,
+        signature,
+    ]
+    return cbor.encode(cbor.CBORTag(TAG_SIGN1, body) if tagged else body)
+
+
+def _parse_headers(
+    protected_bytes: Any, unprotected: Any, *, what: str
+) -> tuple[bytes, dict[int, Any], dict[int, Any]]:
+    if not isinstance(protected_bytes, bytes):
+        raise MalformedError(f"{what}: protected header must be a byte string")
+    if not isinstance(unprotected, dict):
+        raise MalformedError(f"{what}: unprotected header must be a map")
+    if protected_bytes == b"":
+        protected: Any = {}
+    else:
+        protected = cbor.decode(protected_bytes, what=f"{what} protected header")
+        if not isinstance(protected, dict):
+            raise MalformedError(f"{what}: protected header must encode a map")
+    for bucket in (protected, unprotected):
+        for label in bucket:
+            if not isinstance(label, (int, str)) or isinstance(label, bool):
+                raise MalformedError(f"{what}: header labels must be integers or text")
+    both = protected.keys() & unprotected.keys()
+    if both:
+        raise MalformedError(f"{what}: header {sorted(map(str, both))} is in both buckets")
+    if Header.ALG in unprotected:
+        raise UnsupportedError(f"{what}: the algorithm must be in the protected header")
+    crit = protected.get(Header.CRIT)
+    if crit is not None:
+        if not isinstance(crit, list) or not crit:
+            raise MalformedError(f"{what}: crit must be a non-empty array")
+        unknown = [label for label in crit if label not in _KNOWN_CRIT]
+        if unknown:
+            raise UnsupportedError(f"{what}: critical header {unknown} is not understood")
+    return protected_bytes, protected, unprotected
+
+
+def _alg_of(protected: dict[int, Any], *, what: str) -> Algorithm:
+    alg = protected.get(Header.ALG)
+    if alg is None:
+        raise UnsupportedError(f"{what}: no algorithm in the protected header")
+    if not isinstance(alg, int) or isinstance(alg, bool):
+        raise UnsupportedError(f"{what}: algorithm {alg!r} is not accepted")
+    try:
+        return Algorithm(alg)
+    except ValueError:
+        raise UnsupportedError(f"{what}: algorithm {alg} is not accepted") from None
+
+
+def _untag(value: Any, tag: int, *, what: str) -> Any:
+    if isinstance(value, cbor.CBORTag):
+        if value.tag != tag:
+            raise MalformedError(f"{what}: tag {value.tag} where {tag} or none was expected")
+        value = value.value
+    if not isinstance(value, list) or len(value) != 4:
+        raise MalformedError(f"{what} must be an array of 4 elements")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class CoseSign1:
+    """A parsed, **unverified** COSE_Sign1. Call :meth:`verify` before using its payload."""
+
+    protected_bytes: bytes
+    protected: dict[int, Any]
+    unprotected: dict[int, Any]
+    payload: bytes | None
+    signature: bytes
+    algorithm: Algorithm
+
+    @classmethod
+    def from_value(cls, value: Any, *, what: str = "COSE_Sign1") -> CoseSign1:
+        """Parse an already-decoded COSE_Sign1 (tag 18 or untagged)."""
+        prot, unprot, payload, signature = _untag(value, TAG_SIGN1, what=what)
+        protected_bytes, protected, unprotected = _parse_headers(prot, unprot, what=what)
+        if payload is not None and not isinstance(payload, bytes):
+            raise MalformedError(f"{what}: payload must be a byte string or nil")
+        if not isinstance(signature, bytes):
+            raise MalformedError(f"{what}: signature must be a byte string")
+        return cls(
+            protected_bytes=protected_bytes,
+            protected=protected,
+            unprotected=unprotected,
+            payload=payload,
+            signature=signature,
+            algorithm=_alg_of(protected, what=what),
+        )
+
+    def header(self, label: int) -> Any:
+        """A header value from the protected bucket, else the unprotected one."""
+        if label in self.protected:
+            return self.protected[label]
+        return self.unprotected.get(label)
+
+    def to_be_signed(self, *, detached_payload: bytes | None = None, external_aad: bytes = b"") -> bytes:
+        payload = self._payload_for(detached_payload)
+        return _sig_structure(self.protected_bytes, external_aad, payload)
+
+    def _payload_for(self, detached_payload: bytes | None) -> bytes:
+        if self.payload is None:
+            if detached_payload is None:
+                raise MalformedError("the signed content is detached and was not supplied")
+            return detached_payload
+        if detached_payload is not None:
+            raise MalformedError("a detached payload was supplied for an attached one")
+        return self.payload
+
+    def verify(
+        self,
+        key: PublicKey,
+        *,
+        detached_payload: bytes | None = None,
+        external_aad: bytes = b"",
+    ) -> CoseSign1:
+        """Check the signature with ``key``; return ``self`` so calls can chain."""
+        data = self.to_be_signed(detached_payload=detached_payload, external_aad=external_aad)
+        verify_signature(key, self.algorithm, data, self.signature)
+        return self
+
+
+def decode_sign1(data: bytes, *, what: str = "COSE_Sign1") -> CoseSign1:
+    """Parse encoded COSE_Sign1 bytes (tag 18 or untagged) without verifying."""
+    return CoseSign1.from_value(cbor.decode(data, what=what), what=what)
+
+
+# --- COSE_Mac0 --------------------------------------------------------------------------
+
+
+def _mac_structure(protected: bytes, external_aad: bytes, payload: bytes) -> bytes:
+    # MAC_structure = ["MAC0", protected, external_aad, payload] (RFC 9052 §6.3)
+    return (
+        b"\x84\x64MAC0"
+        + cbor.head(2, len(protected))
+        + protected
+        + cbor.head(2, len(external_aad))
+        + external_aad
+        + cbor.head(2, len(payload))
+        + payload
+    )
+
+
+def _check_mac_key(key: bytes) -> None:
+    if not isinstance(key, (bytes, bytearray)) or len(key) != 32:
+        raise ValueError("HMAC 256/256 needs a 32-byte key")
+
+
+def mac0(
+    key: bytes,
+    payload: bytes,
+    *,
+    detached: bool = False,
+    external_aad: bytes = b"",
+    unprotected: Mapping[int, Any] | None = None,
+    tagged: bool = False,
+) -> bytes:
+    """MAC ``payload`` with HMAC 256/256 into an encoded COSE_Mac0."""
+    _check_mac_key(key)
+    protected_bytes = _encode_protected({Header.ALG: int(Algorithm.HMAC_256_256)})
+    tag = hmac.new(key, _mac_structure(protected_bytes, external_aad, payload), hashlib.sha256).digest()
+    body = [protected_bytes, dict(unprotected or {}), None if detached else payload, tag]
+    return cbor.encode(cbor.CBORTag(TAG_MAC0, body) if tagged else body)
+
+
+@dataclass(frozen=True, slots=True)
+class CoseMac0:
+    """A parsed, **unverified** COSE_Mac0."""
+
+    protected_bytes: bytes
+    protected: dict[int, Any]
+    unprotected: dict[int, Any]
+    payload: bytes | None
+    tag: bytes
+    algorithm: Algorithm = field(default=Algorithm.HMAC_256_256)
+
+    @classmethod
+    def from_value(cls, value: Any, *, what: str = "COSE_Mac0") -> CoseMac0:
+        prot, unprot, payload, tag = _untag(value, TAG_MAC0, what=what)
+        protected_bytes, protected, unprotected = _parse_headers(prot, unprot, what=what)
+        if payload is not None and not isinstance(payload, bytes):
+            raise MalformedError(f"{what}: payload must be a byte string or nil")
+        if not isinstance(tag, bytes):
+            raise MalformedError(f"{what}: tag must be a byte string")
+        alg = _alg_of(protected, what=what)
+        if alg is not Algorithm.HMAC_256_256:
+            raise UnsupportedError(f"{what}: algorithm {alg.name} is not a MAC we accept")
+        return cls(
+            protected_bytes=protected_bytes,
+            protected=protected,
+            unprotected=unprotected,
+            payload=payload,
+            tag=tag,
+            algorithm=alg,
+        )
+
+    def verify(
+        self, key: bytes, *, detached_payload: bytes | None = None, external_aad: bytes = b""
+    ) -> CoseMac0:
+        _check_mac_key(key)
+        if self.payload is None:
+            if detached_payload is None:
+                raise MalformedError("the MACed content is detached and was not supplied")
+            payload = detached_payload
+        else:
+            if detached_payload is not None:
+                raise MalformedError("a detached payload was supplied for an attached one")
+            payload = self.payload
+        expected = hmac.new(
+            key, _mac_structure(self.protected_bytes, external_aad, payload), hashlib.sha256
+        ).digest()
+        if not hmac.compare_digest(expected, self.tag):
+            raise SignatureError("MAC does not match the authenticated data")
+        return self
+
+
+def decode_mac0(data: bytes, *, what: str = "COSE_Mac0") -> CoseMac0:
+    return CoseMac0.from_value(cbor.decode(data, what=what), what=what)
+
+
+# --- COSE_Key ---------------------------------------------------------------------------
+
+
+def _coord(value: Any, size: int, name: str) -> bytes:
+    if not isinstance(value, bytes) or len(value) != size:
+        raise MalformedError(f"COSE_Key {name} must be a {size}-byte string")
+    return value
+
+
+def key_from_cose(cose_key: Any) -> PublicKey:
+    """A public key from a decoded COSE_Key map (EC2 with x/y or compressed y; OKP)."""
+    if not isinstance(cose_key, dict):
+        raise MalformedError("COSE_Key must be a map")
+    kty = cose_key.get(KeyParam.KTY)
+    crv = cose_key.get(KeyParam.CRV)
+    x = cose_key.get(KeyParam.X)
+    try:
+        if kty == KeyType.EC2:
+            if crv not in _EC_CURVES:
+                raise UnsupportedError(f"COSE_Key curve {crv!r} is not accepted")
+            curve_cls, size = _EC_CURVES[Curve(crv)]
+            xb = _coord(x, size, "x")
+            y = cose_key.get(KeyParam.Y)
+            if isinstance(y, bool):  # compressed point: y is the sign bit
+                point = (b"\x03" if y else b"\x02") + xb
+            else:
+                point = b"\x04" + xb + _coord(y, size, "y")
+            return ec.EllipticCurvePublicKey.from_encoded_point(curve_cls(), point)
+        if kty == KeyType.OKP:
+            if crv == Curve.ED25519:
+                return ed25519.Ed25519PublicKey.from_public_bytes(_coord(x, 32, "x"))
+            if crv == Curve.ED448:
+                return ed448.Ed448PublicKey.from_public_bytes(_coord(x, 57, "x"))
+            raise UnsupportedError(f"COSE_Key OKP curve {crv!r} is not accepted for signing")
+    except ValueError as e:
+        raise MalformedError(f"COSE_Key is not a valid point ({e})") from e
+    raise UnsupportedError(f"COSE_Key type {kty!r} is not accepted")
+
+
+def key_to_cose(key: PublicKey) -> dict[int, Any]:
+    """A COSE_Key map (uncompressed EC2, or OKP) for a public key."""
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        crv = _CURVE_BY_NAME.get(key.curve.name)
+        if crv is None:
+            raise UnsupportedError(f"elliptic curve {key.curve.name} is not accepted")
+        _cls, size = _EC_CURVES[crv]
+        nums = key.public_numbers()
+        return {
+            KeyParam.KTY: int(KeyType.EC2),
+            KeyParam.CRV: int(crv),
+            KeyParam.X: nums.x.to_bytes(size, "big"),
+            KeyParam.Y: nums.y.to_bytes(size, "big"),
+        }
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return {KeyParam.KTY: int(KeyType.OKP), KeyParam.CRV: int(Curve.ED25519), KeyParam.X: key.public_bytes_raw()}
+    if isinstance(key, ed448.Ed448PublicKey):
+        return {KeyParam.KTY: int(KeyType.OKP), KeyParam.CRV: int(Curve.ED448), KeyParam.X: key.public_bytes_raw()}
+    raise UnsupportedError(f"{type(key).__name__} keys are not accepted")
+
+
+def _alg_name(alg: int) -> str:
+    try:
+        return Algorithm(alg).name
+    except ValueError:
+        return str(alg)
+
+
+def _key_name(key: Any) -> str:
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return key.curve.name
+    return type(key).__name__.replace("PublicKey", "")

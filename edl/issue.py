@@ -1,0 +1,124 @@
+"""Issuer SDK: a licence + the holder's device key + a document signer + the time → IssuerSigned.
+
+This module owns the issuing recipe and its refusals: a validity that outlives the
+document-signer certificate, a signer whose key does not match its certificate, or a
+time outside that certificate's validity. It never reads the clock: ``now`` is an argument.
+It does not store keys (``edl.keys``) or present credentials (``edl.wallet``).
+
+>>> # issued = issue_mdoc(licence, device_key=phone_pub, signer=KeySigner(ds_key),
+>>> #                     signer_certificate=ds_cert, now=now)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import random
+from collections.abc import Sequence
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from . import cbor, cose
+from .mdoc.issuer_signed import IssuerSigned
+from .mdoc.items import RANDOM_LENGTH, IssuerSignedItem
+from .mdoc.mso import DeviceKeyInfo, MobileSecurityObject, StatusReference, ValidityInfo
+from .mdoc.namespaces import to_cbor_value
+from .model import Licence
+
+__all__ = ["DEFAULT_VALIDITY", "issue_mdoc"]
+
+DEFAULT_VALIDITY = _dt.timedelta(days=365)
+"""MSO validity when none is given (cut to the DS certificate's notAfter and the licence expiry)."""
+
+_sysrandom = random.SystemRandom()
+
+
+def _public_der(key: cose.PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def issue_mdoc(
+    licence: Licence,
+    *,
+    device_key: cose.PublicKey,
+    signer: cose.Signer,
+    signer_certificate: x509.Certificate,
+    now: _dt.datetime,
+    valid_from: _dt.datetime | None = None,
+    valid_until: _dt.datetime | None = None,
+    status: StatusReference | None = None,
+    chain: Sequence[x509.Certificate] = (),
+) -> IssuerSigned:
+    """Sign ``licence`` for the holder of ``device_key``; returns the IssuerSigned.
+
+    ``valid_until`` defaults to ``now`` + 365 days, shortened to the licence's expiry date
+    and to the DS certificate's notAfter. An explicit ``valid_until`` beyond the DS
+    certificate's notAfter raises ``ValueError``. ``chain`` adds certificates after the DS
+    certificate in ``x5chain`` (normally none: verifiers hold the root).
+    """
+    if now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    cose.algorithm_for_key(device_key)  # refuse a device key we could not verify with
+    if _public_der(signer.public_key()) != _public_der(signer_certificate.public_key()):  # type: ignore[arg-type]
+        raise ValueError("the signing key does not belong to the document signer certificate")
+    not_before, not_after = signer_certificate.not_valid_before_utc, signer_certificate.not_valid_after_utc
+    if not (not_before <= now <= not_after):
+        raise ValueError(
+            f"the document signer certificate is not valid now ({not_before:%Y-%m-%d} .. {not_after:%Y-%m-%d})"
+        )
+    start = valid_from if valid_from is not None else now
+    if valid_until is None:
+        expiry = licence.expiry_date
+        end_of_licence = _dt.datetime(expiry.year, expiry.month, expiry.day, tzinfo=_dt.timezone.utc) + _dt.timedelta(days=1)
+        end = min(now + DEFAULT_VALIDITY, not_after, end_of_licence)
+    else:
+        end = valid_until
+        if end > not_after:
+            raise ValueError(
+                f"valid-until {end:%Y-%m-%dT%H:%M:%SZ} is after the document signer certificate's "
+                f"notAfter {not_after:%Y-%m-%dT%H:%M:%SZ}"
+            )
+    if start.utcoffset() is None or end.utcoffset() is None:
+        raise ValueError("validity times must be timezone-aware")
+    if start < not_before:
+        raise ValueError("valid-from is before the document signer certificate's notBefore")
+    if end <= start:
+        raise ValueError("valid-until must be after valid-from")
+
+    namespaces = licence.namespaces()
+    total = sum(len(v) for v in namespaces.values())
+    # Digest IDs are shuffled so they reveal nothing about the elements (§9.1.2.5).
+    ids = _sysrandom.sample(range(total), total)
+    salts = os.urandom(RANDOM_LENGTH * total)
+    items: dict[str, tuple[IssuerSignedItem, ...]] = {}
+    digests: dict[str, dict[int, bytes]] = {}
+    n = 0
+    for ns, elements in namespaces.items():
+        made = []
+        for ident, value in elements.items():
+            did = ids[n]
+            salt = salts[n * RANDOM_LENGTH : (n + 1) * RANDOM_LENGTH]
+            n += 1
+            made.append(IssuerSignedItem.create(did, ident, to_cbor_value(value), salt=salt))
+        items[ns] = tuple(made)
+        digests[ns] = {i.digest_id: i.digest() for i in made}
+
+    mso = MobileSecurityObject(
+        doc_type=licence.doc_type,
+        value_digests=digests,
+        device_key_info=DeviceKeyInfo(device_key=device_key),
+        validity_info=ValidityInfo(signed=now, valid_from=start, valid_until=end),
+        status=status,
+    )
+    certs = [signer_certificate, *chain]
+    ders = [c.public_bytes(serialization.Encoding.DER) for c in certs]
+    x5chain: bytes | list[bytes] = ders[0] if len(ders) == 1 else ders
+    encoded = cose.sign1(signer, mso.to_bytes(), unprotected={cose.Header.X5CHAIN: x5chain})
+    auth = cbor.decode(encoded, what="issuerAuth")
+    return IssuerSigned(
+        namespaces=items,
+        issuer_auth=cose.CoseSign1.from_value(auth, what="issuerAuth"),
+        issuer_auth_value=auth,
+    )
+

@@ -1,0 +1,111 @@
+"""IssuerSigned (ISO/IEC 18013-5 §8.3.2.1.2.2): the items the issuer signed, and issuerAuth.
+
+This module owns parsing and re-emitting IssuerSigned without touching signed bytes:
+the items keep their tag-24 bytes and issuerAuth keeps its protected header and payload
+as received. It does not verify anything; a parsed IssuerSigned is unverified until
+``edl.verify`` says otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .. import cbor, cose
+from ..errors import MalformedError
+from .items import IssuerSignedItem
+from .mso import MobileSecurityObject
+
+__all__ = ["IssuerSigned"]
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerSigned:
+    """Parsed, **unverified** IssuerSigned."""
+
+    namespaces: Mapping[str, tuple[IssuerSignedItem, ...]]
+    issuer_auth: cose.CoseSign1
+    issuer_auth_value: list[Any]
+
+    # -- wire -------------------------------------------------------------------------
+
+    def to_value(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.namespaces:
+            out["nameSpaces"] = {ns: [i.to_value() for i in items] for ns, items in self.namespaces.items()}
+        out["issuerAuth"] = self.issuer_auth_value
+        return out
+
+    def to_bytes(self) -> bytes:
+        return cbor.encode(self.to_value())
+
+    @classmethod
+    def from_value(cls, value: Any) -> IssuerSigned:
+        if not isinstance(value, dict):
+            raise MalformedError("IssuerSigned must be a map")
+        unknown = set(value) - {"nameSpaces", "issuerAuth"}
+        if unknown:
+            raise MalformedError(f"IssuerSigned has unexpected fields {sorted(map(str, unknown))}")
+        auth = value.get("issuerAuth")
+        if auth is None:
+            raise MalformedError("IssuerSigned lacks issuerAuth")
+        issuer_auth = cose.CoseSign1.from_value(auth, what="issuerAuth")
+        if isinstance(auth, cbor.CBORTag):
+            auth = auth.value
+        raw_ns = value.get("nameSpaces", {})
+        if not isinstance(raw_ns, dict):
+            raise MalformedError("IssuerSigned nameSpaces must be a map")
+        namespaces: dict[str, tuple[IssuerSignedItem, ...]] = {}
+        for ns, items in raw_ns.items():
+            if not isinstance(ns, str) or not isinstance(items, list) or not items:
+                raise MalformedError("IssuerSigned nameSpaces must map text to non-empty arrays")
+            namespaces[ns] = tuple(IssuerSignedItem.from_value(v, namespace=ns) for v in items)
+        return cls(namespaces=namespaces, issuer_auth=issuer_auth, issuer_auth_value=list(auth))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> IssuerSigned:
+        return cls.from_value(cbor.decode(data, what="IssuerSigned"))
+
+    # -- views ------------------------------------------------------------------------
+
+    def mso(self) -> MobileSecurityObject:
+        """The MSO from the issuerAuth payload (signature not checked here)."""
+        payload = self.issuer_auth.payload
+        if payload is None:
+            raise MalformedError("issuerAuth has no payload (the MSO is missing)")
+        return MobileSecurityObject.from_payload(payload)
+
+    def certificate_chain(self) -> list[bytes]:
+        """DER certificates from issuerAuth's ``x5chain`` header, leaf first."""
+        x5 = self.issuer_auth.unprotected.get(cose.Header.X5CHAIN, self.issuer_auth.protected.get(cose.Header.X5CHAIN))
+        if isinstance(x5, bytes):
+            return [x5]
+        if isinstance(x5, list) and x5 and all(isinstance(c, bytes) for c in x5):
+            return list(x5)
+        raise MalformedError("issuerAuth carries no certificate (x5chain)")
+
+    def element_ids(self) -> list[tuple[str, str]]:
+        return [(ns, i.element_identifier) for ns, items in self.namespaces.items() for i in items]
+
+    def select(self, disclose: Collection[tuple[str, str]] | None) -> IssuerSigned:
+        """A copy keeping only the items named in ``disclose`` (``None`` keeps all).
+
+        Raises ``ValueError`` naming an element that is not in this credential.
+        """
+        if disclose is None:
+            return self
+        wanted = set(disclose)
+        missing = wanted - set(self.element_ids())
+        if missing:
+            names = ", ".join(sorted(f"{ns}/{e}" if ns else e for ns, e in missing))
+            raise ValueError(f"not in this credential: {names}")
+        kept = {
+            ns: tuple(i for i in items if (ns, i.element_identifier) in wanted)
+            for ns, items in self.namespaces.items()
+        }
+        return IssuerSigned(
+            namespaces={ns: items for ns, items in kept.items() if items},
+            issuer_auth=self.issuer_auth,
+            issuer_auth_value=self.issuer_auth_value,
+        )

@@ -1,0 +1,204 @@
+"""MobileSecurityObject (ISO/IEC 18013-5 §9.1.2.4): what the issuer signs about a document.
+
+This module owns the MSO structure: value digests per namespace, the holder's device key,
+the validity period, the docType and an optional status reference
+(``status: {"status_list": {"idx", "uri"}}``, IETF Token Status List). Parsing gives an
+object whose signature has not been checked; ``edl.verify`` does that.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import cbor, cose
+from ..errors import MalformedError, UnsupportedError
+
+__all__ = ["DeviceKeyInfo", "MobileSecurityObject", "StatusReference", "ValidityInfo"]
+
+MSO_VERSION = "1.0"
+DIGEST_ALGORITHMS = ("SHA-256", "SHA-384", "SHA-512")
+
+
+def _tdate(value: Any, what: str) -> _dt.datetime:
+    if not isinstance(value, _dt.datetime) or value.utcoffset() is None:
+        raise MalformedError(f"MSO {what} must be a tdate (tag 0)")
+    return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ValidityInfo:
+    signed: _dt.datetime
+    valid_from: _dt.datetime
+    valid_until: _dt.datetime
+    expected_update: _dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("signed", "valid_from", "valid_until"):
+            if getattr(self, name).utcoffset() is None:
+                raise ValueError(f"validity {name} must be timezone-aware")
+        if self.valid_until <= self.valid_from:
+            raise ValueError("validUntil must be after validFrom")
+
+    def to_value(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "signed": cbor.tdate(self.signed),
+            "validFrom": cbor.tdate(self.valid_from),
+            "validUntil": cbor.tdate(self.valid_until),
+        }
+        if self.expected_update is not None:
+            out["expectedUpdate"] = cbor.tdate(self.expected_update)
+        return out
+
+    @classmethod
+    def from_value(cls, value: Any) -> ValidityInfo:
+        if not isinstance(value, dict):
+            raise MalformedError("MSO validityInfo must be a map")
+        try:
+            signed = _tdate(value["signed"], "signed")
+            valid_from = _tdate(value["validFrom"], "validFrom")
+            valid_until = _tdate(value["validUntil"], "validUntil")
+        except KeyError as e:
+            raise MalformedError(f"MSO validityInfo lacks {e.args[0]}") from None
+        expected = value.get("expectedUpdate")
+        if valid_until <= valid_from:
+            raise MalformedError("MSO validUntil is not after validFrom")
+        return cls(
+            signed=signed,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            expected_update=None if expected is None else _tdate(expected, "expectedUpdate"),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusReference:
+    """Where to look up this credential's status: index ``idx`` in the list at ``uri``."""
+
+    idx: int
+    uri: str
+
+    def to_value(self) -> dict[str, Any]:
+        return {"status_list": {"idx": self.idx, "uri": self.uri}}
+
+    @classmethod
+    def from_value(cls, value: Any) -> StatusReference:
+        sl = value.get("status_list") if isinstance(value, dict) else None
+        if not isinstance(sl, dict):
+            raise MalformedError("MSO status must be {status_list: {idx, uri}}")
+        idx, uri = sl.get("idx"), sl.get("uri")
+        if not isinstance(idx, int) or isinstance(idx, bool) or idx < 0 or not isinstance(uri, str):
+            raise MalformedError("MSO status_list needs an unsigned idx and a text uri")
+        return cls(idx=idx, uri=uri)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceKeyInfo:
+    device_key: cose.PublicKey
+    key_authorizations: dict[str, Any] | None = None
+    key_info: dict[Any, Any] | None = None
+
+    def to_value(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"deviceKey": cose.key_to_cose(self.device_key)}
+        if self.key_authorizations is not None:
+            out["keyAuthorizations"] = self.key_authorizations
+        if self.key_info is not None:
+            out["keyInfo"] = self.key_info
+        return out
+
+    @classmethod
+    def from_value(cls, value: Any) -> DeviceKeyInfo:
+        if not isinstance(value, dict) or "deviceKey" not in value:
+            raise MalformedError("MSO deviceKeyInfo must be a map with deviceKey")
+        auth = value.get("keyAuthorizations")
+        info = value.get("keyInfo")
+        if auth is not None and not isinstance(auth, dict):
+            raise MalformedError("MSO keyAuthorizations must be a map")
+        return cls(device_key=cose.key_from_cose(value["deviceKey"]), key_authorizations=auth, key_info=info)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MobileSecurityObject:
+    doc_type: str
+    value_digests: Mapping[str, Mapping[int, bytes]]
+    device_key_info: DeviceKeyInfo
+    validity_info: ValidityInfo
+    digest_algorithm: str = "SHA-256"
+    version: str = MSO_VERSION
+    status: StatusReference | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Fields we do not know, kept as received."""
+
+    def to_value(self) -> dict[str, Any]:
+        out: dict[str, Any] = dict(self.extra)
+        out.update(
+            {
+                "version": self.version,
+                "digestAlgorithm": self.digest_algorithm,
+                "valueDigests": {ns: dict(d) for ns, d in self.value_digests.items()},
+                "deviceKeyInfo": self.device_key_info.to_value(),
+                "docType": self.doc_type,
+                "validityInfo": self.validity_info.to_value(),
+            }
+        )
+        if self.status is not None:
+            out["status"] = self.status.to_value()
+        return out
+
+    def to_bytes(self) -> bytes:
+        """``MobileSecurityObjectBytes`` = ``#6.24(bstr .cbor MSO)``: the issuerAuth payload."""
+        return cbor.encode_tag24(cbor.encode(self.to_value()))
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> MobileSecurityObject:
+        """Parse an issuerAuth payload (``#6.24(bstr .cbor MSO)``)."""
+        inner = cbor.unwrap24(cbor.decode(payload, what="MSO"), what="MSO")
+        value = cbor.decode(inner, what="MSO")
+        return cls.from_value(value)
+
+    @classmethod
+    def from_value(cls, value: Any) -> MobileSecurityObject:
+        if not isinstance(value, dict):
+            raise MalformedError("MSO must be a map")
+        try:
+            version = value["version"]
+            alg = value["digestAlgorithm"]
+            digests = value["valueDigests"]
+            dki = value["deviceKeyInfo"]
+            doc_type = value["docType"]
+            validity = value["validityInfo"]
+        except KeyError as e:
+            raise MalformedError(f"MSO lacks {e.args[0]}") from None
+        if version != MSO_VERSION:
+            raise UnsupportedError(f"MSO version {version!r} is not supported")
+        if alg not in DIGEST_ALGORITHMS:
+            raise UnsupportedError(f"MSO digest algorithm {alg!r} is not accepted")
+        if not isinstance(doc_type, str):
+            raise MalformedError("MSO docType must be text")
+        if not isinstance(digests, dict):
+            raise MalformedError("MSO valueDigests must be a map")
+        size = {"SHA-256": 32, "SHA-384": 48, "SHA-512": 64}[alg]
+        checked: dict[str, dict[int, bytes]] = {}
+        for ns, per_ns in digests.items():
+            if not isinstance(ns, str) or not isinstance(per_ns, dict):
+                raise MalformedError("MSO valueDigests must map namespaces to digest maps")
+            for did, d in per_ns.items():
+                if not isinstance(did, int) or isinstance(did, bool) or did < 0:
+                    raise MalformedError("MSO digest IDs must be unsigned integers")
+                if not isinstance(d, bytes) or len(d) != size:
+                    raise MalformedError(f"MSO digests must be {size}-byte strings for {alg}")
+            checked[ns] = per_ns
+        status = value.get("status")
+        known = {"version", "digestAlgorithm", "valueDigests", "deviceKeyInfo", "docType", "validityInfo", "status"}
+        return cls(
+            version=version,
+            digest_algorithm=alg,
+            value_digests=checked,
+            device_key_info=DeviceKeyInfo.from_value(dki),
+            doc_type=doc_type,
+            validity_info=ValidityInfo.from_value(validity),
+            status=None if status is None else StatusReference.from_value(status),
+            extra={k: v for k, v in value.items() if k not in known},
+        )

@@ -1,0 +1,459 @@
+"""The verifier: bytes + trust anchors + the time → a VerificationResult with every check.
+
+This module owns the ordered checks of an ISO 18013-5 presentation and the verdict:
+
+1. ``structure``          the bytes parse as a DeviceResponse / IssuerSigned
+2. ``certificate_chain``  the DS certificate chains to a trust anchor (or is pinned)
+3. ``ds_profile``         the DS certificate fits its profile (Annex B.1.4) (or is pinned)
+4. ``ds_validity``        the DS certificate is valid at the verification time
+5. ``issuer_signature``   issuerAuth verifies with the DS key
+6. ``doc_type``           the document's docType is the one the issuer signed
+7. ``value_digests``      every disclosed element matches its signed digest
+8. ``mso_validity``       the MSO is valid at the verification time
+9. ``issuing_country``    the disclosed issuing_country is the DS certificate's country
+10. ``device_auth``       the holder's device signed (or MACed) this session
+11. ``status``            revocation status (needs a status list: not checked here yet)
+
+Verdict: ``green`` when every required check passed (or was pinned); ``red`` when any
+failed; ``amber`` when none failed but a required check could not run. Nothing is ever
+reported valid unless every required check ran and passed. Time is an argument; the
+verifier never reads the clock and never touches the network.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from . import cbor
+from .errors import (
+    DeviceAuthError,
+    DigestMismatchError,
+    DocTypeMismatchError,
+    EdlError,
+    ExpiredError,
+    MalformedError,
+    NotYetValidError,
+    VerificationError,
+)
+from .mdoc.device_response import (
+    DeviceResponse,
+    Document,
+    SessionTranscript,
+    derive_emac_key,
+    device_authentication_bytes,
+)
+from .mdoc.issuer_signed import IssuerSigned
+from .mdoc.mso import MobileSecurityObject
+from .mdoc.namespaces import NAMESPACE_MDL
+from .x509 import TrustAnchors, check_ds_profile, check_validity, load_certificate, verify_chain
+
+__all__ = [
+    "Check",
+    "CheckStatus",
+    "VerificationResult",
+    "VerifiedDocument",
+    "Verdict",
+    "verify_device_response",
+    "verify_issuer_signed",
+]
+
+
+class CheckStatus(str, enum.Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_CHECKED = "not_checked"
+    PINNED = "pinned"
+
+
+class Verdict(str, enum.Enum):
+    GREEN = "green"
+    AMBER = "amber"
+    RED = "red"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Check:
+    """One check: what was checked, how it came out, a stable code and a sentence."""
+
+    name: str
+    status: CheckStatus = CheckStatus.NOT_CHECKED
+    code: str = "not_checked"
+    message: str = ""
+    required: bool = True
+    document: int | None = None
+    error: EdlError | None = field(default=None, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "status": self.status.value, "code": self.code, "message": self.message}
+        if self.document is not None:
+            out["document"] = self.document
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifiedDocument:
+    """A document's elements whose digests verified under a trusted issuer signature."""
+
+    doc_type: str
+    elements: Mapping[str, Mapping[str, Any]]
+    issuer_certificate: x509.Certificate | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationResult:
+    checks: tuple[Check, ...]
+    documents: tuple[VerifiedDocument, ...] = ()
+
+    @property
+    def verdict(self) -> Verdict:
+        if not self.checks or any(c.status is CheckStatus.FAILED for c in self.checks):
+            return Verdict.RED
+        if any(c.required and c.status is CheckStatus.NOT_CHECKED for c in self.checks):
+            return Verdict.AMBER
+        return Verdict.GREEN
+
+    @property
+    def valid(self) -> bool:
+        """True only when the verdict is green: every required check ran and passed."""
+        return self.verdict is Verdict.GREEN
+
+    def failures(self) -> list[Check]:
+        return [c for c in self.checks if c.status is CheckStatus.FAILED]
+
+    def check(self, name: str, document: int | None = 0) -> Check:
+        for c in self.checks:
+            if c.name == name and (c.document == document or c.document is None):
+                return c
+        raise KeyError(name)
+
+    def to_json(self) -> dict[str, Any]:
+        from .mdoc.namespaces import to_json_value
+
+        return {
+            "valid": self.valid,
+            "verdict": self.verdict.value,
+            "checks": [c.to_json() for c in self.checks],
+            "documents": [
+                {
+                    "docType": d.doc_type,
+                    "elements": {ns: {k: to_json_value(v) for k, v in els.items()} for ns, els in d.elements.items()},
+                }
+                for d in self.documents
+            ],
+        }
+
+
+def _anchors(trust: TrustAnchors | Sequence[x509.Certificate]) -> TrustAnchors:
+    return trust if isinstance(trust, TrustAnchors) else TrustAnchors(trust)
+
+
+def _check_now(now: _dt.datetime) -> None:
+    if not isinstance(now, _dt.datetime) or now.utcoffset() is None:
+        raise ValueError("now must be a timezone-aware datetime")
+
+
+class _Checks:
+    """Collects checks for one document; each ``run`` records passed or failed."""
+
+    def __init__(self, document: int | None) -> None:
+        self.document = document
+        self.items: list[Check] = []
+
+    def add(self, name: str, status: CheckStatus, code: str, message: str, *, required: bool = True, error: EdlError | None = None) -> None:
+        self.items.append(
+            Check(name=name, status=status, code=code, message=message, required=required, document=self.document, error=error)
+        )
+
+    def run(self, name: str, fn: Callable[[], str], *, status: CheckStatus = CheckStatus.PASSED) -> bool:
+        try:
+            message = fn()
+        except EdlError as e:
+            self.add(name, CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
+            return False
+        self.add(name, status, "pinned" if status is CheckStatus.PINNED else "ok", message)
+        return True
+
+    def skip(self, name: str, why: str, *, code: str = "not_checked", required: bool = True) -> None:
+        self.add(name, CheckStatus.NOT_CHECKED, code, why, required=required)
+
+
+def _verify_issuer_part(
+    checks: _Checks,
+    issuer_signed: IssuerSigned,
+    doc_type: str | None,
+    anchors: TrustAnchors,
+    now: _dt.datetime,
+) -> tuple[MobileSecurityObject | None, VerifiedDocument | None]:
+    """Checks 2–9 for one document; returns the MSO (if its signature verified) and the elements."""
+    names_after = ["certificate_chain", "ds_profile", "ds_validity", "issuer_signature", "doc_type", "value_digests", "mso_validity"]
+
+    def skip_rest(start: str, why: str) -> None:
+        for n in names_after[names_after.index(start):]:
+            checks.skip(n, why)
+
+    try:
+        chain_der = issuer_signed.certificate_chain()
+        ds_cert = load_certificate(chain_der[0])
+    except EdlError as e:
+        checks.add("certificate_chain", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
+        skip_rest("ds_profile", "no usable issuer certificate")
+        return None, None
+
+    chain_result = None
+
+    def chain() -> str:
+        nonlocal chain_result
+        chain_result = verify_chain(chain_der, anchors, now)
+        if chain_result.pinned:
+            return "the issuer's certificate is pinned as a trust anchor"
+        return f"issued by {chain_result.anchor.subject.rfc4514_string()}"
+
+    # Pinned is known before running the chain check (same bytes as an anchor).
+    pinned = anchors.pinned(chain_der[0]) is not None
+    trusted = checks.run("certificate_chain", chain, status=CheckStatus.PINNED if pinned else CheckStatus.PASSED)
+    if pinned:
+        checks.add("ds_profile", CheckStatus.PINNED, "pinned", "the pinned certificate is trusted as it is")
+    else:
+        issuer_cert = chain_result.anchor if chain_result is not None else None
+
+        def profile() -> str:
+            check_ds_profile(ds_cert, issuer_cert)
+            return "document signer certificate fits the ISO 18013-5 profile"
+
+        trusted = checks.run("ds_profile", profile) and trusted
+
+    def ds_validity() -> str:
+        check_validity(ds_cert, now, what="the document signer certificate")
+        return f"document signer certificate valid until {ds_cert.not_valid_after_utc:%Y-%m-%d}"
+
+    checks.run("ds_validity", ds_validity)
+
+    def signature() -> str:
+        issuer_signed.issuer_auth.verify(ds_cert.public_key())  # type: ignore[arg-type]
+        return "the issuer's signature is valid"
+
+    if not checks.run("issuer_signature", signature):
+        skip_rest("doc_type", "the issuer's signature did not verify")
+        return None, None
+
+    try:
+        mso = issuer_signed.mso()
+    except EdlError as e:
+        checks.add("doc_type", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
+        skip_rest("value_digests", "the signed security object cannot be read")
+        return None, None
+
+    def doctype() -> str:
+        if doc_type is not None and doc_type != mso.doc_type:
+            raise DocTypeMismatchError(f"the document says {doc_type!r} but the issuer signed {mso.doc_type!r}")
+        return f"docType {mso.doc_type}"
+
+    checks.run("doc_type", doctype)
+
+    verified: dict[str, dict[str, Any]] = {}
+
+    def digests() -> str:
+        bad: list[str] = []
+        total = 0
+        for ns, items in issuer_signed.namespaces.items():
+            signed = mso.value_digests.get(ns, {})
+            seen_ids: set[int] = set()
+            seen_names: set[str] = set()
+            for item in items:
+                total += 1
+                if item.digest_id in seen_ids or item.element_identifier in seen_names:
+                    raise MalformedError(f"{ns}/{item.element_identifier} appears twice")
+                seen_ids.add(item.digest_id)
+                seen_names.add(item.element_identifier)
+                expected = signed.get(item.digest_id)
+                if expected is not None and item.digest(mso.digest_algorithm) == expected:
+                    verified.setdefault(ns, {})[item.element_identifier] = item.element_value
+                else:
+                    bad.append(f"{ns}/{item.element_identifier}")
+        if bad:
+            raise DigestMismatchError(f"{len(bad)} of {total} data elements do not match what the issuer signed: {', '.join(bad)}")
+        return f"{total}/{total} data elements match what the issuer signed"
+
+    checks.run("value_digests", digests)
+
+    def mso_validity() -> str:
+        v = mso.validity_info
+        if not (ds_cert.not_valid_before_utc <= v.signed <= ds_cert.not_valid_after_utc):
+            raise VerificationError("the security object was signed outside its signer certificate's validity", code="signed_outside_certificate")
+        if now < v.valid_from:
+            raise NotYetValidError(f"the licence data is not valid before {v.valid_from:%Y-%m-%d %H:%M}Z")
+        if now > v.valid_until:
+            raise ExpiredError(f"the licence data expired on {v.valid_until:%Y-%m-%d %H:%M}Z")
+        return f"valid from {v.valid_from:%Y-%m-%d} until {v.valid_until:%Y-%m-%d}"
+
+    checks.run("mso_validity", mso_validity)
+
+    country = verified.get(NAMESPACE_MDL, {}).get("issuing_country")
+    if country is None:
+        checks.skip("issuing_country", "issuing_country was not disclosed", code="not_disclosed", required=False)
+    else:
+
+        def issuing_country() -> str:
+            attrs = ds_cert.subject.get_attributes_for_oid(x509.NameOID.COUNTRY_NAME)
+            cert_country = str(attrs[0].value) if attrs else None
+            if country != cert_country:
+                raise VerificationError(
+                    f"the licence says issuing country {country!r} but its signer is from {cert_country!r}",
+                    code="country_mismatch",
+                )
+            return f"issuing country {country} matches the signer"
+
+        checks.run("issuing_country", issuing_country)
+
+    # Only elements under a trusted, valid issuer signature are ever handed out.
+    document = None
+    if trusted:
+        document = VerifiedDocument(doc_type=mso.doc_type, elements=verified, issuer_certificate=ds_cert)
+    return mso, document
+
+
+def _verify_device_auth(
+    checks: _Checks,
+    doc: Document,
+    mso: MobileSecurityObject | None,
+    transcript: SessionTranscript | None,
+    reader_key: ec.EllipticCurvePrivateKey | None,
+) -> None:
+    ds = doc.device_signed
+    if mso is None:
+        checks.skip("device_auth", "not checked: the issuer's data did not verify")
+        return
+    if ds is None:
+        checks.add("device_auth", CheckStatus.FAILED, "not_holder", "the response carries no device authentication")
+        return
+    if transcript is None:
+        checks.add(
+            "device_auth",
+            CheckStatus.FAILED,
+            "transcript_missing",
+            "device authentication needs the session transcript; without it the holder cannot be checked",
+        )
+        return
+
+    def device_auth() -> str:
+        payload = device_authentication_bytes(transcript, doc.doc_type, ds.namespaces_raw)
+        device_key = mso.device_key_info.device_key
+        try:
+            if ds.device_signature is not None:
+                sig = ds.device_signature
+                if sig.payload is not None and sig.payload != payload:
+                    raise DeviceAuthError("the device signature covers a different session")
+                sig.verify(device_key, detached_payload=None if sig.payload is not None else payload)
+                return "the holder's device signed this session"
+            assert ds.device_mac is not None
+            if reader_key is None:
+                raise DeviceAuthError(
+                    "the response is authenticated with a device MAC: the reader's ephemeral key is needed",
+                    code="reader_key_missing",
+                )
+            key = derive_emac_key(reader_key, device_key, transcript)
+            mac = ds.device_mac
+            if mac.payload is not None and mac.payload != payload:
+                raise DeviceAuthError("the device MAC covers a different session")
+            mac.verify(key, detached_payload=None if mac.payload is not None else payload)
+            return "the holder's device authenticated this session (MAC)"
+        except DeviceAuthError:
+            raise
+        except EdlError as e:
+            raise DeviceAuthError(f"device authentication failed: {e.message}") from e
+
+    checks.run("device_auth", device_auth)
+
+
+def _status(checks: _Checks, mso: MobileSecurityObject | None) -> None:
+    if mso is not None and mso.status is not None:
+        checks.skip(
+            "status",
+            f"revocation status not checked: no status list for {mso.status.uri} (index {mso.status.idx})",
+            code="status_unchecked",
+        )
+    else:
+        checks.skip("status", "the credential carries no status reference", code="no_status", required=False)
+
+
+def verify_device_response(
+    data: bytes,
+    *,
+    trust: TrustAnchors | Sequence[x509.Certificate],
+    now: _dt.datetime,
+    transcript: SessionTranscript | bytes | None = None,
+    reader_key: ec.EllipticCurvePrivateKey | None = None,
+    issuer_only: bool = False,
+) -> VerificationResult:
+    """Verify an encoded DeviceResponse at time ``now``.
+
+    ``transcript`` (the SessionTranscript, as bytes or parsed) is needed for device
+    authentication; ``reader_key`` (the reader's ephemeral private key) for a
+    ``deviceMac``. With ``issuer_only`` only the issuer's data is checked and the result
+    says the holder was not. Hostile bytes never raise: they give a red result.
+    """
+    _check_now(now)
+    anchors = _anchors(trust)
+    top = _Checks(None)
+    try:
+        response = DeviceResponse.from_bytes(data)
+        if isinstance(transcript, (bytes, bytearray)):
+            transcript = SessionTranscript.from_bytes(bytes(transcript))
+    except EdlError as e:
+        top.add("structure", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
+        return VerificationResult(checks=tuple(top.items))
+    if not response.documents:
+        top.add("structure", CheckStatus.FAILED, "no_documents", f"the response holds no document (status {response.status})")
+        return VerificationResult(checks=tuple(top.items))
+    top.add("structure", CheckStatus.PASSED, "ok", f"DeviceResponse with {len(response.documents)} document(s)")
+    if response.status != 0:
+        top.add("response_status", CheckStatus.FAILED, "response_error", f"the holder's device reported status {response.status}")
+    all_checks = list(top.items)
+    documents = []
+    for index, doc in enumerate(response.documents):
+        checks = _Checks(index)
+        mso, verified = _verify_issuer_part(checks, doc.issuer_signed, doc.doc_type, anchors, now)
+        if issuer_only:
+            checks.skip("device_auth", "holder not checked: only the issuer's data was verified", code="holder_unchecked", required=False)
+        else:
+            _verify_device_auth(checks, doc, mso, transcript, reader_key)
+        _status(checks, mso)
+        all_checks.extend(checks.items)
+        if verified is not None:
+            documents.append(verified)
+    return VerificationResult(checks=tuple(all_checks), documents=tuple(documents))
+
+
+def verify_issuer_signed(
+    data: bytes, *, trust: TrustAnchors | Sequence[x509.Certificate], now: _dt.datetime
+) -> VerificationResult:
+    """Verify an encoded IssuerSigned (the issuer's data only; the holder is not checked)."""
+    _check_now(now)
+    anchors = _anchors(trust)
+    checks = _Checks(0)
+    try:
+        issuer_signed = IssuerSigned.from_bytes(data)
+    except EdlError as e:
+        checks.add("structure", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
+        return VerificationResult(checks=tuple(checks.items))
+    checks.add("structure", CheckStatus.PASSED, "ok", "IssuerSigned")
+    mso, verified = _verify_issuer_part(checks, issuer_signed, None, anchors, now)
+    checks.skip("device_auth", "holder not checked: only the issuer's data was verified", code="holder_unchecked", required=False)
+    _status(checks, mso)
+    return VerificationResult(checks=tuple(checks.items), documents=() if verified is None else (verified,))
+
+
+def looks_like_issuer_signed(data: bytes) -> bool:
+    """True when ``data`` decodes to a map with ``issuerAuth`` (an IssuerSigned file)."""
+    try:
+        value = cbor.decode(data)
+    except EdlError:
+        return False
+    return isinstance(value, dict) and "issuerAuth" in value

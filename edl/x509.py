@@ -1,0 +1,324 @@
+"""IACA and document-signer certificates (ISO/IEC 18013-5 Annex B) and chain checks.
+
+This module owns the certificate side of the chain of trust: making a city root (IACA)
+and its document-signer (DS) certificates, the DS profile checks a verifier applies, and
+walking from a DS certificate to a trust anchor at a given time. It does not read trust
+lists (``edl.trust``) or keys from disk (``edl.keys``).
+
+A trust anchor that *is* the document's DS certificate is a pin: the chain and profile
+checks are then reported as ``pinned`` by the verifier.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from .errors import (
+    CertificateProfileError,
+    ExpiredError,
+    MalformedError,
+    NotYetValidError,
+    UntrustedIssuerError,
+)
+
+__all__ = [
+    "DS_EKU",
+    "ChainResult",
+    "TrustAnchors",
+    "check_ds_profile",
+    "check_validity",
+    "key_id",
+    "load_certificate",
+    "make_document_signer",
+    "make_iaca",
+    "verify_chain",
+]
+
+DS_EKU = x509.ObjectIdentifier("1.0.18013.5.1.2")
+"""id-mdl-kp-mdlDS: extended key usage of an mDL document signer (Annex B.1.4)."""
+
+DS_MAX_DAYS = 457
+IACA_MAX_DAYS = 20 * 366
+
+
+@functools.lru_cache(maxsize=256)
+def load_certificate(der: bytes) -> x509.Certificate:
+    """Parse a DER certificate (cached by its bytes); malformed bytes → ``MalformedError``."""
+    try:
+        return x509.load_der_x509_certificate(der)
+    except ValueError as e:
+        raise MalformedError(f"certificate cannot be read ({e})") from e
+
+
+def key_id(cert: x509.Certificate | bytes) -> bytes:
+    """Key id of a certificate: the first 8 bytes of SHA-256 over its DER encoding."""
+    der = cert if isinstance(cert, bytes) else cert.public_bytes(serialization.Encoding.DER)
+    return hashlib.sha256(der).digest()[:8]
+
+
+def _country(name: x509.Name) -> str | None:
+    attrs = name.get_attributes_for_oid(NameOID.COUNTRY_NAME)
+    return str(attrs[0].value) if attrs else None
+
+
+def check_validity(cert: x509.Certificate, now: _dt.datetime, *, what: str) -> None:
+    """Raise ``ExpiredError``/``NotYetValidError`` unless ``now`` is inside its validity."""
+    if now < cert.not_valid_before_utc:
+        raise NotYetValidError(f"{what} is not valid before {cert.not_valid_before_utc:%Y-%m-%d %H:%M}Z")
+    if now > cert.not_valid_after_utc:
+        raise ExpiredError(f"{what} expired on {cert.not_valid_after_utc:%Y-%m-%d %H:%M}Z")
+
+
+def check_ds_profile(cert: x509.Certificate, issuer: x509.Certificate | None = None) -> None:
+    """Check a DS certificate against the ISO 18013-5 Annex B.1.4 profile.
+
+    EKU must include id-mdl-kp-mdlDS, key usage must be digitalSignature only, it must not
+    be a CA, its validity at most 457 days; with ``issuer``, the countries must match.
+    """
+    ext = cert.extensions
+    try:
+        eku = ext.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        raise CertificateProfileError("document signer certificate has no extended key usage", code="ds_eku") from None
+    if DS_EKU not in eku:
+        raise CertificateProfileError("certificate is not for signing mDLs (EKU 1.0.18013.5.1.2 missing)", code="ds_eku")
+    try:
+        ku = ext.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        raise CertificateProfileError("document signer certificate has no key usage", code="ds_key_usage") from None
+    if not ku.digital_signature or ku.key_cert_sign or ku.crl_sign:
+        raise CertificateProfileError("document signer key usage must be digitalSignature only", code="ds_key_usage")
+    try:
+        bc = ext.get_extension_for_class(x509.BasicConstraints).value
+        if bc.ca:
+            raise CertificateProfileError("document signer certificate must not be a CA", code="ds_is_ca")
+    except x509.ExtensionNotFound:
+        pass
+    days = (cert.not_valid_after_utc - cert.not_valid_before_utc).days
+    if days > DS_MAX_DAYS:
+        raise CertificateProfileError(f"document signer certificate is valid {days} days, more than {DS_MAX_DAYS}", code="ds_validity_period")
+    if issuer is not None:
+        c_ds, c_root = _country(cert.subject), _country(issuer.subject)
+        if c_ds is None or c_ds != c_root:
+            raise CertificateProfileError(f"document signer country {c_ds} differs from its root's {c_root}", code="ds_country")
+
+
+@dataclass(frozen=True, slots=True)
+class ChainResult:
+    anchor: x509.Certificate
+    pinned: bool
+
+
+class TrustAnchors:
+    """A set of trust anchors: IACA roots, or pinned DS certificates. Empty is refused."""
+
+    __slots__ = ("_by_subject", "_der", "certificates")
+
+    def __init__(self, certificates: Iterable[x509.Certificate]) -> None:
+        self.certificates = tuple(certificates)
+        if not self.certificates:
+            raise ValueError("no trust anchors: refusing to verify against nothing")
+        self._der = {c.public_bytes(serialization.Encoding.DER): c for c in self.certificates}
+        self._by_subject: dict[bytes, list[x509.Certificate]] = {}
+        for c in self.certificates:
+            self._by_subject.setdefault(c.subject.public_bytes(), []).append(c)
+
+    @classmethod
+    def from_pem(cls, data: bytes) -> TrustAnchors:
+        try:
+            return cls(x509.load_pem_x509_certificates(data))
+        except ValueError as e:
+            raise MalformedError(f"trust anchor file holds no readable certificate ({e})") from e
+
+    def pinned(self, der: bytes) -> x509.Certificate | None:
+        return self._der.get(der)
+
+    def issuers_of(self, cert: x509.Certificate) -> list[x509.Certificate]:
+        return self._by_subject.get(cert.issuer.public_bytes(), [])
+
+
+@functools.lru_cache(maxsize=512)
+def _issued_by(child_der: bytes, parent_der: bytes) -> bool:
+    child, parent = load_certificate(child_der), load_certificate(parent_der)
+    try:
+        child.verify_directly_issued_by(parent)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def verify_chain(chain: Sequence[bytes], anchors: TrustAnchors, now: _dt.datetime) -> ChainResult:
+    """Walk ``chain`` (DER, leaf first) up to one of ``anchors``, valid at ``now``.
+
+    Raises ``UntrustedIssuerError`` when no anchor vouches for the leaf, ``ExpiredError``
+    or ``NotYetValidError`` when a certificate on the path is outside its validity.
+    The signature check of each link is cached by the exact certificate bytes.
+    """
+    if not chain:
+        raise MalformedError("no certificate to check")
+    leaf_der = chain[0]
+    pinned = anchors.pinned(leaf_der)
+    if pinned is not None:
+        return ChainResult(anchor=pinned, pinned=True)
+    current_der = leaf_der
+    current = load_certificate(current_der)
+    intermediates = [load_certificate(d) for d in chain[1:]]
+    for _depth in range(len(chain) + 1):
+        for anchor in anchors.issuers_of(current):
+            anchor_der = anchor.public_bytes(serialization.Encoding.DER)
+            if _issued_by(current_der, anchor_der):
+                _check_ca(anchor, what="the trust anchor")
+                check_validity(anchor, now, what="the issuing authority's root certificate")
+                return ChainResult(anchor=anchor, pinned=False)
+        step = next(
+            (
+                (d, c)
+                for d, c in zip(chain[1:], intermediates, strict=True)
+                if c.subject == current.issuer and _issued_by(current_der, d)
+            ),
+            None,
+        )
+        if step is None:
+            break
+        current_der, current = step
+        _check_ca(current, what="an intermediate certificate")
+        check_validity(current, now, what="an intermediate certificate")
+    raise UntrustedIssuerError("the issuer's certificate does not chain to any trusted authority")
+
+
+def _check_ca(cert: x509.Certificate, *, what: str) -> None:
+    try:
+        bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        bc = None
+    if bc is None or not bc.ca:
+        raise UntrustedIssuerError(f"{what} is not a certificate authority")
+
+
+# --- making certificates (issuer side) ---------------------------------------------------
+
+_SignKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
+
+
+def _hash_for(key: _SignKey) -> hashes.HashAlgorithm | None:
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return {"secp384r1": hashes.SHA384(), "secp521r1": hashes.SHA512()}.get(key.curve.name, hashes.SHA256())
+    return None
+
+
+def _name(common_name: str, country: str, state: str | None, organization: str | None) -> x509.Name:
+    attrs = [x509.NameAttribute(NameOID.COUNTRY_NAME, country)]
+    if state:
+        attrs.append(x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, state))
+    if organization:
+        attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
+    attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
+    return x509.Name(attrs)
+
+
+def make_iaca(
+    private_key: _SignKey,
+    *,
+    common_name: str,
+    country: str,
+    not_before: _dt.datetime,
+    not_after: _dt.datetime,
+    state: str | None = None,
+    organization: str | None = None,
+) -> x509.Certificate:
+    """A self-signed city root (IACA): CA, path length 0, keyCertSign + cRLSign."""
+    if (not_after - not_before).days > IACA_MAX_DAYS:
+        raise ValueError("an IACA certificate may be valid for at most 20 years")
+    name = _name(common_name, country, state, organization)
+    pub = private_key.public_key()
+    ski = x509.SubjectKeyIdentifier.from_public_key(pub)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(pub)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(ski, critical=False)
+        .add_extension(
+            x509.IssuerAlternativeName([x509.UniformResourceIdentifier(f"urn:edl:iaca:{country}:{common_name}")]),
+            critical=False,
+        )
+    )
+    return builder.sign(private_key, _hash_for(private_key))
+
+
+def make_document_signer(
+    issuer_key: _SignKey,
+    issuer_cert: x509.Certificate,
+    public_key: ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey,
+    *,
+    common_name: str,
+    not_before: _dt.datetime,
+    not_after: _dt.datetime,
+    state: str | None = None,
+) -> x509.Certificate:
+    """A DS certificate under ``issuer_cert``: EKU mdlDS, digitalSignature only, ≤ 457 days."""
+    if (not_after - not_before).days > DS_MAX_DAYS:
+        raise ValueError(f"a document signer certificate may be valid for at most {DS_MAX_DAYS} days")
+    country = _country(issuer_cert.subject)
+    if country is None:
+        raise ValueError("the issuing root has no country")
+    issuer_ski = issuer_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name, country, state, None))
+        .issuer_name(issuer_cert.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.ExtendedKeyUsage([DS_EKU]), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False)
+    )
+    return builder.sign(issuer_key, _hash_for(issuer_key))
+
+
+# Kept for callers that want the usual EKU constant name alongside ours.
+_ = ExtendedKeyUsageOID
