@@ -307,8 +307,9 @@ def _parse_headers(
 ) -> tuple[bytes, dict[int, Any], dict[int, Any]]:
     if not isinstance(protected_bytes, bytes):
         raise MalformedError(f"{what}: protected header must be a byte string")
-    if not isinstance(unprotected, dict):
+    if not isinstance(unprotected, Mapping):  # cbor2 gives a frozendict inside a tag
         raise MalformedError(f"{what}: unprotected header must be a map")
+    unprotected = dict(unprotected)
     if protected_bytes == b"":
         protected: Any = {}
     else:
@@ -328,6 +329,8 @@ def _parse_headers(
     if crit is not None:
         if not isinstance(crit, list) or not crit:
             raise MalformedError(f"{what}: crit must be a non-empty array")
+        if not all(isinstance(label, (int, str)) and not isinstance(label, bool) for label in crit):
+            raise MalformedError(f"{what}: crit labels must be integers or text")
         unknown = [label for label in crit if label not in _KNOWN_CRIT]
         if unknown:
             raise UnsupportedError(f"{what}: critical header {unknown} is not understood")
@@ -351,7 +354,8 @@ def _untag(value: Any, tag: int, *, what: str) -> Any:
         if value.tag != tag:
             raise MalformedError(f"{what}: tag {value.tag} where {tag} or none was expected")
         value = value.value
-    if not isinstance(value, list) or len(value) != 4:
+    # cbor2 decodes the content of a tag it does not know (18, 17) as immutable: a tuple.
+    if not isinstance(value, (list, tuple)) or len(value) != 4:
         raise MalformedError(f"{what} must be an array of 4 elements")
     return value
 
@@ -531,6 +535,9 @@ def key_from_cose(cose_key: Any) -> PublicKey:
     kty = cose_key.get(KeyParam.KTY)
     crv = cose_key.get(KeyParam.CRV)
     x = cose_key.get(KeyParam.X)
+    for value in (kty, crv):  # every key we accept has integer kty and crv (a bool is no int here)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise UnsupportedError(f"COSE_Key type {kty!r} with curve {crv!r} is not accepted")
     try:
         if kty == KeyType.EC2:
             if crv not in _EC_CURVES:

@@ -1,0 +1,369 @@
+"""The ``edl`` command: the only place in the package that prints, reads the clock or exits.
+
+Exit codes, for every verifying command: 0 green, 1 red (including bytes that were read
+but are not a valid credential), 2 bad usage or a file that cannot be read, 3 amber.
+Times are RFC 3339 with ``Z`` or an offset; a time without one exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as _dt
+import getpass
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from .errors import EdlError
+
+EXIT_GREEN, EXIT_RED, EXIT_USAGE, EXIT_AMBER = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """Bad arguments or an unreadable file: exit 2 with this sentence."""
+
+
+def _fail_usage(message: str) -> NoReturn:
+    raise UsageError(message)
+
+
+# --- reading inputs ------------------------------------------------------------------------
+
+
+def _read(path: str, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as e:
+        _fail_usage(f"cannot read {what} {path}: {e.strerror or e}")
+
+
+def parse_time(text: str) -> _dt.datetime:
+    """RFC 3339 with ``Z`` or an offset (a time without one is refused)."""
+    try:
+        moment = _dt.datetime.fromisoformat(text.strip().replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        _fail_usage(f"{text!r} is not an RFC 3339 time such as 2026-11-25T08:00:00Z")
+    if moment.utcoffset() is None:
+        _fail_usage(f"{text!r} has no time zone: add Z or an offset such as +08:00")
+    return moment.astimezone(_dt.timezone.utc)
+
+
+def _now(args: argparse.Namespace) -> _dt.datetime:
+    at = getattr(args, "at", None)
+    return parse_time(at) if at else _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+
+
+def _passphrase(path: str) -> bytes:
+    env = os.environ.get("EDL_KEYSTORE_PASSPHRASE")
+    if env:
+        return env.encode()
+    if sys.stdin.isatty():
+        return getpass.getpass(f"Passphrase for {path}: ").encode()
+    _fail_usage(f"{path} is encrypted: set EDL_KEYSTORE_PASSPHRASE (no terminal to ask on)")
+
+
+def load_private_key(path: str) -> Any:
+    data = _read(path, "key file")
+    try:
+        return serialization.load_pem_private_key(data, password=None)
+    except TypeError:  # encrypted
+        try:
+            return serialization.load_pem_private_key(data, password=_passphrase(path))
+        except ValueError:
+            _fail_usage(f"cannot decrypt {path}: wrong passphrase or damaged file")
+    except ValueError:
+        _fail_usage(f"{path} is not a PEM private key")
+
+
+def load_public_key(path: str) -> Any:
+    data = _read(path, "key file")
+    try:
+        return serialization.load_pem_public_key(data)
+    except ValueError:
+        pass
+    if b"PRIVATE KEY" in data:
+        return load_private_key(path).public_key()
+    _fail_usage(f"{path} is not a PEM public key")
+
+
+def load_certificate_pem(path: str) -> x509.Certificate:
+    data = _read(path, "certificate")
+    try:
+        return x509.load_pem_x509_certificate(data)
+    except ValueError:
+        try:
+            return x509.load_der_x509_certificate(data)
+        except ValueError:
+            _fail_usage(f"{path} is not a certificate (PEM or DER)")
+
+
+def _load_anchors(paths: Sequence[str]) -> Any:
+    from .x509 import TrustAnchors
+
+    certs: list[x509.Certificate] = []
+    for p in paths:
+        data = _read(p, "trust anchor")
+        try:
+            certs.extend(x509.load_pem_x509_certificates(data))
+        except ValueError:
+            try:
+                certs.append(x509.load_der_x509_certificate(data))
+            except ValueError:
+                _fail_usage(f"{p} holds no certificate (PEM or DER)")
+    return TrustAnchors(certs)
+
+
+def _write_out(path: str, data: bytes) -> None:
+    try:
+        Path(path).write_bytes(data)
+    except OSError as e:
+        _fail_usage(f"cannot write {path}: {e.strerror or e}")
+
+
+# --- printing results ----------------------------------------------------------------------
+
+_MARK = {"passed": "ok", "pinned": "pinned", "failed": "FAILED", "not_checked": "not checked"}
+
+
+def _show_value(value: Any) -> str:
+    if isinstance(value, bytes):
+        kind = "JPEG image" if value.startswith(b"\xff\xd8") else "binary"
+        return f"<{kind}, {len(value)} bytes>"
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "; ".join(_show_value(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_show_value(v)}" for k, v in value.items())
+    return str(value)
+
+
+def print_result(result: Any, *, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    else:
+        verdict = result.verdict.value
+        head = {"green": "GREEN: valid licence", "amber": "AMBER: authentic, but not everything could be checked", "red": "RED: do not accept"}[verdict]
+        print(head)
+        for c in result.checks:
+            doc = "" if c.document is None else f"[{c.document}] "
+            print(f"  {_MARK[c.status.value]:>11}  {doc}{c.name}: {c.message}")
+        for d in result.documents:
+            print(f"  {d.doc_type}")
+            for ns, elements in d.elements.items():
+                for k, v in elements.items():
+                    print(f"    {ns} / {k}: {_show_value(v)}")
+    return {"green": EXIT_GREEN, "amber": EXIT_AMBER, "red": EXIT_RED}[result.verdict.value]
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def cmd_mdoc_issue(args: argparse.Namespace) -> int:
+    from .cose import KeySigner
+    from .issue import issue_mdoc
+    from .model import Licence, LicenceError
+
+    try:
+        licence_json = json.loads(_read(args.licence, "licence").decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        _fail_usage(f"{args.licence} is not JSON: {e}")
+    try:
+        licence = Licence.from_json(licence_json)
+    except LicenceError as e:
+        _fail_usage(f"{args.licence}: {e}")
+    now = _now(args)
+    try:
+        issued = issue_mdoc(
+            licence,
+            device_key=load_public_key(args.device_key),
+            signer=KeySigner(load_private_key(args.signer_key)),
+            signer_certificate=load_certificate_pem(args.signer_cert),
+            now=now,
+            valid_from=parse_time(args.valid_from) if args.valid_from else None,
+            valid_until=parse_time(args.valid_until) if args.valid_until else None,
+        )
+    except ValueError as e:
+        _fail_usage(str(e))
+    _write_out(args.out, issued.to_bytes())
+    mso = issued.mso()
+    count = sum(len(v) for v in issued.namespaces.values())
+    print(
+        f"issued {licence.doc_type} for {licence.given_name} {licence.family_name} ({count} elements), "
+        f"valid {mso.validity_info.valid_from:%Y-%m-%dT%H:%M:%SZ} .. {mso.validity_info.valid_until:%Y-%m-%dT%H:%M:%SZ} -> {args.out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _parse_disclose(text: str | None, ids: list[tuple[str, str]]) -> list[tuple[str, str]] | None:
+    if text is None:
+        return None
+    wanted: list[tuple[str, str]] = []
+    for token in (t.strip() for t in text.split(",")):
+        if not token:
+            continue
+        if "/" in token:
+            ns, ident = token.rsplit("/", 1)
+            matches = [(n, i) for n, i in ids if n == ns and i == ident]
+        else:
+            matches = [(n, i) for n, i in ids if i == token]
+        if not matches:
+            _fail_usage(f"--disclose: {token} is not in this credential")
+        if len(matches) > 1:
+            _fail_usage(f"--disclose: {token} is in several namespaces; write NAMESPACE/{token}")
+        wanted.extend(matches)
+    return wanted
+
+
+def cmd_mdoc_respond(args: argparse.Namespace) -> int:
+    from .mdoc import IssuerSigned, SessionTranscript
+    from .wallet import respond
+
+    data = _read(args.issuer_signed, "credential")
+    try:
+        issued = IssuerSigned.from_bytes(data)
+        transcript = SessionTranscript.from_bytes(_read(args.transcript, "transcript"))
+    except EdlError as e:
+        _fail_usage(e.diagnostics())
+    disclose = _parse_disclose(args.disclose, issued.element_ids())
+    device_key = load_private_key(args.device_key)
+    reader = load_public_key(args.reader_key) if args.reader_key else None
+    try:
+        response = respond(issued, device_key=device_key, transcript=transcript, disclose=disclose, reader_key=reader)
+    except ValueError as e:
+        _fail_usage(str(e))
+    _write_out(args.out, response.to_bytes())
+    shown = sum(len(v) for v in response.documents[0].issuer_signed.namespaces.values())
+    print(f"device response with {shown} element(s), {'deviceMac' if reader else 'deviceSignature'} -> {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_mdoc_verify(args: argparse.Namespace) -> int:
+    from .mdoc import SessionTranscript
+    from .verify import looks_like_issuer_signed, verify_device_response, verify_issuer_signed
+
+    data = _read(args.input, "input")
+    anchors = _load_anchors(args.trust_anchor)
+    now = _now(args)
+    transcript = None
+    if args.transcript:
+        try:
+            transcript = SessionTranscript.from_bytes(_read(args.transcript, "transcript"))
+        except EdlError as e:
+            _fail_usage(f"{args.transcript}: {e.diagnostics()}")
+    reader = None
+    if args.reader_key:
+        reader = load_private_key(args.reader_key)
+        if not isinstance(reader, ec.EllipticCurvePrivateKey):
+            _fail_usage("--reader-key must be the reader's EC private key")
+    if args.issuer_only and looks_like_issuer_signed(data):
+        result = verify_issuer_signed(data, trust=anchors, now=now)
+    else:
+        result = verify_device_response(
+            data, trust=anchors, now=now, transcript=transcript, reader_key=reader, issuer_only=args.issuer_only
+        )
+    return print_result(result, as_json=args.json)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    folder = Path(args.out)
+    try:
+        summary = run_demo(folder, now=_now(args))
+    except FileExistsError as e:
+        _fail_usage(str(e))
+    lic = summary.licence
+    r, t = summary.result, summary.tampered
+    print(f"edl demo in {folder}/")
+    print(f"  city        Qingdao (CN): IACA root -> document signer")
+    print(f"  licence     {lic.given_name} {lic.family_name} ({lic.elements.get('family_name_national_character', '')}{lic.elements.get('given_name_national_character', '')}), "
+          f"No. {lic.document_number}, expires {lic.expiry_date}")
+    n_el = sum(len(v) for d in r.documents for v in d.elements.values())
+    print(f"  presented   {n_el} elements, signed by the holder's device key")
+    print(f"  verified    {r.verdict.value.upper()} ({sum(1 for c in r.checks if c.status.value in ('passed', 'pinned'))} checks passed)")
+    for c in r.checks:
+        print(f"      {_MARK[c.status.value]:>11}  {c.name}: {c.message}")
+    bad = t.failures()
+    print(f"  tampered    {t.verdict.value.upper()}: " + "; ".join(f"{c.name} ({c.code})" for c in bad))
+    print("  files       " + ", ".join(summary.files))
+    ok = r.verdict.value == "green" and t.verdict.value == "red"
+    return 0 if ok else 1
+
+
+# --- parser ---------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="edl", description="Electronic driving licences: issue and verify, offline.")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more detail on errors")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="issue and verify a licence end to end in a fresh folder")
+    demo.add_argument("--out", default="./edl-demo", help="folder to create (must be empty; default: %(default)s)")
+    demo.add_argument("--at", help="pretend the time is this (RFC 3339)")
+    demo.set_defaults(func=cmd_demo)
+
+    mdoc = sub.add_parser("mdoc", help="ISO 18013-5 mdoc: issue, respond, verify").add_subparsers(dest="mdoc_command", required=True)
+
+    issue = mdoc.add_parser("issue", help="sign a licence into an IssuerSigned")
+    issue.add_argument("--licence", required=True, help="LICENCE.json keyed by ISO element identifiers")
+    issue.add_argument("--signer-key", required=True, help="document signer private key (PEM)")
+    issue.add_argument("--signer-cert", required=True, help="document signer certificate (PEM)")
+    issue.add_argument("--device-key", required=True, help="the holder's device public key (PEM)")
+    issue.add_argument("--valid-from", help="MSO validFrom (RFC 3339; default: now)")
+    issue.add_argument("--valid-until", help="MSO validUntil (RFC 3339; default: a year, cut to the DS certificate)")
+    issue.add_argument("--at", help="issue as of this time (RFC 3339; default: now)")
+    issue.add_argument("--out", required=True, help="ISSUER_SIGNED.cbor to write")
+    issue.set_defaults(func=cmd_mdoc_issue)
+
+    resp = mdoc.add_parser("respond", help="present a credential: a DeviceResponse signed by the device")
+    resp.add_argument("issuer_signed", metavar="ISSUER_SIGNED.cbor")
+    resp.add_argument("--device-key", required=True, help="the holder's device private key (PEM)")
+    resp.add_argument("--transcript", required=True, help="SESSION_TRANSCRIPT.cbor (tag 24 or bare)")
+    resp.add_argument("--disclose", help="ID,ID,... (or NAMESPACE/ID) to disclose; default: everything")
+    resp.add_argument("--reader-key", help="the reader's ephemeral public key: authenticate with deviceMac")
+    resp.add_argument("--out", required=True, help="DEVICE_RESPONSE.cbor to write")
+    resp.set_defaults(func=cmd_mdoc_respond)
+
+    ver = mdoc.add_parser("verify", help="verify a DeviceResponse (exit 0 green, 1 red, 2 usage, 3 amber)")
+    ver.add_argument("input", metavar="DEVICE_RESPONSE.cbor")
+    ver.add_argument("--trust-anchor", action="append", required=True, help="IACA root or pinned DS certificate (repeatable)")
+    ver.add_argument("--transcript", help="SESSION_TRANSCRIPT.cbor, needed to check the holder's device")
+    ver.add_argument("--reader-key", help="the reader's ephemeral private key (for deviceMac)")
+    ver.add_argument("--issuer-only", action="store_true", help="check only the issuer's data (the holder is not checked)")
+    ver.add_argument("--at", help="verify as of this time (RFC 3339; default: now)")
+    ver.add_argument("--json", action="store_true", help="print one JSON object")
+    ver.set_defaults(func=cmd_mdoc_verify)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except UsageError as e:
+        print(f"edl: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except EdlError as e:
+        print(f"edl: {e.diagnostics()} [{e.code}]", file=sys.stderr)
+        return EXIT_RED
+
+
+def _entry() -> None:  # pragma: no cover
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _entry()
