@@ -288,6 +288,8 @@ def sign1(
     ``alg`` is set from the signer; ``protected`` adds further protected headers.
     With ``detached`` the payload is signed but sent as ``nil``.
     """
+    if Header.ALG in (protected or {}) or Header.ALG in (unprotected or {}):
+        raise ValueError("alg comes from the signer's key; do not set it in the headers")
     headers: dict[int, Any] = {Header.ALG: int(signer.algorithm)}
     if protected:
         headers.update({int(k): v for k, v in protected.items()})

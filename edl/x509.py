@@ -18,7 +18,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -53,11 +52,33 @@ IACA_MAX_DAYS = 20 * 366
 
 @functools.lru_cache(maxsize=256)
 def load_certificate(der: bytes) -> x509.Certificate:
-    """Parse a DER certificate (cached by its bytes); malformed bytes → ``MalformedError``."""
+    """Parse a DER certificate (cached by its bytes); malformed bytes → ``MalformedError``.
+
+    The extensions and the public key are parsed here too, so that a damaged certificate
+    fails once, at this boundary, and never later inside a check.
+    """
     try:
-        return x509.load_der_x509_certificate(der)
-    except ValueError as e:
+        cert = x509.load_der_x509_certificate(der)
+        cert.extensions  # noqa: B018 - parse now
+        cert.public_key()
+        cert.not_valid_before_utc, cert.not_valid_after_utc  # noqa: B018
+        cert.subject.public_bytes(), cert.issuer.public_bytes()
+        cert.subject.rfc4514_string()
+        signature = cert.signature
+    except Exception as e:  # noqa: BLE001 - cryptography raises several unrelated types here
         raise MalformedError(f"certificate cannot be read ({e})") from e
+    # The signature BIT STRING must have no unused bits: otherwise the same signed
+    # certificate could travel in several encodings (and under several key ids).
+    if not der.endswith(b"\x03" + _der_length(len(signature) + 1) + b"\x00" + signature):
+        raise MalformedError("certificate signature is not encoded as DER requires")
+    return cert
+
+
+def _der_length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(body)]) + body
 
 
 def key_id(cert: x509.Certificate | bytes) -> bytes:
@@ -152,7 +173,7 @@ def _issued_by(child_der: bytes, parent_der: bytes) -> bool:
     child, parent = load_certificate(child_der), load_certificate(parent_der)
     try:
         child.verify_directly_issued_by(parent)
-    except (ValueError, TypeError, InvalidSignature):
+    except Exception:  # noqa: BLE001 - InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm
         return False
     return True
 
