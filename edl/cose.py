@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
@@ -60,6 +60,7 @@ __all__ = [
     "key_to_cose",
     "mac0",
     "sign1",
+    "sign1_body",
     "verify_signature",
 ]
 
@@ -146,7 +147,7 @@ _ECDSA: dict[Algorithm, tuple[str, hashes.HashAlgorithm, int, int]] = {
     ),
 }
 _ALG_BY_CURVE = {"secp256r1": Algorithm.ES256, "secp384r1": Algorithm.ES384, "secp521r1": Algorithm.ES512}
-_KNOWN_CRIT = frozenset()  # we understand no extension header that could be critical
+_KNOWN_CRIT: frozenset[int | str] = frozenset()  # we understand no extension header that could be critical
 
 
 def algorithm_for_key(key: PublicKey | PrivateKey) -> Algorithm:
@@ -269,7 +270,14 @@ def _sig_structure(protected: bytes, external_aad: bytes, payload: bytes) -> byt
     )
 
 
+_ALG_ONLY = {int(a): cbor.encode({int(Header.ALG): int(a)}) for a in Algorithm}
+
+
 def _encode_protected(headers: Mapping[int, Any]) -> bytes:
+    if len(headers) == 1 and Header.ALG in headers:
+        cached = _ALG_ONLY.get(headers[Header.ALG])
+        if cached is not None:
+            return cached
     return cbor.encode(dict(headers)) if headers else b""
 
 
@@ -288,6 +296,22 @@ def sign1(
     ``alg`` is set from the signer; ``protected`` adds further protected headers.
     With ``detached`` the payload is signed but sent as ``nil``.
     """
+    body = sign1_body(
+        signer, payload, protected=protected, unprotected=unprotected, detached=detached, external_aad=external_aad
+    )
+    return cbor.encode(cbor.CBORTag(TAG_SIGN1, body) if tagged else body)
+
+
+def sign1_body(
+    signer: Signer,
+    payload: bytes,
+    *,
+    protected: Mapping[int, Any] | None = None,
+    unprotected: Mapping[int, Any] | None = None,
+    detached: bool = False,
+    external_aad: bytes = b"",
+) -> list[Any]:
+    """Like :func:`sign1` but returns the COSE_Sign1 array to embed in a larger structure."""
     if Header.ALG in (protected or {}) or Header.ALG in (unprotected or {}):
         raise ValueError("alg comes from the signer's key; do not set it in the headers")
     headers: dict[int, Any] = {Header.ALG: int(signer.algorithm)}
@@ -295,13 +319,12 @@ def sign1(
         headers.update({int(k): v for k, v in protected.items()})
     protected_bytes = _encode_protected(headers)
     signature = signer.sign(_sig_structure(protected_bytes, external_aad, payload))
-    body = [
+    return [
         protected_bytes,
         {int(k): v for k, v in (unprotected or {}).items()},
         None if detached else payload,
         signature,
     ]
-    return cbor.encode(cbor.CBORTag(TAG_SIGN1, body) if tagged else body)
 
 
 def _parse_headers(
@@ -570,12 +593,12 @@ def key_to_cose(key: PublicKey) -> dict[int, Any]:
         if crv is None:
             raise UnsupportedError(f"elliptic curve {key.curve.name} is not accepted")
         _cls, size = _EC_CURVES[crv]
-        nums = key.public_numbers()
+        point = key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
         return {
             KeyParam.KTY: int(KeyType.EC2),
             KeyParam.CRV: int(crv),
-            KeyParam.X: nums.x.to_bytes(size, "big"),
-            KeyParam.Y: nums.y.to_bytes(size, "big"),
+            KeyParam.X: point[1 : 1 + size],
+            KeyParam.Y: point[1 + size :],
         }
     if isinstance(key, ed25519.Ed25519PublicKey):
         return {KeyParam.KTY: int(KeyType.OKP), KeyParam.CRV: int(Curve.ED25519), KeyParam.X: key.public_bytes_raw()}

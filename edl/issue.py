@@ -13,37 +13,55 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import random
 from collections.abc import Sequence
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
-from . import cbor, cose
+from . import cose
 from .mdoc.issuer_signed import IssuerSigned
 from .mdoc.items import RANDOM_LENGTH, IssuerSignedItem
 from .mdoc.mso import DeviceKeyInfo, MobileSecurityObject, StatusReference, ValidityInfo
 from .mdoc.namespaces import to_cbor_value
 from .model import Licence
+from .x509 import certificate_der
 
-__all__ = ["DEFAULT_VALIDITY", "issue_mdoc"]
+__all__ = ["DEFAULT_VALIDITY", "DocumentSigner", "issue_mdoc"]
 
 DEFAULT_VALIDITY = _dt.timedelta(days=365)
 """MSO validity when none is given (cut to the DS certificate's notAfter and the licence expiry)."""
 
-_sysrandom = random.SystemRandom()
 
+class DocumentSigner:
+    """A document-signer key with its certificate, checked once and reused for every licence.
 
-def _public_der(key: cose.PublicKey) -> bytes:
-    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    Refuses a key that does not belong to the certificate. ``chain`` adds certificates after
+    the DS certificate in ``x5chain`` (normally none: verifiers hold the root).
+    """
+
+    __slots__ = ("signer", "certificate", "not_before", "not_after", "x5chain")
+
+    def __init__(
+        self, signer: cose.Signer, certificate: x509.Certificate, chain: Sequence[x509.Certificate] = ()
+    ) -> None:
+        if signer.public_key() != certificate.public_key():
+            raise ValueError("the signing key does not belong to the document signer certificate")
+        self.signer = signer
+        self.certificate = certificate
+        self.not_before = certificate.not_valid_before_utc
+        self.not_after = certificate.not_valid_after_utc
+        ders = [certificate_der(c) for c in (certificate, *chain)]
+        self.x5chain: bytes | list[bytes] = ders[0] if len(ders) == 1 else ders
+
+    def __repr__(self) -> str:
+        return f"DocumentSigner({self.certificate.subject.rfc4514_string()})"
 
 
 def issue_mdoc(
     licence: Licence,
     *,
     device_key: cose.PublicKey,
-    signer: cose.Signer,
-    signer_certificate: x509.Certificate,
+    signer: cose.Signer | DocumentSigner,
+    signer_certificate: x509.Certificate | None = None,
     now: _dt.datetime,
     valid_from: _dt.datetime | None = None,
     valid_until: _dt.datetime | None = None,
@@ -52,17 +70,21 @@ def issue_mdoc(
 ) -> IssuerSigned:
     """Sign ``licence`` for the holder of ``device_key``; returns the IssuerSigned.
 
-    ``valid_until`` defaults to ``now`` + 365 days, shortened to the licence's expiry date
-    and to the DS certificate's notAfter. An explicit ``valid_until`` beyond the DS
-    certificate's notAfter raises ``ValueError``. ``chain`` adds certificates after the DS
-    certificate in ``x5chain`` (normally none: verifiers hold the root).
+    ``signer`` is a :class:`DocumentSigner`, or a :class:`~edl.cose.Signer` with its
+    ``signer_certificate`` (and optional ``chain``). ``valid_until`` defaults to ``now`` +
+    365 days, shortened to the licence's expiry date and to the DS certificate's notAfter.
+    An explicit ``valid_until`` beyond the DS certificate's notAfter raises ``ValueError``.
     """
+    if not isinstance(signer, DocumentSigner):
+        if signer_certificate is None:
+            raise TypeError("signer_certificate is needed unless signer is a DocumentSigner")
+        signer = DocumentSigner(signer, signer_certificate, chain)
+    elif signer_certificate is not None or chain:
+        raise TypeError("a DocumentSigner already carries its certificate and chain")
     if now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     cose.algorithm_for_key(device_key)  # refuse a device key we could not verify with
-    if _public_der(signer.public_key()) != _public_der(signer_certificate.public_key()):  # type: ignore[arg-type]
-        raise ValueError("the signing key does not belong to the document signer certificate")
-    not_before, not_after = signer_certificate.not_valid_before_utc, signer_certificate.not_valid_after_utc
+    not_before, not_after = signer.not_before, signer.not_after
     if not (not_before <= now <= not_after):
         raise ValueError(
             f"the document signer certificate is not valid now ({not_before:%Y-%m-%d} .. {not_after:%Y-%m-%d})"
@@ -89,7 +111,8 @@ def issue_mdoc(
     namespaces = licence.namespaces()
     total = sum(len(v) for v in namespaces.values())
     # Digest IDs are shuffled so they reveal nothing about the elements (§9.1.2.5).
-    ids = _sysrandom.sample(range(total), total)
+    order = os.urandom(4 * total)
+    ids = [i for _, i in sorted(zip([order[j : j + 4] for j in range(0, 4 * total, 4)], range(total)))]
     salts = os.urandom(RANDOM_LENGTH * total)
     items: dict[str, tuple[IssuerSignedItem, ...]] = {}
     digests: dict[str, dict[int, bytes]] = {}
@@ -111,14 +134,12 @@ def issue_mdoc(
         validity_info=ValidityInfo(signed=now, valid_from=start, valid_until=end),
         status=status,
     )
-    certs = [signer_certificate, *chain]
-    ders = [c.public_bytes(serialization.Encoding.DER) for c in certs]
-    x5chain: bytes | list[bytes] = ders[0] if len(ders) == 1 else ders
-    encoded = cose.sign1(signer, mso.to_bytes(), unprotected={cose.Header.X5CHAIN: x5chain})
-    auth = cbor.decode(encoded, what="issuerAuth")
-    return IssuerSigned(
-        namespaces=items,
-        issuer_auth=cose.CoseSign1.from_value(auth, what="issuerAuth"),
-        issuer_auth_value=auth,
+    payload = mso.to_bytes()
+    key = signer.signer
+    auth = cose.sign1_body(key, payload, unprotected={cose.Header.X5CHAIN: signer.x5chain})
+    issuer_auth = cose.CoseSign1(
+        protected_bytes=auth[0], protected={cose.Header.ALG: int(key.algorithm)}, unprotected=auth[1],
+        payload=payload, signature=auth[3], algorithm=key.algorithm,
     )
+    return IssuerSigned(namespaces=items, issuer_auth=issuer_auth, issuer_auth_value=auth)
 

@@ -25,8 +25,8 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -52,7 +52,7 @@ from .mdoc.device_response import (
 from .mdoc.issuer_signed import IssuerSigned
 from .mdoc.mso import MobileSecurityObject
 from .mdoc.namespaces import NAMESPACE_MDL
-from .x509 import TrustAnchors, check_ds_profile, check_validity, load_certificate, verify_chain
+from .x509 import TrustAnchors, certificate_der, check_ds_profile_der, check_validity, load_certificate, verify_chain
 
 __all__ = [
     "Check",
@@ -78,9 +78,10 @@ class Verdict(str, enum.Enum):
     RED = "red"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Check:
-    """One check: what was checked, how it came out, a stable code and a sentence."""
+class Check(NamedTuple):
+    """One check: what was checked, how it came out, a stable code and a sentence.
+
+    Immutable; ``required`` says whether a ``not_checked`` status makes the verdict amber."""
 
     name: str
     status: CheckStatus = CheckStatus.NOT_CHECKED
@@ -88,7 +89,7 @@ class Check:
     message: str = ""
     required: bool = True
     document: int | None = None
-    error: EdlError | None = field(default=None, compare=False)
+    error: EdlError | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "status": self.status.value, "code": self.code, "message": self.message}
@@ -221,10 +222,10 @@ def _verify_issuer_part(
     if pinned:
         checks.add("ds_profile", CheckStatus.PINNED, "pinned", "the pinned certificate is trusted as it is")
     else:
-        issuer_cert = chain_result.anchor if chain_result is not None else None
+        issuer_der = certificate_der(chain_result.anchor) if chain_result is not None else None
 
         def profile() -> str:
-            check_ds_profile(ds_cert, issuer_cert)
+            check_ds_profile_der(chain_der[0], issuer_der)
             return "document signer certificate fits the ISO 18013-5 profile"
 
         trusted = checks.run("ds_profile", profile) and trusted

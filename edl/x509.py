@@ -35,6 +35,8 @@ __all__ = [
     "ChainResult",
     "TrustAnchors",
     "check_ds_profile",
+    "check_ds_profile_der",
+    "certificate_der",
     "check_validity",
     "key_id",
     "load_certificate",
@@ -81,6 +83,12 @@ def _der_length(n: int) -> bytes:
     return bytes([0x80 | len(body)]) + body
 
 
+@functools.lru_cache(maxsize=64)
+def certificate_der(cert: x509.Certificate) -> bytes:
+    """The DER bytes of a certificate object (cached: issuing puts them in every x5chain)."""
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
 def key_id(cert: x509.Certificate | bytes) -> bytes:
     """Key id of a certificate: the first 8 bytes of SHA-256 over its DER encoding."""
     der = cert if isinstance(cert, bytes) else cert.public_bytes(serialization.Encoding.DER)
@@ -98,6 +106,22 @@ def check_validity(cert: x509.Certificate, now: _dt.datetime, *, what: str) -> N
         raise NotYetValidError(f"{what} is not valid before {cert.not_valid_before_utc:%Y-%m-%d %H:%M}Z")
     if now > cert.not_valid_after_utc:
         raise ExpiredError(f"{what} expired on {cert.not_valid_after_utc:%Y-%m-%d %H:%M}Z")
+
+
+def check_ds_profile_der(ds_der: bytes, issuer_der: bytes | None) -> None:
+    """:func:`check_ds_profile` on DER bytes; the outcome is cached by the exact bytes."""
+    error = _ds_profile_error(ds_der, issuer_der)
+    if error is not None:
+        raise CertificateProfileError(error[1], code=error[0])
+
+
+@functools.lru_cache(maxsize=256)
+def _ds_profile_error(ds_der: bytes, issuer_der: bytes | None) -> tuple[str, str] | None:
+    try:
+        check_ds_profile(load_certificate(ds_der), None if issuer_der is None else load_certificate(issuer_der))
+    except CertificateProfileError as e:
+        return (e.code, e.message)
+    return None
 
 
 def check_ds_profile(cert: x509.Certificate, issuer: x509.Certificate | None = None) -> None:
@@ -149,10 +173,11 @@ class TrustAnchors:
         self.certificates = tuple(certificates)
         if not self.certificates:
             raise ValueError("no trust anchors: refusing to verify against nothing")
-        self._der = {c.public_bytes(serialization.Encoding.DER): c for c in self.certificates}
-        self._by_subject: dict[bytes, list[x509.Certificate]] = {}
-        for c in self.certificates:
-            self._by_subject.setdefault(c.subject.public_bytes(), []).append(c)
+        self._der = {certificate_der(c): c for c in self.certificates}
+        # subject name bytes -> [(anchor, its DER)]
+        self._by_subject: dict[bytes, list[tuple[x509.Certificate, bytes]]] = {}
+        for der, c in self._der.items():
+            self._by_subject.setdefault(c.subject.public_bytes(), []).append((c, der))
 
     @classmethod
     def from_pem(cls, data: bytes) -> TrustAnchors:
@@ -164,8 +189,14 @@ class TrustAnchors:
     def pinned(self, der: bytes) -> x509.Certificate | None:
         return self._der.get(der)
 
-    def issuers_of(self, cert: x509.Certificate) -> list[x509.Certificate]:
-        return self._by_subject.get(cert.issuer.public_bytes(), [])
+    def issuers_of(self, der: bytes) -> list[tuple[x509.Certificate, bytes]]:
+        """Anchors whose subject is the issuer of the certificate ``der``, with their DER."""
+        return self._by_subject.get(_issuer_name(der), [])
+
+
+@functools.lru_cache(maxsize=512)
+def _issuer_name(der: bytes) -> bytes:
+    return load_certificate(der).issuer.public_bytes()
 
 
 @functools.lru_cache(maxsize=512)
@@ -195,10 +226,10 @@ def verify_chain(chain: Sequence[bytes], anchors: TrustAnchors, now: _dt.datetim
     current = load_certificate(current_der)
     intermediates = [load_certificate(d) for d in chain[1:]]
     for _depth in range(len(chain) + 1):
-        for anchor in anchors.issuers_of(current):
-            anchor_der = anchor.public_bytes(serialization.Encoding.DER)
+        for anchor, anchor_der in anchors.issuers_of(current_der):
             if _issued_by(current_der, anchor_der):
-                _check_ca(anchor, what="the trust anchor")
+                if not _is_ca(anchor_der):
+                    raise UntrustedIssuerError("the trust anchor is not a certificate authority")
                 check_validity(anchor, now, what="the issuing authority's root certificate")
                 return ChainResult(anchor=anchor, pinned=False)
         step = next(
@@ -215,6 +246,14 @@ def verify_chain(chain: Sequence[bytes], anchors: TrustAnchors, now: _dt.datetim
         _check_ca(current, what="an intermediate certificate")
         check_validity(current, now, what="an intermediate certificate")
     raise UntrustedIssuerError("the issuer's certificate does not chain to any trusted authority")
+
+
+@functools.lru_cache(maxsize=256)
+def _is_ca(der: bytes) -> bool:
+    try:
+        return bool(load_certificate(der).extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
 
 
 def _check_ca(cert: x509.Certificate, *, what: str) -> None:

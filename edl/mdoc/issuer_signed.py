@@ -81,7 +81,7 @@ class IssuerSigned:
         x5 = self.issuer_auth.unprotected.get(cose.Header.X5CHAIN, self.issuer_auth.protected.get(cose.Header.X5CHAIN))
         if isinstance(x5, bytes):
             return [x5]
-        if isinstance(x5, list) and x5 and all(isinstance(c, bytes) for c in x5):
+        if isinstance(x5, (list, tuple)) and x5 and all(isinstance(c, bytes) for c in x5):
             return list(x5)
         raise MalformedError("issuerAuth carries no certificate (x5chain)")
 

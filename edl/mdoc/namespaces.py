@@ -253,8 +253,13 @@ def from_json_value(spec: ElementSpec, value: Any) -> Any:
     return out
 
 
+_SCALARS = frozenset({str, int, bool, bytes, float, type(None)})
+
+
 def to_cbor_value(value: Any) -> Any:
     """A Python value → what to encode: dates as tag 1004, date-times as tdate (tag 0)."""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, _dt.datetime):
         return cbor.tdate(value)
     if isinstance(value, _dt.date):
