@@ -52,7 +52,7 @@ from .mdoc.device_response import (
 from .mdoc.issuer_signed import IssuerSigned
 from .mdoc.mso import MobileSecurityObject
 from .mdoc.namespaces import NAMESPACE_MDL
-from .x509 import TrustAnchors, certificate_der, check_ds_profile_der, check_validity, load_certificate, verify_chain
+from .x509 import TrustAnchors, certificate_der, check_ds_profile_der, check_validity, load_certificate, subject_text, verify_chain
 
 __all__ = [
     "Check",
@@ -214,7 +214,7 @@ def _verify_issuer_part(
         chain_result = verify_chain(chain_der, anchors, now)
         if chain_result.pinned:
             return "the issuer's certificate is pinned as a trust anchor"
-        return f"issued by {chain_result.anchor.subject.rfc4514_string()}"
+        return f"issued by {subject_text(certificate_der(chain_result.anchor))}"
 
     # Pinned is known before running the chain check (same bytes as an anchor).
     pinned = anchors.pinned(chain_der[0]) is not None

@@ -42,6 +42,7 @@ __all__ = [
     "load_certificate",
     "make_document_signer",
     "make_iaca",
+    "subject_text",
     "verify_chain",
 ]
 
@@ -87,6 +88,12 @@ def _der_length(n: int) -> bytes:
 def certificate_der(cert: x509.Certificate) -> bytes:
     """The DER bytes of a certificate object (cached: issuing puts them in every x5chain)."""
     return cert.public_bytes(serialization.Encoding.DER)
+
+
+@functools.lru_cache(maxsize=256)
+def subject_text(der: bytes) -> str:
+    """A certificate's subject as RFC 4514 text, for messages (cached by the exact bytes)."""
+    return load_certificate(der).subject.rfc4514_string()
 
 
 def key_id(cert: x509.Certificate | bytes) -> bytes:
@@ -270,10 +277,15 @@ def _check_ca(cert: x509.Certificate, *, what: str) -> None:
 _SignKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
 
 
-def _hash_for(key: _SignKey) -> hashes.HashAlgorithm | None:
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        return {"secp384r1": hashes.SHA384(), "secp521r1": hashes.SHA512()}.get(key.curve.name, hashes.SHA256())
-    return None
+def _hash_for(key: _SignKey) -> hashes.SHA256 | hashes.SHA384 | hashes.SHA512 | None:
+    """The certificate signature hash for ``key``: by curve for ECDSA, none for EdDSA."""
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        return None
+    if key.curve.name == "secp384r1":
+        return hashes.SHA384()
+    if key.curve.name == "secp521r1":
+        return hashes.SHA512()
+    return hashes.SHA256()
 
 
 def _name(common_name: str, country: str, state: str | None, organization: str | None) -> x509.Name:
