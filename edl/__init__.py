@@ -33,8 +33,8 @@ from .model import Licence, LicenceError
 from .verify import (
     Check,
     CheckStatus,
-    VerificationResult,
     Verdict,
+    VerificationResult,
     verify_device_response,
     verify_issuer_signed,
 )

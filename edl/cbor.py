@@ -167,7 +167,7 @@ def tdate(moment: _dt.datetime) -> CBORTag:
     """
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("tdate needs a timezone-aware datetime")
-    utc = moment.astimezone(_dt.timezone.utc).replace(microsecond=0, tzinfo=None)
+    utc = moment.astimezone(_dt.UTC).replace(microsecond=0, tzinfo=None)
     return CBORTag(TAG_TDATE, utc.isoformat() + "Z")
 
 

@@ -8,7 +8,6 @@ Times are RFC 3339 with ``Z`` or an offset; a time without one exits 2.
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime as _dt
 import getpass
 import json
@@ -23,6 +22,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from .errors import EdlError
+
+__all__ = ["main", "parse_time"]
 
 EXIT_GREEN, EXIT_RED, EXIT_USAGE, EXIT_AMBER = 0, 1, 2, 3
 
@@ -53,12 +54,12 @@ def parse_time(text: str) -> _dt.datetime:
         _fail_usage(f"{text!r} is not an RFC 3339 time such as 2026-11-25T08:00:00Z")
     if moment.utcoffset() is None:
         _fail_usage(f"{text!r} has no time zone: add Z or an offset such as +08:00")
-    return moment.astimezone(_dt.timezone.utc)
+    return moment.astimezone(_dt.UTC)
 
 
 def _now(args: argparse.Namespace) -> _dt.datetime:
     at = getattr(args, "at", None)
-    return parse_time(at) if at else _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+    return parse_time(at) if at else _dt.datetime.now(_dt.UTC).replace(microsecond=0)
 
 
 def _passphrase(path: str) -> bytes:
@@ -151,7 +152,11 @@ def print_result(result: Any, *, as_json: bool) -> int:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:
         verdict = result.verdict.value
-        head = {"green": "GREEN: valid licence", "amber": "AMBER: authentic, but not everything could be checked", "red": "RED: do not accept"}[verdict]
+        head = {
+            "green": "GREEN: valid licence",
+            "amber": "AMBER: authentic, but not everything could be checked",
+            "red": "RED: do not accept",
+        }[verdict]
         print(head)
         for c in result.checks:
             doc = "" if c.document is None else f"[{c.document}] "
@@ -196,9 +201,10 @@ def cmd_mdoc_issue(args: argparse.Namespace) -> int:
     _write_out(args.out, issued.to_bytes())
     mso = issued.mso()
     count = sum(len(v) for v in issued.namespaces.values())
+    valid_from, valid_until = mso.validity_info.valid_from, mso.validity_info.valid_until
     print(
         f"issued {licence.doc_type} for {licence.given_name} {licence.family_name} ({count} elements), "
-        f"valid {mso.validity_info.valid_from:%Y-%m-%dT%H:%M:%SZ} .. {mso.validity_info.valid_until:%Y-%m-%dT%H:%M:%SZ} -> {args.out}",
+        f"valid {valid_from:%Y-%m-%dT%H:%M:%SZ} .. {valid_until:%Y-%m-%dT%H:%M:%SZ} -> {args.out}",
         file=sys.stderr,
     )
     return 0
@@ -238,12 +244,15 @@ def cmd_mdoc_respond(args: argparse.Namespace) -> int:
     device_key = load_private_key(args.device_key)
     reader = load_public_key(args.reader_key) if args.reader_key else None
     try:
-        response = respond(issued, device_key=device_key, transcript=transcript, disclose=disclose, reader_key=reader)
+        response = respond(
+            issued, device_key=device_key, transcript=transcript, disclose=disclose, reader_key=reader
+        )
     except ValueError as e:
         _fail_usage(str(e))
     _write_out(args.out, response.to_bytes())
     shown = sum(len(v) for v in response.documents[0].issuer_signed.namespaces.values())
-    print(f"device response with {shown} element(s), {'deviceMac' if reader else 'deviceSignature'} -> {args.out}", file=sys.stderr)
+    auth = "deviceMac" if reader else "deviceSignature"
+    print(f"device response with {shown} element(s), {auth} -> {args.out}", file=sys.stderr)
     return 0
 
 
@@ -269,7 +278,12 @@ def cmd_mdoc_verify(args: argparse.Namespace) -> int:
         result = verify_issuer_signed(data, trust=anchors, now=now)
     else:
         result = verify_device_response(
-            data, trust=anchors, now=now, transcript=transcript, reader_key=reader, issuer_only=args.issuer_only
+            data,
+            trust=anchors,
+            now=now,
+            transcript=transcript,
+            reader_key=reader,
+            issuer_only=args.issuer_only,
         )
     return print_result(result, as_json=args.json)
 
@@ -285,12 +299,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     lic = summary.licence
     r, t = summary.result, summary.tampered
     print(f"edl demo in {folder}/")
-    print(f"  city        Qingdao (CN): IACA root -> document signer")
-    print(f"  licence     {lic.given_name} {lic.family_name} ({lic.elements.get('family_name_national_character', '')}{lic.elements.get('given_name_national_character', '')}), "
-          f"No. {lic.document_number}, expires {lic.expiry_date}")
+    print("  city        Qingdao (CN): IACA root -> document signer")
+    family_national = lic.elements.get("family_name_national_character", "")
+    given_national = lic.elements.get("given_name_national_character", "")
+    print(
+        f"  licence     {lic.given_name} {lic.family_name} ({family_national}{given_national}), "
+        f"No. {lic.document_number}, expires {lic.expiry_date}"
+    )
     n_el = sum(len(v) for d in r.documents for v in d.elements.values())
     print(f"  presented   {n_el} elements, signed by the holder's device key")
-    print(f"  verified    {r.verdict.value.upper()} ({sum(1 for c in r.checks if c.status.value in ('passed', 'pinned'))} checks passed)")
+    passed = sum(1 for c in r.checks if c.status.value in ("passed", "pinned"))
+    print(f"  verified    {r.verdict.value.upper()} ({passed} checks passed)")
     for c in r.checks:
         print(f"      {_MARK[c.status.value]:>11}  {c.name}: {c.message}")
     bad = t.failures()
@@ -304,16 +323,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="edl", description="Electronic driving licences: issue and verify, offline.")
+    p = argparse.ArgumentParser(
+        prog="edl", description="Electronic driving licences: issue and verify, offline."
+    )
     p.add_argument("-v", "--verbose", action="count", default=0, help="more detail on errors")
     sub = p.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="issue and verify a licence end to end in a fresh folder")
-    demo.add_argument("--out", default="./edl-demo", help="folder to create (must be empty; default: %(default)s)")
+    demo.add_argument(
+        "--out", default="./edl-demo", help="folder to create (must be empty; default: %(default)s)"
+    )
     demo.add_argument("--at", help="pretend the time is this (RFC 3339)")
     demo.set_defaults(func=cmd_demo)
 
-    mdoc = sub.add_parser("mdoc", help="ISO 18013-5 mdoc: issue, respond, verify").add_subparsers(dest="mdoc_command", required=True)
+    mdoc = sub.add_parser("mdoc", help="ISO 18013-5 mdoc: issue, respond, verify").add_subparsers(
+        dest="mdoc_command", required=True
+    )
 
     issue = mdoc.add_parser("issue", help="sign a licence into an IssuerSigned")
     issue.add_argument("--licence", required=True, help="LICENCE.json keyed by ISO element identifiers")
@@ -321,7 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     issue.add_argument("--signer-cert", required=True, help="document signer certificate (PEM)")
     issue.add_argument("--device-key", required=True, help="the holder's device public key (PEM)")
     issue.add_argument("--valid-from", help="MSO validFrom (RFC 3339; default: now)")
-    issue.add_argument("--valid-until", help="MSO validUntil (RFC 3339; default: a year, cut to the DS certificate)")
+    issue.add_argument(
+        "--valid-until", help="MSO validUntil (RFC 3339; default: a year, cut to the DS certificate)"
+    )
     issue.add_argument("--at", help="issue as of this time (RFC 3339; default: now)")
     issue.add_argument("--out", required=True, help="ISSUER_SIGNED.cbor to write")
     issue.set_defaults(func=cmd_mdoc_issue)
@@ -337,10 +364,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     ver = mdoc.add_parser("verify", help="verify a DeviceResponse (exit 0 green, 1 red, 2 usage, 3 amber)")
     ver.add_argument("input", metavar="DEVICE_RESPONSE.cbor")
-    ver.add_argument("--trust-anchor", action="append", required=True, help="IACA root or pinned DS certificate (repeatable)")
+    ver.add_argument(
+        "--trust-anchor",
+        action="append",
+        required=True,
+        help="IACA root or pinned DS certificate (repeatable)",
+    )
     ver.add_argument("--transcript", help="SESSION_TRANSCRIPT.cbor, needed to check the holder's device")
     ver.add_argument("--reader-key", help="the reader's ephemeral private key (for deviceMac)")
-    ver.add_argument("--issuer-only", action="store_true", help="check only the issuer's data (the holder is not checked)")
+    ver.add_argument(
+        "--issuer-only", action="store_true", help="check only the issuer's data (the holder is not checked)"
+    )
     ver.add_argument("--at", help="verify as of this time (RFC 3339; default: now)")
     ver.add_argument("--json", action="store_true", help="print one JSON object")
     ver.set_defaults(func=cmd_mdoc_verify)

@@ -45,7 +45,9 @@ from .errors import MalformedError, SignatureError, UnsupportedError
 __all__ = [
     "Algorithm",
     "CoseMac0",
+    "CoseSign",
     "CoseSign1",
+    "CoseSignature",
     "Curve",
     "Header",
     "KeySigner",
@@ -55,6 +57,7 @@ __all__ = [
     "Signer",
     "algorithm_for_key",
     "decode_mac0",
+    "decode_sign",
     "decode_sign1",
     "key_from_cose",
     "key_to_cose",
@@ -182,8 +185,7 @@ def verify_signature(key: PublicKey, alg: int, data: bytes, signature: bytes) ->
     expected = algorithm_for_key(key)
     if alg != expected:
         raise UnsupportedError(
-            f"algorithm {_alg_name(alg)} cannot be used with this {_key_name(key)} key "
-            f"(only {expected.name})"
+            f"algorithm {_alg_name(alg)} cannot be used with this {_key_name(key)} key (only {expected.name})"
         )
     if not isinstance(signature, bytes):
         raise MalformedError("signature must be a byte string")
@@ -297,7 +299,12 @@ def sign1(
     With ``detached`` the payload is signed but sent as ``nil``.
     """
     body = sign1_body(
-        signer, payload, protected=protected, unprotected=unprotected, detached=detached, external_aad=external_aad
+        signer,
+        payload,
+        protected=protected,
+        unprotected=unprotected,
+        detached=detached,
+        external_aad=external_aad,
     )
     return cbor.encode(cbor.CBORTag(TAG_SIGN1, body) if tagged else body)
 
@@ -601,9 +608,17 @@ def key_to_cose(key: PublicKey) -> dict[int, Any]:
             KeyParam.Y: point[1 + size :],
         }
     if isinstance(key, ed25519.Ed25519PublicKey):
-        return {KeyParam.KTY: int(KeyType.OKP), KeyParam.CRV: int(Curve.ED25519), KeyParam.X: key.public_bytes_raw()}
+        return {
+            KeyParam.KTY: int(KeyType.OKP),
+            KeyParam.CRV: int(Curve.ED25519),
+            KeyParam.X: key.public_bytes_raw(),
+        }
     if isinstance(key, ed448.Ed448PublicKey):
-        return {KeyParam.KTY: int(KeyType.OKP), KeyParam.CRV: int(Curve.ED448), KeyParam.X: key.public_bytes_raw()}
+        return {
+            KeyParam.KTY: int(KeyType.OKP),
+            KeyParam.CRV: int(Curve.ED448),
+            KeyParam.X: key.public_bytes_raw(),
+        }
     raise UnsupportedError(f"{type(key).__name__} keys are not accepted")
 
 
@@ -618,3 +633,151 @@ def _key_name(key: Any) -> str:
     if isinstance(key, ec.EllipticCurvePublicKey):
         return key.curve.name
     return type(key).__name__.replace("PublicKey", "")
+
+
+# --- COSE_Sign (several signers) --------------------------------------------------------
+
+TAG_SIGN = 98
+
+
+def _multi_sig_structure(
+    body_protected: bytes, sign_protected: bytes, external_aad: bytes, payload: bytes
+) -> bytes:
+    # Sig_structure = ["Signature", body_protected, sign_protected, external_aad, payload] (RFC 9052 §4.4)
+    return (
+        b"\x85\x69Signature"
+        + cbor.head(2, len(body_protected))
+        + body_protected
+        + cbor.head(2, len(sign_protected))
+        + sign_protected
+        + cbor.head(2, len(external_aad))
+        + external_aad
+        + cbor.head(2, len(payload))
+        + payload
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CoseSignature:
+    """One signer's entry of a COSE_Sign: its headers (``kid`` names the key) and signature."""
+
+    protected_bytes: bytes
+    protected: dict[int, Any]
+    unprotected: dict[int, Any]
+    signature: bytes
+    algorithm: Algorithm
+
+    @property
+    def kid(self) -> bytes | None:
+        kid = self.protected.get(Header.KID, self.unprotected.get(Header.KID))
+        return kid if isinstance(kid, bytes) else None
+
+    def to_value(self) -> list[Any]:
+        return [self.protected_bytes, dict(self.unprotected), self.signature]
+
+
+@dataclass(frozen=True, slots=True)
+class CoseSign:
+    """A parsed, **unverified** COSE_Sign (RFC 9052 §4.1): one payload, several signatures."""
+
+    protected_bytes: bytes
+    protected: dict[int, Any]
+    unprotected: dict[int, Any]
+    payload: bytes
+    signatures: tuple[CoseSignature, ...]
+
+    def verify_signature(
+        self, signature: CoseSignature, key: PublicKey, *, external_aad: bytes = b""
+    ) -> None:
+        """Raise unless ``signature`` (one of :attr:`signatures`) verifies with ``key``."""
+        data = _multi_sig_structure(
+            self.protected_bytes, signature.protected_bytes, external_aad, self.payload
+        )
+        verify_signature(key, signature.algorithm, data, signature.signature)
+
+    def with_signature(self, signer: Signer, kid: bytes, *, external_aad: bytes = b"") -> CoseSign:
+        """A copy with one more signature by ``signer`` (named by ``kid``)."""
+        sign_protected = _encode_protected({Header.ALG: int(signer.algorithm)})
+        sig = signer.sign(
+            _multi_sig_structure(self.protected_bytes, sign_protected, external_aad, self.payload)
+        )
+        entry = CoseSignature(
+            protected_bytes=sign_protected,
+            protected={int(Header.ALG): int(signer.algorithm)},
+            unprotected={int(Header.KID): kid},
+            signature=sig,
+            algorithm=signer.algorithm,
+        )
+        return CoseSign(
+            protected_bytes=self.protected_bytes,
+            protected=self.protected,
+            unprotected=self.unprotected,
+            payload=self.payload,
+            signatures=(*self.signatures, entry),
+        )
+
+    def to_bytes(self) -> bytes:
+        body = [
+            self.protected_bytes,
+            dict(self.unprotected),
+            self.payload,
+            [s.to_value() for s in self.signatures],
+        ]
+        return cbor.encode(cbor.CBORTag(TAG_SIGN, body))
+
+    @classmethod
+    def create(
+        cls,
+        payload: bytes,
+        *,
+        protected: Mapping[int, Any] | None = None,
+        unprotected: Mapping[int, Any] | None = None,
+    ) -> CoseSign:
+        """An unsigned COSE_Sign to add signatures to with :meth:`with_signature`."""
+        headers = {int(k): v for k, v in (protected or {}).items()}
+        return cls(
+            protected_bytes=_encode_protected(headers),
+            protected=headers,
+            unprotected={int(k): v for k, v in (unprotected or {}).items()},
+            payload=payload,
+            signatures=(),
+        )
+
+    @classmethod
+    def from_value(cls, value: Any, *, what: str = "COSE_Sign") -> CoseSign:
+        prot, unprot, payload, signatures = _untag(value, TAG_SIGN, what=what)
+        protected_bytes, protected, unprotected = _parse_headers(prot, unprot, what=what)
+        if not isinstance(payload, bytes):
+            raise MalformedError(f"{what}: payload must be a byte string")
+        if not isinstance(signatures, (list, tuple)):
+            raise MalformedError(f"{what}: signatures must be an array")
+        parsed = []
+        for i, entry in enumerate(signatures):
+            w = f"{what} signature {i}"
+            if not isinstance(entry, (list, tuple)) or len(entry) != 3:
+                raise MalformedError(f"{w} must be an array of 3 elements")
+            sp, su, sig = entry
+            sp_bytes, sp_map, su_map = _parse_headers(sp, su, what=w)
+            if not isinstance(sig, bytes):
+                raise MalformedError(f"{w}: signature must be a byte string")
+            parsed.append(
+                CoseSignature(
+                    protected_bytes=sp_bytes,
+                    protected=sp_map,
+                    unprotected=su_map,
+                    signature=sig,
+                    algorithm=_alg_of(sp_map, what=w),
+                )
+            )
+        return cls(
+            protected_bytes=protected_bytes,
+            protected=protected,
+            unprotected=unprotected,
+            payload=payload,
+            signatures=tuple(parsed),
+        )
+
+
+def decode_sign(data: bytes, *, what: str = "COSE_Sign", max_size: int = cbor.DEFAULT_MAX_SIZE) -> CoseSign:
+    """Parse encoded COSE_Sign bytes (tag 98 or untagged) without verifying."""
+    return CoseSign.from_value(cbor.decode(data, what=what, max_size=max_size), what=what)

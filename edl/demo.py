@@ -116,7 +116,9 @@ def run_demo(folder: Path, *, now: _dt.datetime) -> DemoSummary:
     _write(folder / "ds.pem", _pem_cert(ds))
     _write(
         folder / "device.pub.pem",
-        device_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+        device_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
     )
 
     portrait = make_portrait()
@@ -134,8 +136,16 @@ def run_demo(folder: Path, *, now: _dt.datetime) -> DemoSummary:
         "document_number": "370200199003140011",
         "portrait": __import__("base64").b64encode(portrait).decode(),
         "driving_privileges": [
-            {"vehicle_category_code": "C1", "issue_date": "2012-06-01", "expiry_date": (now.date() + _dt.timedelta(days=6 * 365)).isoformat()},
-            {"vehicle_category_code": "D", "issue_date": "2018-09-10", "codes": [{"code": "01", "sign": "=", "value": "corrective lenses"}]},
+            {
+                "vehicle_category_code": "C1",
+                "issue_date": "2012-06-01",
+                "expiry_date": (now.date() + _dt.timedelta(days=6 * 365)).isoformat(),
+            },
+            {
+                "vehicle_category_code": "D",
+                "issue_date": "2018-09-10",
+                "codes": [{"code": "01", "sign": "=", "value": "corrective lenses"}],
+            },
         ],
         "un_distinguishing_sign": "CHN",
         "age_over_18": True,
@@ -146,17 +156,31 @@ def run_demo(folder: Path, *, now: _dt.datetime) -> DemoSummary:
     _write(folder / "licence.json", json.dumps(licence_json, ensure_ascii=False, indent=2).encode())
     licence = Licence.from_json(licence_json)
 
-    issued = issue_mdoc(licence, device_key=device_key.public_key(), signer=KeySigner(ds_key), signer_certificate=ds, now=now)
+    issued = issue_mdoc(
+        licence, device_key=device_key.public_key(), signer=KeySigner(ds_key), signer_certificate=ds, now=now
+    )
     _write(folder / "issuer_signed.cbor", issued.to_bytes())
 
     # A session transcript as a reader would supply it (QR handover: engagement + nonce).
-    transcript_bytes = cbor.encode(cbor.wrap24(cbor.encode([None, None, ["edl-demo", secrets.token_bytes(16)]])))
+    transcript_bytes = cbor.encode(
+        cbor.wrap24(cbor.encode([None, None, ["edl-demo", secrets.token_bytes(16)]]))
+    )
     _write(folder / "session_transcript.cbor", transcript_bytes)
     transcript = SessionTranscript.from_bytes(transcript_bytes)
     disclose = [
         ("org.iso.18013.5.1", e)
-        for e in ("family_name", "given_name", "family_name_national_character", "given_name_national_character",
-                  "birth_date", "portrait", "driving_privileges", "document_number", "expiry_date", "issuing_country")
+        for e in (
+            "family_name",
+            "given_name",
+            "family_name_national_character",
+            "given_name_national_character",
+            "birth_date",
+            "portrait",
+            "driving_privileges",
+            "document_number",
+            "expiry_date",
+            "issuing_country",
+        )
     ]
     response = respond(issued, device_key=KeySigner(device_key), transcript=transcript, disclose=disclose)
     response_bytes = response.to_bytes()

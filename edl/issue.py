@@ -86,13 +86,14 @@ def issue_mdoc(
     cose.algorithm_for_key(device_key)  # refuse a device key we could not verify with
     not_before, not_after = signer.not_before, signer.not_after
     if not (not_before <= now <= not_after):
-        raise ValueError(
-            f"the document signer certificate is not valid now ({not_before:%Y-%m-%d} .. {not_after:%Y-%m-%d})"
-        )
+        window = f"{not_before:%Y-%m-%d} .. {not_after:%Y-%m-%d}"
+        raise ValueError(f"the document signer certificate is not valid now ({window})")
     start = valid_from if valid_from is not None else now
     if valid_until is None:
         expiry = licence.expiry_date
-        end_of_licence = _dt.datetime(expiry.year, expiry.month, expiry.day, tzinfo=_dt.timezone.utc) + _dt.timedelta(days=1)
+        end_of_licence = _dt.datetime(expiry.year, expiry.month, expiry.day, tzinfo=_dt.UTC) + _dt.timedelta(
+            days=1
+        )
         end = min(now + DEFAULT_VALIDITY, not_after, end_of_licence)
     else:
         end = valid_until
@@ -112,7 +113,10 @@ def issue_mdoc(
     total = sum(len(v) for v in namespaces.values())
     # Digest IDs are shuffled so they reveal nothing about the elements (§9.1.2.5).
     order = os.urandom(4 * total)
-    ids = [i for _, i in sorted(zip([order[j : j + 4] for j in range(0, 4 * total, 4)], range(total)))]
+    ids = [
+        i
+        for _, i in sorted(zip([order[j : j + 4] for j in range(0, 4 * total, 4)], range(total), strict=True))
+    ]
     salts = os.urandom(RANDOM_LENGTH * total)
     items: dict[str, tuple[IssuerSignedItem, ...]] = {}
     digests: dict[str, dict[int, bytes]] = {}
@@ -138,8 +142,11 @@ def issue_mdoc(
     key = signer.signer
     auth = cose.sign1_body(key, payload, unprotected={cose.Header.X5CHAIN: signer.x5chain})
     issuer_auth = cose.CoseSign1(
-        protected_bytes=auth[0], protected={cose.Header.ALG: int(key.algorithm)}, unprotected=auth[1],
-        payload=payload, signature=auth[3], algorithm=key.algorithm,
+        protected_bytes=auth[0],
+        protected={cose.Header.ALG: int(key.algorithm)},
+        unprotected=auth[1],
+        payload=payload,
+        signature=auth[3],
+        algorithm=key.algorithm,
     )
     return IssuerSigned(namespaces=items, issuer_auth=issuer_auth, issuer_auth_value=auth)
-

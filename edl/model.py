@@ -22,7 +22,14 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .mdoc.namespaces import DOC_TYPE_MDL, ELEMENTS, NAMESPACE_MDL, element_spec, from_json_value, validate_value
+from .mdoc.namespaces import (
+    DOC_TYPE_MDL,
+    ELEMENTS,
+    NAMESPACE_MDL,
+    element_spec,
+    from_json_value,
+    validate_value,
+)
 
 __all__ = ["Licence", "LicenceError"]
 
@@ -57,7 +64,9 @@ class Licence:
                 validate_value(spec, value)
             except ValueError as e:
                 raise LicenceError(ident, str(e)) from None
-        missing = [s.identifier for s in ELEMENTS.values() if s.mandatory and s.identifier not in self.elements]
+        missing = [
+            s.identifier for s in ELEMENTS.values() if s.mandatory and s.identifier not in self.elements
+        ]
         if missing:
             raise LicenceError(missing[0], f"missing mandatory element(s): {', '.join(missing)}")
         for ns, values in self.extra.items():
@@ -66,7 +75,9 @@ class Licence:
             if not isinstance(values, Mapping) or not values:
                 raise LicenceError(ns, f"{ns}: expected a non-empty object of elements")
         object.__setattr__(self, "elements", MappingProxyType(dict(self.elements)))
-        object.__setattr__(self, "extra", MappingProxyType({k: MappingProxyType(dict(v)) for k, v in self.extra.items()}))
+        object.__setattr__(
+            self, "extra", MappingProxyType({k: MappingProxyType(dict(v)) for k, v in self.extra.items()})
+        )
 
     @classmethod
     def from_json(cls, obj: Any) -> Licence:

@@ -52,7 +52,15 @@ from .mdoc.device_response import (
 from .mdoc.issuer_signed import IssuerSigned
 from .mdoc.mso import MobileSecurityObject
 from .mdoc.namespaces import NAMESPACE_MDL
-from .x509 import TrustAnchors, certificate_der, check_ds_profile_der, check_validity, load_certificate, subject_text, verify_chain
+from .x509 import (
+    TrustAnchors,
+    certificate_der,
+    check_ds_profile_der,
+    check_validity,
+    load_certificate,
+    subject_text,
+    verify_chain,
+)
 
 __all__ = [
     "Check",
@@ -92,7 +100,12 @@ class Check(NamedTuple):
     error: EdlError | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "status": self.status.value, "code": self.code, "message": self.message}
+        out: dict[str, Any] = {
+            "name": self.name,
+            "status": self.status.value,
+            "code": self.code,
+            "message": self.message,
+        }
         if self.document is not None:
             out["document"] = self.document
         return out
@@ -144,7 +157,9 @@ class VerificationResult:
             "documents": [
                 {
                     "docType": d.doc_type,
-                    "elements": {ns: {k: to_json_value(v) for k, v in els.items()} for ns, els in d.elements.items()},
+                    "elements": {
+                        ns: {k: to_json_value(v) for k, v in els.items()} for ns, els in d.elements.items()
+                    },
                 }
                 for d in self.documents
             ],
@@ -167,9 +182,26 @@ class _Checks:
         self.document = document
         self.items: list[Check] = []
 
-    def add(self, name: str, status: CheckStatus, code: str, message: str, *, required: bool = True, error: EdlError | None = None) -> None:
+    def add(
+        self,
+        name: str,
+        status: CheckStatus,
+        code: str,
+        message: str,
+        *,
+        required: bool = True,
+        error: EdlError | None = None,
+    ) -> None:
         self.items.append(
-            Check(name=name, status=status, code=code, message=message, required=required, document=self.document, error=error)
+            Check(
+                name=name,
+                status=status,
+                code=code,
+                message=message,
+                required=required,
+                document=self.document,
+                error=error,
+            )
         )
 
     def run(self, name: str, fn: Callable[[], str], *, status: CheckStatus = CheckStatus.PASSED) -> bool:
@@ -193,10 +225,18 @@ def _verify_issuer_part(
     now: _dt.datetime,
 ) -> tuple[MobileSecurityObject | None, VerifiedDocument | None]:
     """Checks 2–9 for one document; returns the MSO (if its signature verified) and the elements."""
-    names_after = ["certificate_chain", "ds_profile", "ds_validity", "issuer_signature", "doc_type", "value_digests", "mso_validity"]
+    names_after = [
+        "certificate_chain",
+        "ds_profile",
+        "ds_validity",
+        "issuer_signature",
+        "doc_type",
+        "value_digests",
+        "mso_validity",
+    ]
 
     def skip_rest(start: str, why: str) -> None:
-        for n in names_after[names_after.index(start):]:
+        for n in names_after[names_after.index(start) :]:
             checks.skip(n, why)
 
     try:
@@ -218,7 +258,9 @@ def _verify_issuer_part(
 
     # Pinned is known before running the chain check (same bytes as an anchor).
     pinned = anchors.pinned(chain_der[0]) is not None
-    trusted = checks.run("certificate_chain", chain, status=CheckStatus.PINNED if pinned else CheckStatus.PASSED)
+    trusted = checks.run(
+        "certificate_chain", chain, status=CheckStatus.PINNED if pinned else CheckStatus.PASSED
+    )
     if pinned:
         checks.add("ds_profile", CheckStatus.PINNED, "pinned", "the pinned certificate is trusted as it is")
     else:
@@ -253,7 +295,9 @@ def _verify_issuer_part(
 
     def doctype() -> str:
         if doc_type is not None and doc_type != mso.doc_type:
-            raise DocTypeMismatchError(f"the document says {doc_type!r} but the issuer signed {mso.doc_type!r}")
+            raise DocTypeMismatchError(
+                f"the document says {doc_type!r} but the issuer signed {mso.doc_type!r}"
+            )
         return f"docType {mso.doc_type}"
 
     checks.run("doc_type", doctype)
@@ -279,7 +323,9 @@ def _verify_issuer_part(
                 else:
                     bad.append(f"{ns}/{item.element_identifier}")
         if bad:
-            raise DigestMismatchError(f"{len(bad)} of {total} data elements do not match what the issuer signed: {', '.join(bad)}")
+            raise DigestMismatchError(
+                f"{len(bad)} of {total} data elements do not match what the issuer signed: {', '.join(bad)}"
+            )
         return f"{total}/{total} data elements match what the issuer signed"
 
     checks.run("value_digests", digests)
@@ -287,7 +333,10 @@ def _verify_issuer_part(
     def mso_validity() -> str:
         v = mso.validity_info
         if not (ds_cert.not_valid_before_utc <= v.signed <= ds_cert.not_valid_after_utc):
-            raise VerificationError("the security object was signed outside its signer certificate's validity", code="signed_outside_certificate")
+            raise VerificationError(
+                "the security object was signed outside its signer certificate's validity",
+                code="signed_outside_certificate",
+            )
         if now < v.valid_from:
             raise NotYetValidError(f"the licence data is not valid before {v.valid_from:%Y-%m-%d %H:%M}Z")
         if now > v.valid_until:
@@ -298,7 +347,9 @@ def _verify_issuer_part(
 
     country = verified.get(NAMESPACE_MDL, {}).get("issuing_country")
     if country is None:
-        checks.skip("issuing_country", "issuing_country was not disclosed", code="not_disclosed", required=False)
+        checks.skip(
+            "issuing_country", "issuing_country was not disclosed", code="not_disclosed", required=False
+        )
     else:
 
         def issuing_country() -> str:
@@ -313,7 +364,9 @@ def _verify_issuer_part(
 
         checks.run("issuing_country", issuing_country)
 
-    # Only elements under a trusted, valid issuer signature are ever handed out.
+    # Elements are handed out only under a trusted issuer signature (chain, DS profile and
+    # signature passed) and only when their digest matched. They stay available when another
+    # check failed (an expired licence still shows whose it is); ``valid`` says whether to accept.
     document = None
     if trusted:
         document = VerifiedDocument(doc_type=mso.doc_type, elements=verified, issuer_certificate=ds_cert)
@@ -332,7 +385,9 @@ def _verify_device_auth(
         checks.skip("device_auth", "not checked: the issuer's data did not verify")
         return
     if ds is None:
-        checks.add("device_auth", CheckStatus.FAILED, "not_holder", "the response carries no device authentication")
+        checks.add(
+            "device_auth", CheckStatus.FAILED, "not_holder", "the response carries no device authentication"
+        )
         return
     if transcript is None:
         checks.add(
@@ -374,7 +429,9 @@ def _verify_device_auth(
 
 
 def _status(checks: _Checks, mso: MobileSecurityObject | None) -> None:
-    if mso is not None and mso.status is not None:
+    if mso is None:
+        checks.skip("status", "not checked: the issuer's data did not verify")
+    elif mso.status is not None:
         checks.skip(
             "status",
             f"revocation status not checked: no status list for {mso.status.uri} (index {mso.status.idx})",
@@ -411,18 +468,34 @@ def verify_device_response(
         top.add("structure", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
         return VerificationResult(checks=tuple(top.items))
     if not response.documents:
-        top.add("structure", CheckStatus.FAILED, "no_documents", f"the response holds no document (status {response.status})")
+        top.add(
+            "structure",
+            CheckStatus.FAILED,
+            "no_documents",
+            f"the response holds no document (status {response.status})",
+        )
         return VerificationResult(checks=tuple(top.items))
-    top.add("structure", CheckStatus.PASSED, "ok", f"DeviceResponse with {len(response.documents)} document(s)")
+    top.add(
+        "structure", CheckStatus.PASSED, "ok", f"DeviceResponse with {len(response.documents)} document(s)"
+    )
     if response.status != 0:
-        top.add("response_status", CheckStatus.FAILED, "response_error", f"the holder's device reported status {response.status}")
+        top.add(
+            "response_status",
+            CheckStatus.FAILED,
+            "response_error",
+            f"the holder's device reported status {response.status}",
+        )
     all_checks = list(top.items)
     documents = []
     for index, doc in enumerate(response.documents):
         checks = _Checks(index)
         mso, verified = _verify_issuer_part(checks, doc.issuer_signed, doc.doc_type, anchors, now)
         if issuer_only:
-            checks.skip("device_auth", "holder not checked: only the issuer's data was verified", code="holder_unchecked", required=False)
+            checks.skip(
+                "device_auth",
+                "holder not checked: only the issuer's data was verified",
+                code="holder_unchecked",
+            )
         else:
             _verify_device_auth(checks, doc, mso, transcript, reader_key)
         _status(checks, mso)
@@ -446,7 +519,11 @@ def verify_issuer_signed(
         return VerificationResult(checks=tuple(checks.items))
     checks.add("structure", CheckStatus.PASSED, "ok", "IssuerSigned")
     mso, verified = _verify_issuer_part(checks, issuer_signed, None, anchors, now)
-    checks.skip("device_auth", "holder not checked: only the issuer's data was verified", code="holder_unchecked", required=False)
+    checks.skip(
+        "device_auth",
+        "holder not checked: only the issuer's data was verified",
+        code="holder_unchecked",
+    )
     _status(checks, mso)
     return VerificationResult(checks=tuple(checks.items), documents=() if verified is None else (verified,))
 

@@ -60,5 +60,9 @@ def respond(
             raise ValueError("deviceMac needs the device's EC private key for key agreement")
         key = derive_emac_key(device_key, reader_key, transcript)
         auth = {"deviceMac": cbor.decode(cose.mac0(key, payload, detached=True))}
-    device_signed = DeviceSigned.from_value({"nameSpaces": cbor.wrap24(EMPTY_DEVICE_NAMESPACES), "deviceAuth": auth})
-    return DeviceResponse(documents=(Document(doc_type=doc_type, issuer_signed=selected, device_signed=device_signed),))
+    device_signed = DeviceSigned.from_value(
+        {"nameSpaces": cbor.wrap24(EMPTY_DEVICE_NAMESPACES), "deviceAuth": auth}
+    )
+    return DeviceResponse(
+        documents=(Document(doc_type=doc_type, issuer_signed=selected, device_signed=device_signed),)
+    )

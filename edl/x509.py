@@ -125,7 +125,9 @@ def check_ds_profile_der(ds_der: bytes, issuer_der: bytes | None) -> None:
 @functools.lru_cache(maxsize=256)
 def _ds_profile_error(ds_der: bytes, issuer_der: bytes | None) -> tuple[str, str] | None:
     try:
-        check_ds_profile(load_certificate(ds_der), None if issuer_der is None else load_certificate(issuer_der))
+        check_ds_profile(
+            load_certificate(ds_der), None if issuer_der is None else load_certificate(issuer_der)
+        )
     except CertificateProfileError as e:
         return (e.code, e.message)
     return None
@@ -141,15 +143,23 @@ def check_ds_profile(cert: x509.Certificate, issuer: x509.Certificate | None = N
     try:
         eku = ext.get_extension_for_class(x509.ExtendedKeyUsage).value
     except x509.ExtensionNotFound:
-        raise CertificateProfileError("document signer certificate has no extended key usage", code="ds_eku") from None
+        raise CertificateProfileError(
+            "document signer certificate has no extended key usage", code="ds_eku"
+        ) from None
     if DS_EKU not in eku:
-        raise CertificateProfileError("certificate is not for signing mDLs (EKU 1.0.18013.5.1.2 missing)", code="ds_eku")
+        raise CertificateProfileError(
+            "certificate is not for signing mDLs (EKU 1.0.18013.5.1.2 missing)", code="ds_eku"
+        )
     try:
         ku = ext.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
-        raise CertificateProfileError("document signer certificate has no key usage", code="ds_key_usage") from None
+        raise CertificateProfileError(
+            "document signer certificate has no key usage", code="ds_key_usage"
+        ) from None
     if not ku.digital_signature or ku.key_cert_sign or ku.crl_sign:
-        raise CertificateProfileError("document signer key usage must be digitalSignature only", code="ds_key_usage")
+        raise CertificateProfileError(
+            "document signer key usage must be digitalSignature only", code="ds_key_usage"
+        )
     try:
         bc = ext.get_extension_for_class(x509.BasicConstraints).value
         if bc.ca:
@@ -158,11 +168,16 @@ def check_ds_profile(cert: x509.Certificate, issuer: x509.Certificate | None = N
         pass
     days = (cert.not_valid_after_utc - cert.not_valid_before_utc).days
     if days > DS_MAX_DAYS:
-        raise CertificateProfileError(f"document signer certificate is valid {days} days, more than {DS_MAX_DAYS}", code="ds_validity_period")
+        raise CertificateProfileError(
+            f"document signer certificate is valid {days} days, more than {DS_MAX_DAYS}",
+            code="ds_validity_period",
+        )
     if issuer is not None:
         c_ds, c_root = _country(cert.subject), _country(issuer.subject)
         if c_ds is None or c_ds != c_root:
-            raise CertificateProfileError(f"document signer country {c_ds} differs from its root's {c_root}", code="ds_country")
+            raise CertificateProfileError(
+                f"document signer country {c_ds} differs from its root's {c_root}", code="ds_country"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,12 +187,19 @@ class ChainResult:
 
 
 class TrustAnchors:
-    """A set of trust anchors: IACA roots, or pinned DS certificates. Empty is refused."""
+    """A set of trust anchors: IACA roots, or pinned DS certificates. Empty is refused.
 
-    __slots__ = ("_by_subject", "_der", "certificates")
+    ``revoked`` holds key ids (:func:`key_id`) of document signers that must be refused even
+    though they chain to an anchor (a trust list's revoked signers).
+    """
 
-    def __init__(self, certificates: Iterable[x509.Certificate]) -> None:
+    __slots__ = ("_by_subject", "_der", "certificates", "revoked")
+
+    def __init__(
+        self, certificates: Iterable[x509.Certificate], *, revoked: frozenset[bytes] = frozenset()
+    ) -> None:
         self.certificates = tuple(certificates)
+        self.revoked = frozenset(revoked)
         if not self.certificates:
             raise ValueError("no trust anchors: refusing to verify against nothing")
         self._der = {certificate_der(c): c for c in self.certificates}
@@ -226,6 +248,11 @@ def verify_chain(chain: Sequence[bytes], anchors: TrustAnchors, now: _dt.datetim
     if not chain:
         raise MalformedError("no certificate to check")
     leaf_der = chain[0]
+    if anchors.revoked and key_id(leaf_der) in anchors.revoked:
+        raise UntrustedIssuerError(
+            f"the issuer's signing key {key_id(leaf_der).hex()} has been revoked by its authority",
+            code="signer_revoked",
+        )
     pinned = anchors.pinned(leaf_der)
     if pinned is not None:
         return ChainResult(anchor=pinned, pinned=True)
@@ -339,7 +366,9 @@ def make_iaca(
         )
         .add_extension(ski, critical=False)
         .add_extension(
-            x509.IssuerAlternativeName([x509.UniformResourceIdentifier(f"urn:edl:iaca:{country}:{common_name}")]),
+            x509.IssuerAlternativeName(
+                [x509.UniformResourceIdentifier(f"urn:edl:iaca:{country}:{common_name}")]
+            ),
             critical=False,
         )
     )
@@ -387,7 +416,9 @@ def make_document_signer(
             critical=True,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False
+        )
     )
     return builder.sign(issuer_key, _hash_for(issuer_key))
 

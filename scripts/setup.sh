@@ -21,6 +21,7 @@ command -v "$PYTHON" >/dev/null || need_apt+=(python3 python3-venv python3-pip)
 if [ "$WITH_TEST" = 1 ]; then
     command -v node >/dev/null || need_apt+=(nodejs)
     command -v npm >/dev/null || need_apt+=(npm)
+    [ -e /usr/lib/softhsm/libsofthsm2.so ] || need_apt+=(softhsm2)
 fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
     log "installing Debian packages: ${need_apt[*]}"

@@ -36,10 +36,17 @@ def licence() -> Licence:
 
 @pytest.fixture(scope="session")
 def issued(city: City, device_key: ec.EllipticCurvePrivateKey, licence: Licence) -> IssuerSigned:
-    return issue_mdoc(licence, device_key=device_key.public_key(), signer=KeySigner(city.ds_key),
-                      signer_certificate=city.ds, now=NOW)
+    return issue_mdoc(
+        licence,
+        device_key=device_key.public_key(),
+        signer=KeySigner(city.ds_key),
+        signer_certificate=city.ds,
+        now=NOW,
+    )
 
 
 @pytest.fixture(scope="session")
 def transcript() -> SessionTranscript:
-    return SessionTranscript.from_bytes(cbor.encode(cbor.wrap24(cbor.encode([None, None, ["edl-test", b"nonce-123"]]))))
+    return SessionTranscript.from_bytes(
+        cbor.encode(cbor.wrap24(cbor.encode([None, None, ["edl-test", b"nonce-123"]])))
+    )

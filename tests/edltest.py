@@ -8,17 +8,12 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 
-from edl import cbor
-from edl.cose import KeySigner
-from edl.issue import issue_mdoc
-from edl.mdoc import IssuerSigned, SessionTranscript
-from edl.model import Licence
 from edl.x509 import make_document_signer, make_iaca
 
-NOW = dt.datetime(2026, 6, 1, 8, 0, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 6, 1, 8, 0, 0, tzinfo=dt.UTC)
 DATA = Path(__file__).parent / "data"
 VECTORS = DATA / "vectors"
 
@@ -36,11 +31,22 @@ class City:
 
 def make_city(name: str = "Qingdao", country: str = "CN", *, now: dt.datetime = NOW) -> City:
     root_key = ec.generate_private_key(ec.SECP256R1())
-    root = make_iaca(root_key, common_name=f"{name} IACA", country=country,
-                     not_before=now - dt.timedelta(days=30), not_after=now + dt.timedelta(days=3650))
+    root = make_iaca(
+        root_key,
+        common_name=f"{name} IACA",
+        country=country,
+        not_before=now - dt.timedelta(days=30),
+        not_after=now + dt.timedelta(days=3650),
+    )
     ds_key = ec.generate_private_key(ec.SECP256R1())
-    ds = make_document_signer(root_key, root, ds_key.public_key(), common_name=f"{name} DS",
-                              not_before=now - dt.timedelta(days=1), not_after=now + dt.timedelta(days=400))
+    ds = make_document_signer(
+        root_key,
+        root,
+        ds_key.public_key(),
+        common_name=f"{name} DS",
+        not_before=now - dt.timedelta(days=1),
+        not_after=now + dt.timedelta(days=400),
+    )
     return City(root_key=root_key, root=root, ds_key=ds_key, ds=ds)
 
 
@@ -57,9 +63,9 @@ def licence_json(country: str = "CN", portrait: bytes = TINY_JPEG) -> dict:
         "issuing_authority": "Qingdao PSB",
         "document_number": "QD-0001",
         "portrait": base64.b64encode(portrait).decode(),
-        "driving_privileges": [{"vehicle_category_code": "C1", "issue_date": "2012-06-01", "expiry_date": "2034-01-14"}],
+        "driving_privileges": [
+            {"vehicle_category_code": "C1", "issue_date": "2012-06-01", "expiry_date": "2034-01-14"}
+        ],
         "un_distinguishing_sign": "CHN",
         "age_over_18": True,
     }
-
-

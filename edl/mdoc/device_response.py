@@ -60,7 +60,9 @@ class SessionTranscript:
         return cbor.encode_tag24(self.raw)
 
 
-def device_authentication_bytes(transcript: SessionTranscript, doc_type: str, device_namespaces_raw: bytes) -> bytes:
+def device_authentication_bytes(
+    transcript: SessionTranscript, doc_type: str, device_namespaces_raw: bytes
+) -> bytes:
     """``DeviceAuthenticationBytes`` (§9.1.3.4), built around the received bytes.
 
     DeviceAuthentication = ["DeviceAuthentication", SessionTranscript, DocType,
@@ -122,7 +124,13 @@ class DeviceSigned:
             mac = cose.CoseMac0.from_value(auth["deviceMac"], what="deviceMac")
         else:
             raise MalformedError("deviceAuth must hold deviceSignature or deviceMac")
-        return cls(namespaces_raw=raw, namespaces=namespaces, device_signature=signature, device_mac=mac, auth_value=auth)
+        return cls(
+            namespaces_raw=raw,
+            namespaces=namespaces,
+            device_signature=signature,
+            device_mac=mac,
+            auth_value=auth,
+        )
 
 
 @dataclass(frozen=True, slots=True)

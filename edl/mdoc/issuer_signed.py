@@ -78,7 +78,9 @@ class IssuerSigned:
 
     def certificate_chain(self) -> list[bytes]:
         """DER certificates from issuerAuth's ``x5chain`` header, leaf first."""
-        x5 = self.issuer_auth.unprotected.get(cose.Header.X5CHAIN, self.issuer_auth.protected.get(cose.Header.X5CHAIN))
+        x5 = self.issuer_auth.unprotected.get(
+            cose.Header.X5CHAIN, self.issuer_auth.protected.get(cose.Header.X5CHAIN)
+        )
         if isinstance(x5, bytes):
             return [x5]
         if isinstance(x5, (list, tuple)) and x5 and all(isinstance(c, bytes) for c in x5):

@@ -22,6 +22,7 @@ __all__ = ["IssuerSignedItem", "RANDOM_LENGTH"]
 RANDOM_LENGTH = 16
 """Salt length we write (ISO 18013-5 §9.1.2.5: at least 16 bytes)."""
 
+_PLAIN = frozenset({str, bytes, int, bool, type(None)})
 _SMALL_UINT = [bytes([i]) for i in range(24)]
 _encoded_text = functools.lru_cache(maxsize=512)(cbor2_dumps)
 
@@ -52,10 +53,14 @@ class IssuerSignedItem(NamedTuple):
             raise ValueError("digest_id must be a small unsigned integer")
         # Framed by hand in deterministic (length-first) key order: random, digestID,
         # elementValue, elementIdentifier; the same bytes cbor.encode() gives, 3x faster.
-        value = cbor.encode(cbor_value) if isinstance(cbor_value, (dict, list)) else cbor2_dumps(cbor_value)
+        # Plain cbor2 output equals deterministic output for text, bytes, ints, bools and
+        # null; everything else (maps, arrays, floats, tags) goes through cbor.encode.
+        value = cbor2_dumps(cbor_value) if type(cbor_value) in _PLAIN else cbor.encode(cbor_value)
         raw = b"".join(
             (
-                b"\xa4\x66random\x50" if len(rnd) == RANDOM_LENGTH else b"\xa4\x66random" + cbor.head(2, len(rnd)),
+                b"\xa4\x66random\x50"
+                if len(rnd) == RANDOM_LENGTH
+                else b"\xa4\x66random" + cbor.head(2, len(rnd)),
                 rnd,
                 b"\x68digestID",
                 _SMALL_UINT[digest_id] if digest_id < 24 else cbor.head(0, digest_id),
@@ -89,7 +94,9 @@ class IssuerSignedItem(NamedTuple):
         except KeyError as e:
             raise MalformedError(f"{what} lacks {e.args[0]}") from None
         if len(item) != 4:
-            extra = sorted(str(k) for k in item if k not in ("digestID", "random", "elementIdentifier", "elementValue"))
+            extra = sorted(
+                str(k) for k in item if k not in ("digestID", "random", "elementIdentifier", "elementValue")
+            )
             raise MalformedError(f"{what} has unexpected fields {extra}")
         if not isinstance(digest_id, int) or isinstance(digest_id, bool) or not 0 <= digest_id < 2**31:
             raise MalformedError(f"{what}: digestID must be a small unsigned integer")
@@ -97,7 +104,9 @@ class IssuerSignedItem(NamedTuple):
             raise MalformedError(f"{what}: random must be at least {RANDOM_LENGTH} bytes")
         if not isinstance(ident, str) or not ident:
             raise MalformedError(f"{what}: elementIdentifier must be text")
-        return cls(digest_id=digest_id, random=rnd, element_identifier=ident, element_value=element_value, raw=raw)
+        return cls(
+            digest_id=digest_id, random=rnd, element_identifier=ident, element_value=element_value, raw=raw
+        )
 
     @property
     def tagged(self) -> bytes:

@@ -163,7 +163,8 @@ class MobileSecurityObject:
             return cbor.encode_tag24(cbor.encode(value))
         ordered = {k: value[k] for k in sorted(value, key=_key_order)}
         ordered["valueDigests"] = {
-            ns: dict(sorted(d.items())) for ns, d in sorted(self.value_digests.items(), key=lambda kv: _key_order(kv[0]))
+            ns: dict(sorted(d.items()))
+            for ns, d in sorted(self.value_digests.items(), key=lambda kv: _key_order(kv[0]))
         }
         return cbor.encode_tag24(cbor.encode_ordered(ordered))
 
@@ -207,7 +208,15 @@ class MobileSecurityObject:
                     raise MalformedError(f"MSO digests must be {size}-byte strings for {alg}")
             checked[ns] = per_ns
         status = value.get("status")
-        known = {"version", "digestAlgorithm", "valueDigests", "deviceKeyInfo", "docType", "validityInfo", "status"}
+        known = {
+            "version",
+            "digestAlgorithm",
+            "valueDigests",
+            "deviceKeyInfo",
+            "docType",
+            "validityInfo",
+            "status",
+        }
         return cls(
             version=version,
             digest_algorithm=alg,

@@ -57,7 +57,9 @@ class ElementSpec:
     max_length: int | None = None
 
 
-def _spec(identifier: str, kind: ElementKind, mandatory: bool = False, max_length: int | None = None) -> ElementSpec:
+def _spec(
+    identifier: str, kind: ElementKind, mandatory: bool = False, max_length: int | None = None
+) -> ElementSpec:
     return ElementSpec(identifier=identifier, kind=kind, mandatory=mandatory, max_length=max_length)
 
 
@@ -277,8 +279,12 @@ def to_json_value(value: Any) -> Any:
         return base64.b64encode(value).decode("ascii")
     if isinstance(value, _dt.datetime):
         if value.utcoffset() is not None:
-            value = value.astimezone(_dt.timezone.utc)
-            return value.strftime("%Y-%m-%dT%H:%M:%SZ") if not value.microsecond else value.isoformat().replace("+00:00", "Z")
+            value = value.astimezone(_dt.UTC)
+            return (
+                value.strftime("%Y-%m-%dT%H:%M:%SZ")
+                if not value.microsecond
+                else value.isoformat().replace("+00:00", "Z")
+            )
         return value.isoformat()
     if isinstance(value, _dt.date):
         return value.isoformat()

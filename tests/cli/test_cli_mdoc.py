@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from edl import cbor
 from edl.cli import main
@@ -23,7 +22,9 @@ ISO = "org.iso.18013.5.1"
 
 
 def _pem_key(key) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def _pem_pub(key) -> bytes:
@@ -47,19 +48,59 @@ def files(tmp_path: Path, city, device_key) -> Path:
 
 
 def _issue(d: Path, *extra: str) -> int:
-    return main(["mdoc", "issue", "--licence", str(d / "licence.json"), "--signer-key", str(d / "ds.key.pem"),
-                 "--signer-cert", str(d / "ds.pem"), "--device-key", str(d / "device.pub.pem"), "--at", AT,
-                 "--out", str(d / "is.cbor"), *extra])
+    return main(
+        [
+            "mdoc",
+            "issue",
+            "--licence",
+            str(d / "licence.json"),
+            "--signer-key",
+            str(d / "ds.key.pem"),
+            "--signer-cert",
+            str(d / "ds.pem"),
+            "--device-key",
+            str(d / "device.pub.pem"),
+            "--at",
+            AT,
+            "--out",
+            str(d / "is.cbor"),
+            *extra,
+        ]
+    )
 
 
 def _respond(d: Path, *extra: str, transcript: str = "st.tagged.cbor") -> int:
-    return main(["mdoc", "respond", str(d / "is.cbor"), "--device-key", str(d / "device.key.pem"),
-                 "--transcript", str(d / transcript), "--out", str(d / "dr.cbor"), *extra])
+    return main(
+        [
+            "mdoc",
+            "respond",
+            str(d / "is.cbor"),
+            "--device-key",
+            str(d / "device.key.pem"),
+            "--transcript",
+            str(d / transcript),
+            "--out",
+            str(d / "dr.cbor"),
+            *extra,
+        ]
+    )
 
 
 def _verify(d: Path, capsys, *extra: str) -> tuple[int, dict]:
     capsys.readouterr()
-    code = main(["mdoc", "verify", str(d / "dr.cbor"), "--trust-anchor", str(d / "root.pem"), "--at", AT, "--json", *extra])
+    code = main(
+        [
+            "mdoc",
+            "verify",
+            str(d / "dr.cbor"),
+            "--trust-anchor",
+            str(d / "root.pem"),
+            "--at",
+            AT,
+            "--json",
+            *extra,
+        ]
+    )
     out = capsys.readouterr().out
     return code, json.loads(out)
 
@@ -94,7 +135,8 @@ def test_without_transcript_red_unless_issuer_only(files, capsys):
     code, out = _verify(files, capsys)
     assert code == 1 and out["verdict"] == "red"
     code, out = _verify(files, capsys, "--issuer-only")
-    assert code == 0
+    # Authentic issuer data, but the holder was not checked: amber (exit 3), never green.
+    assert code == 3 and out["verdict"] == "amber" and out["valid"] is False
     holder = next(c for c in out["checks"] if c["name"] == "device_auth")
     assert holder["status"] == "not_checked" and "holder not checked" in holder["message"]
 
@@ -102,9 +144,21 @@ def test_without_transcript_red_unless_issuer_only(files, capsys):
 def test_verify_issuer_signed_file_with_issuer_only(files, capsys):
     assert _issue(files) == 0
     capsys.readouterr()
-    code = main(["mdoc", "verify", str(files / "is.cbor"), "--trust-anchor", str(files / "root.pem"), "--at", AT, "--issuer-only"])
-    assert code == 0
-    assert "GREEN" in capsys.readouterr().out
+    code = main(
+        [
+            "mdoc",
+            "verify",
+            str(files / "is.cbor"),
+            "--trust-anchor",
+            str(files / "root.pem"),
+            "--at",
+            AT,
+            "--issuer-only",
+        ]
+    )
+    assert code == 3
+    out = capsys.readouterr().out
+    assert "AMBER" in out and "holder not checked" in out
 
 
 def test_amber_exit_3_for_unchecked_status(files, capsys, city, device_key):
@@ -113,18 +167,28 @@ def test_amber_exit_3_for_unchecked_status(files, capsys, city, device_key):
     from edl.issue import issue_mdoc
     from edl.mdoc import StatusReference
     from edl.model import Licence
-    issued = issue_mdoc(Licence.from_json(licence_json()), device_key=device_key.public_key(), signer=KeySigner(city.ds_key),
-                        signer_certificate=city.ds, now=NOW, status=StatusReference(idx=3, uri="https://example/1"))
+
+    issued = issue_mdoc(
+        Licence.from_json(licence_json()),
+        device_key=device_key.public_key(),
+        signer=KeySigner(city.ds_key),
+        signer_certificate=city.ds,
+        now=NOW,
+        status=StatusReference(idx=3, uri="https://example/1"),
+    )
     (files / "is.cbor").write_bytes(issued.to_bytes())
     assert _respond(files) == 0
     code, out = _verify(files, capsys, "--transcript", str(files / "st.tagged.cbor"))
     assert code == 3 and out["verdict"] == "amber" and out["valid"] is False
 
 
-@pytest.mark.parametrize("args", [
-    ["--at", "2026-06-01T08:00:00"],          # a time without a zone
-    ["--trust-anchor", "/nonexistent.pem"],   # unreadable file
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--at", "2026-06-01T08:00:00"],  # a time without a zone
+        ["--trust-anchor", "/nonexistent.pem"],  # unreadable file
+    ],
+)
 def test_usage_errors_exit_2(files, args):
     assert _issue(files) == 0 and _respond(files) == 0
     base = ["mdoc", "verify", str(files / "dr.cbor"), "--trust-anchor", str(files / "root.pem")]
@@ -158,8 +222,11 @@ def test_bad_licence_names_the_field(files, capsys):
 
 
 def test_encrypted_key_needs_passphrase(files, capsys, monkeypatch, city):
-    enc = city.ds_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.BestAvailableEncryption(b"correct horse"))
+    enc = city.ds_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"correct horse"),
+    )
     (files / "ds.key.pem").write_bytes(enc)
     monkeypatch.delenv("EDL_KEYSTORE_PASSPHRASE", raising=False)
     monkeypatch.setattr(sys.stdin, "isatty", lambda: False)

@@ -46,7 +46,10 @@ def genuine(city, device_key, issued, transcript):
 
 def test_genuine_is_green(genuine, city, transcript):
     data, _ = genuine
-    assert verify_device_response(data, trust=[city.root], now=NOW, transcript=transcript).verdict is Verdict.GREEN
+    assert (
+        verify_device_response(data, trust=[city.root], now=NOW, transcript=transcript).verdict
+        is Verdict.GREEN
+    )
 
 
 def test_every_bit_flip_in_signed_parts_is_red(genuine, city, transcript):

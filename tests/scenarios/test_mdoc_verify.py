@@ -4,8 +4,9 @@ check that must say why. Every row issues and presents real credentials."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -17,7 +18,6 @@ from edl.issue import issue_mdoc
 from edl.mdoc import DeviceResponse, SessionTranscript, StatusReference
 from edl.verify import CheckStatus, Verdict, verify_device_response, verify_issuer_signed
 from edl.wallet import respond
-from edl.x509 import TrustAnchors, make_document_signer
 from edltest import NOW, City, make_city
 
 ISO = "org.iso.18013.5.1"
@@ -32,8 +32,14 @@ class Case:
 
 
 def _present(city: City, device_key, licence, transcript, **issue_kw) -> bytes:
-    issued = issue_mdoc(licence, device_key=device_key.public_key(), signer=KeySigner(city.ds_key),
-                        signer_certificate=city.ds, now=issue_kw.pop("now", NOW), **issue_kw)
+    issued = issue_mdoc(
+        licence,
+        device_key=device_key.public_key(),
+        signer=KeySigner(city.ds_key),
+        signer_certificate=city.ds,
+        now=issue_kw.pop("now", NOW),
+        **issue_kw,
+    )
     return respond(issued, device_key=KeySigner(device_key), transcript=transcript).to_bytes()
 
 
@@ -48,8 +54,19 @@ def test_genuine_presentation_is_green(city, device_key, licence, transcript):
     assert result.verdict is Verdict.GREEN, [c.to_json() for c in result.failures()]
     assert result.valid
     names = [c.name for c in result.checks]
-    assert names == ["structure", "certificate_chain", "ds_profile", "ds_validity", "issuer_signature", "doc_type",
-                     "value_digests", "mso_validity", "issuing_country", "device_auth", "status"]
+    assert names == [
+        "structure",
+        "certificate_chain",
+        "ds_profile",
+        "ds_validity",
+        "issuer_signature",
+        "doc_type",
+        "value_digests",
+        "mso_validity",
+        "issuing_country",
+        "device_auth",
+        "status",
+    ]
     elements = result.documents[0].elements[ISO]
     assert elements["family_name"] == "Zhang"
     assert elements["birth_date"] == dt.date(1990, 3, 14)
@@ -57,8 +74,12 @@ def test_genuine_presentation_is_green(city, device_key, licence, transcript):
 
 
 def test_selective_disclosure_shows_only_chosen(city, device_key, issued, transcript):
-    resp = respond(issued, device_key=KeySigner(device_key), transcript=transcript,
-                   disclose=[(ISO, "age_over_18"), (ISO, "portrait")])
+    resp = respond(
+        issued,
+        device_key=KeySigner(device_key),
+        transcript=transcript,
+        disclose=[(ISO, "age_over_18"), (ISO, "portrait")],
+    )
     result = verify_device_response(resp.to_bytes(), trust=[city.root], now=NOW, transcript=transcript)
     assert result.verdict is Verdict.GREEN
     assert set(result.documents[0].elements[ISO]) == {"age_over_18", "portrait"}
@@ -70,14 +91,20 @@ def test_device_mac_round_trip(city, device_key, issued, transcript):
     data = resp.to_bytes()
     ok = verify_device_response(data, trust=[city.root], now=NOW, transcript=transcript, reader_key=reader)
     assert ok.verdict is Verdict.GREEN
-    wrong = verify_device_response(data, trust=[city.root], now=NOW, transcript=transcript,
-                                   reader_key=ec.generate_private_key(ec.SECP256R1()))
+    wrong = verify_device_response(
+        data,
+        trust=[city.root],
+        now=NOW,
+        transcript=transcript,
+        reader_key=ec.generate_private_key(ec.SECP256R1()),
+    )
     assert _status(wrong, "device_auth") == (CheckStatus.FAILED, "not_holder")
     missing = verify_device_response(data, trust=[city.root], now=NOW, transcript=transcript)
     assert _status(missing, "device_auth") == (CheckStatus.FAILED, "reader_key_missing")
 
 
 # --- the table -------------------------------------------------------------------------------
+
 
 def _other_root(ctx):
     return dict(trust=[make_city("Guangzhou").root])
@@ -103,7 +130,10 @@ ROWS: list[tuple[Case, Callable[[Any], dict]]] = [
     (Case("untrusted-root", Verdict.RED, "certificate_chain", "untrusted_issuer"), _other_root),
     (Case("everything-expired", Verdict.RED, "ds_validity", "expired"), _expired_time),
     (Case("not-yet-valid", Verdict.RED, "mso_validity", "not_yet_valid"), _before_time),
-    (Case("no-transcript-means-holder-unchecked", Verdict.RED, "device_auth", "transcript_missing"), _no_transcript),
+    (
+        Case("no-transcript-means-holder-unchecked", Verdict.RED, "device_auth", "transcript_missing"),
+        _no_transcript,
+    ),
     (Case("replayed-into-another-session", Verdict.RED, "device_auth", "not_holder"), _other_transcript),
 ]
 
@@ -137,10 +167,15 @@ def test_other_device_key_is_not_the_holder(city, device_key, issued, transcript
     good = respond(issued, device_key=KeySigner(device_key), transcript=transcript)
     doc = good.documents[0]
     from edl.mdoc.device_response import DeviceSigned, Document, device_authentication_bytes
+
     payload = device_authentication_bytes(transcript, doc.doc_type, b"\xa0")
     sig = cbor.decode(cose.sign1(KeySigner(thief), payload, detached=True))
-    forged_ds = DeviceSigned.from_value({"nameSpaces": cbor.wrap24(b"\xa0"), "deviceAuth": {"deviceSignature": sig}})
-    forged = DeviceResponse(documents=(Document(doc_type=doc.doc_type, issuer_signed=doc.issuer_signed, device_signed=forged_ds),))
+    forged_ds = DeviceSigned.from_value(
+        {"nameSpaces": cbor.wrap24(b"\xa0"), "deviceAuth": {"deviceSignature": sig}}
+    )
+    forged = DeviceResponse(
+        documents=(Document(doc_type=doc.doc_type, issuer_signed=doc.issuer_signed, device_signed=forged_ds),)
+    )
     result = verify_device_response(forged.to_bytes(), trust=[city.root], now=NOW, transcript=transcript)
     assert _status(result, "device_auth") == (CheckStatus.FAILED, "not_holder")
     assert result.verdict is Verdict.RED
@@ -155,8 +190,13 @@ def test_doc_type_swap_is_red(city, device_key, issued, transcript):
 
 
 def test_status_reference_without_status_list_is_amber(city, device_key, licence, transcript):
-    data = _present(city, device_key, licence, transcript,
-                    status=StatusReference(idx=412, uri="https://qingdao.example/status/1"))
+    data = _present(
+        city,
+        device_key,
+        licence,
+        transcript,
+        status=StatusReference(idx=412, uri="https://qingdao.example/status/1"),
+    )
     result = verify_device_response(data, trust=[city.root], now=NOW, transcript=transcript)
     assert result.verdict is Verdict.AMBER
     assert _status(result, "status") == (CheckStatus.NOT_CHECKED, "status_unchecked")
@@ -170,24 +210,37 @@ def test_pinned_ds_certificate(city, device_key, licence, transcript):
     assert result.check("certificate_chain").status is CheckStatus.PINNED
     assert result.check("ds_profile").status is CheckStatus.PINNED
     # A pin does not excuse the time checks.
-    late = verify_device_response(data, trust=[city.ds], now=NOW + dt.timedelta(days=500), transcript=transcript)
+    late = verify_device_response(
+        data, trust=[city.ds], now=NOW + dt.timedelta(days=500), transcript=transcript
+    )
     assert _status(late, "ds_validity") == (CheckStatus.FAILED, "expired")
 
 
 def test_issuer_only_says_holder_not_checked(city, issued):
     result = verify_issuer_signed(issued.to_bytes(), trust=[city.root], now=NOW)
-    assert result.verdict is Verdict.GREEN
+    assert result.verdict is Verdict.AMBER  # authentic, but the holder was not checked
+    assert not result.valid
+    assert all(c.status is not CheckStatus.FAILED for c in result.checks)
     assert _status(result, "device_auth") == (CheckStatus.NOT_CHECKED, "holder_unchecked")
 
 
 def test_ds_without_mdl_eku_is_refused(city, device_key, licence, transcript):
     from cryptography.x509.oid import ExtendedKeyUsageOID
+
     ds_key = ec.generate_private_key(ec.SECP256R1())
-    bad = (x509.CertificateBuilder().subject_name(city.ds.subject).issuer_name(city.root.subject)
-           .public_key(ds_key.public_key()).serial_number(7)
-           .not_valid_before(NOW - dt.timedelta(days=1)).not_valid_after(NOW + dt.timedelta(days=100))
-           .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=True)
-           .sign(city.root_key, __import__("cryptography.hazmat.primitives.hashes", fromlist=["SHA256"]).SHA256()))
+    bad = (
+        x509.CertificateBuilder()
+        .subject_name(city.ds.subject)
+        .issuer_name(city.root.subject)
+        .public_key(ds_key.public_key())
+        .serial_number(7)
+        .not_valid_before(NOW - dt.timedelta(days=1))
+        .not_valid_after(NOW + dt.timedelta(days=100))
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=True)
+        .sign(
+            city.root_key, __import__("cryptography.hazmat.primitives.hashes", fromlist=["SHA256"]).SHA256()
+        )
+    )
     rogue = City(root_key=city.root_key, root=city.root, ds_key=ds_key, ds=bad)
     data = _present(rogue, device_key, licence, transcript)
     result = verify_device_response(data, trust=[city.root], now=NOW, transcript=transcript)
@@ -199,6 +252,7 @@ def test_ds_without_mdl_eku_is_refused(city, device_key, licence, transcript):
 def test_issuing_country_must_match_signer(device_key, transcript):
     from edl.model import Licence
     from edltest import licence_json
+
     jp = make_city("Ichikawa", "JP")
     lic = Licence.from_json(licence_json(country="CN"))  # claims CN, signed by a JP city
     data = _present(jp, device_key, lic, transcript)

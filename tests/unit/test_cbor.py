@@ -199,9 +199,7 @@ def test_tag24_with_non_bytes_is_refused_after_decode() -> None:
 
 def test_encode_is_length_first_sorted() -> None:
     # RFC 8949 §4.2.3 ordering: shorter encoded keys first, then bytewise.
-    assert cbor.encode({"bb": 1, "a": 2, 10: 3, -1: 4}) == cbor2.dumps(
-        {10: 3, -1: 4, "a": 2, "bb": 1}
-    )
+    assert cbor.encode({"bb": 1, "a": 2, 10: 3, -1: 4}) == cbor2.dumps({10: 3, -1: 4, "a": 2, "bb": 1})
 
 
 def test_encode_uses_shortest_heads() -> None:

@@ -222,9 +222,16 @@ def test_es256_message_with_p384_key_is_unsupported(keys: dict[str, PrivateKey])
         msg.verify(keys["p384"].public_key())
 
 
-@pytest.mark.parametrize(("signer_kind", "verifier_kind"), [
-    ("p256", "ed25519"), ("ed25519", "p256"), ("p521", "p256"), ("p384", "p521"), ("ed448", "p384"),
-])
+@pytest.mark.parametrize(
+    ("signer_kind", "verifier_kind"),
+    [
+        ("p256", "ed25519"),
+        ("ed25519", "p256"),
+        ("p521", "p256"),
+        ("p384", "p521"),
+        ("ed448", "p384"),
+    ],
+)
 def test_algorithm_never_crosses_key_types(
     keys: dict[str, PrivateKey], signer_kind: str, verifier_kind: str
 ) -> None:
@@ -489,9 +496,7 @@ def test_every_bit_flip_is_refused(keys: dict[str, PrivateKey], kind: str, tagge
     key = keys[kind]
     # The unprotected bucket is empty on purpose: it is not signed, so flipping a bit inside
     # a header value there (a kid) would rightly still verify.
-    encoded = sign1(
-        KeySigner(key), b"licence", protected={Header.CONTENT_TYPE: 60}, tagged=tagged
-    )
+    encoded = sign1(KeySigner(key), b"licence", protected={Header.CONTENT_TYPE: 60}, tagged=tagged)
     decode_sign1(encoded).verify(key.public_key())  # the unflipped message is good
     outcomes: collections.Counter[str] = collections.Counter()
     for bit in range(len(encoded) * 8):
@@ -522,9 +527,7 @@ _values = st.recursive(
     | st.text(max_size=4)
     | st.booleans()
     | st.none(),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.integers(-4, 4), inner, max_size=3)
-    ),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.integers(-4, 4), inner, max_size=3),
     max_leaves=8,
 )
 _labels = st.sampled_from([1, 2, 3, 4, 33, -1, 99, "x"]) | st.booleans()

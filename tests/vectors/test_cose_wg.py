@@ -23,10 +23,10 @@ from typing import Any, NamedTuple
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
-from edltest import VECTORS
 
 from edl.cose import Algorithm, Header, KeySigner, PrivateKey, PublicKey, decode_sign1, sign1
 from edl.errors import EdlError, MalformedError, SignatureError, UnsupportedError
+from edltest import VECTORS
 
 DIR = VECTORS / "cose-wg"
 
@@ -81,9 +81,7 @@ EXPECTED: dict[str, Expect] = {
     "sign1-tests/sign-fail-01.json": Expect(
         False, MalformedError, "decode", "tag 998 where 18 (or none) belongs"
     ),
-    "sign1-tests/sign-fail-02.json": Expect(
-        False, SignatureError, "verify", "content changed after signing"
-    ),
+    "sign1-tests/sign-fail-02.json": Expect(False, SignatureError, "verify", "content changed after signing"),
     "sign1-tests/sign-fail-03.json": Expect(
         False, UnsupportedError, "decode", "protected alg changed to -999 (not in the allowlist)"
     ),
@@ -160,8 +158,12 @@ def _output(ex: dict[str, Any]) -> bytes:
     return bytes.fromhex(ex["output"]["cbor"])
 
 
-_ALG_NAMES = {"ES256": Algorithm.ES256, "ES384": Algorithm.ES384, "ES512": Algorithm.ES512,
-              "EdDSA": Algorithm.EDDSA}
+_ALG_NAMES = {
+    "ES256": Algorithm.ES256,
+    "ES384": Algorithm.ES384,
+    "ES512": Algorithm.ES512,
+    "EdDSA": Algorithm.EDDSA,
+}
 
 
 def _headers(names: dict[str, Any]) -> dict[int, Any]:
@@ -183,9 +185,7 @@ def _headers(names: dict[str, Any]) -> dict[int, Any]:
 
 
 def test_table_covers_every_single_signer_file() -> None:
-    on_disk = {
-        p.relative_to(DIR).as_posix() for pattern in SINGLE_SIGNER_GLOBS for p in DIR.glob(pattern)
-    }
+    on_disk = {p.relative_to(DIR).as_posix() for pattern in SINGLE_SIGNER_GLOBS for p in DIR.glob(pattern)}
     assert on_disk == set(EXPECTED)
 
 
@@ -282,9 +282,7 @@ def test_resign(name: str) -> None:
     ours = _resign(ex, private_key)
 
     msg = decode_sign1(ours).verify(public_key, external_aad=aad)
-    assert msg.to_be_signed(external_aad=aad) == bytes.fromhex(
-        ex["intermediates"]["ToBeSign_hex"]
-    )
+    assert msg.to_be_signed(external_aad=aad) == bytes.fromhex(ex["intermediates"]["ToBeSign_hex"])
     theirs = _output(ex)
     assert len(ours) == len(theirs)
     # Same headers, payload and framing; the signature is the last len(sig) bytes of both.

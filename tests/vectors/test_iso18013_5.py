@@ -20,11 +20,13 @@ from edltest import VECTORS
 
 ANNEX_D = VECTORS / "iso18013-5" / "annex-d"
 AUTH0 = VECTORS / "iso18013-5" / "auth0-example1"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _annex_d(now: dt.datetime, *, reader: bool = True, transcript: bool = True):
-    reader_key = serialization.load_pem_private_key((ANNEX_D / "ephemeral_reader_key_private.pem").read_bytes(), None)
+    reader_key = serialization.load_pem_private_key(
+        (ANNEX_D / "ephemeral_reader_key_private.pem").read_bytes(), None
+    )
     return verify_device_response(
         (ANNEX_D / "device_response.cbor").read_bytes(),
         trust=TrustAnchors.from_pem((ANNEX_D / "ds_cert.pem").read_bytes()),
@@ -73,10 +75,16 @@ def test_annex_d_reencoding_is_not_needed():
     # Our parse -> emit keeps every signed byte: the re-emitted response still verifies.
     data = (ANNEX_D / "device_response.cbor").read_bytes()
     again = DeviceResponse.from_bytes(data).to_bytes()
-    reader_key = serialization.load_pem_private_key((ANNEX_D / "ephemeral_reader_key_private.pem").read_bytes(), None)
-    result = verify_device_response(again, trust=TrustAnchors.from_pem((ANNEX_D / "ds_cert.pem").read_bytes()),
-                                    now=dt.datetime(2021, 1, 1, tzinfo=UTC),
-                                    transcript=(ANNEX_D / "session_transcript_bytes.cbor").read_bytes(), reader_key=reader_key)
+    reader_key = serialization.load_pem_private_key(
+        (ANNEX_D / "ephemeral_reader_key_private.pem").read_bytes(), None
+    )
+    result = verify_device_response(
+        again,
+        trust=TrustAnchors.from_pem((ANNEX_D / "ds_cert.pem").read_bytes()),
+        now=dt.datetime(2021, 1, 1, tzinfo=UTC),
+        transcript=(ANNEX_D / "session_transcript_bytes.cbor").read_bytes(),
+        reader_key=reader_key,
+    )
     assert result.verdict is Verdict.GREEN
 
 
@@ -98,11 +106,15 @@ def test_auth0_example_verifies_with_device_signature():
     assert len(result.documents[0].elements["org.iso.18013.5.1"]) == 12
 
 
-@pytest.mark.parametrize("kw,check,code", [
-    (dict(transcript=None), "device_auth", "transcript_missing"),
-    (dict(now=dt.datetime(2023, 1, 1, tzinfo=UTC)), "ds_validity", "not_yet_valid"),
-    (dict(now=dt.datetime(2034, 1, 1, tzinfo=UTC)), "ds_validity", "expired"),
-], ids=["no-transcript", "before-cert", "after-cert"])
+@pytest.mark.parametrize(
+    "kw,check,code",
+    [
+        (dict(transcript=None), "device_auth", "transcript_missing"),
+        (dict(now=dt.datetime(2023, 1, 1, tzinfo=UTC)), "ds_validity", "not_yet_valid"),
+        (dict(now=dt.datetime(2034, 1, 1, tzinfo=UTC)), "ds_validity", "expired"),
+    ],
+    ids=["no-transcript", "before-cert", "after-cert"],
+)
 def test_auth0_example_negative(kw, check, code):
     result = _auth0(**kw)
     assert result.verdict is Verdict.RED
@@ -111,6 +123,7 @@ def test_auth0_example_negative(kw, check, code):
 
 def test_auth0_other_transcript_is_not_the_holder():
     from edl import cbor
+
     other = cbor.encode([None, None, ["123456", "someone else", "x", "y"]])
     result = _auth0(transcript=other)
     assert result.check("device_auth").code == "not_holder"

@@ -14,10 +14,10 @@ from typing import Any, NamedTuple
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from edltest import VECTORS
 
 from edl.cose import Algorithm, PublicKey, verify_signature
 from edl.errors import SignatureError
+from edltest import VECTORS
 
 DIR = VECTORS / "wycheproof"
 
@@ -34,12 +34,25 @@ class Suite(NamedTuple):
 
 
 SUITES = (
-    Suite("p256", "ecdsa_secp256r1_sha256_p1363_test.json", Algorithm.ES256, ec.SECP256R1(),
-          tests=262, valid=173, invalid=89),
-    Suite("p384", "ecdsa_secp384r1_sha384_p1363_test.json", Algorithm.ES384, ec.SECP384R1(),
-          tests=280, valid=193, invalid=87),
-    Suite("ed25519", "ed25519_test.json", Algorithm.EDDSA, None,
-          tests=151, valid=88, invalid=63),
+    Suite(
+        "p256",
+        "ecdsa_secp256r1_sha256_p1363_test.json",
+        Algorithm.ES256,
+        ec.SECP256R1(),
+        tests=262,
+        valid=173,
+        invalid=89,
+    ),
+    Suite(
+        "p384",
+        "ecdsa_secp384r1_sha384_p1363_test.json",
+        Algorithm.ES384,
+        ec.SECP384R1(),
+        tests=280,
+        valid=193,
+        invalid=87,
+    ),
+    Suite("ed25519", "ed25519_test.json", Algorithm.EDDSA, None, tests=151, valid=88, invalid=63),
 )
 
 

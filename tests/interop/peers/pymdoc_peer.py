@@ -14,6 +14,7 @@ Only public pymdoccbor API is used (MdocCbor, MdocCborIssuer, MsoVerifier,
 settings). Two module-level substitutions are made for the duration of a call:
 the clock of pymdoccbor.mso.verifier / pymdoccbor.mso.issuer is frozen at --at.
 """
+
 # ruff: noqa: E402  (imports below are ordered on purpose)
 import os
 import sys
@@ -21,9 +22,11 @@ import sys
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _VENV = os.path.normpath(os.path.join(_HERE, "..", ".venv-pymdoccbor"))
 _VENV_PY = os.path.join(_VENV, "bin", "python")
-if (os.path.realpath(sys.prefix) != os.path.realpath(_VENV)
-        and os.path.exists(_VENV_PY)
-        and not os.environ.get("PYMDOC_PEER_NO_REEXEC")):
+if (
+    os.path.realpath(sys.prefix) != os.path.realpath(_VENV)
+    and os.path.exists(_VENV_PY)
+    and not os.environ.get("PYMDOC_PEER_NO_REEXEC")
+):
     os.execv(_VENV_PY, [_VENV_PY, os.path.abspath(__file__), *sys.argv[1:]])
 
 # Known pitfall: pymdoccbor's verifier does `import cryptography` and then uses
@@ -49,12 +52,11 @@ import traceback
 
 try:
     import cbor2
+    import pymdoccbor.mso.issuer as _mso_issuer_mod
+    import pymdoccbor.mso.verifier as _mso_verifier_mod
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
-
-    import pymdoccbor.mso.issuer as _mso_issuer_mod
-    import pymdoccbor.mso.verifier as _mso_verifier_mod
     from pymdoccbor import settings as _pymdoc_settings
     from pymdoccbor.mdoc.issuer import MdocCborIssuer
     from pymdoccbor.mdoc.verifier import MdocCbor
@@ -91,16 +93,18 @@ def mdl_elements(count: int = 12) -> dict:
         "age_over_18": True,
     }
     if count == 20:
-        elems.update({
-            "sex": 2,
-            "height": 175,
-            "weight": 70,
-            "eye_colour": "blue",
-            "hair_colour": "brown",
-            "birth_place": "Berlin",
-            "resident_country": "DE",
-            "age_over_21": True,
-        })
+        elems.update(
+            {
+                "sex": 2,
+                "height": 175,
+                "weight": 70,
+                "eye_colour": "blue",
+                "hair_colour": "brown",
+                "birth_place": "Berlin",
+                "resident_country": "DE",
+                "age_over_21": True,
+            }
+        )
     elif count != 12:
         raise ValueError("--elements must be 12 or 20")
     return elems
@@ -108,6 +112,7 @@ def mdl_elements(count: int = 12) -> dict:
 
 # ----------------------------------------------------------------------------
 # helpers
+
 
 class UsageError(Exception):
     pass
@@ -120,7 +125,7 @@ def parse_at(s: str) -> _dt.datetime:
         raise UsageError(f"--at: not an RFC 3339 date-time: {s!r}") from e
     if t.tzinfo is None:
         raise UsageError(f"--at: needs a time zone (e.g. Z): {s!r}")
-    return t.astimezone(_dt.timezone.utc)
+    return t.astimezone(_dt.UTC)
 
 
 def read_file(path: str) -> bytes:
@@ -166,7 +171,7 @@ def to_json(v):
         return base64.b64encode(bytes(v)).decode()
     if isinstance(v, _dt.datetime):
         if v.tzinfo is not None:
-            v = v.astimezone(_dt.timezone.utc)
+            v = v.astimezone(_dt.UTC)
             return v.replace(tzinfo=None).isoformat() + "Z"
         return v.isoformat()
     if isinstance(v, _dt.date):
@@ -179,7 +184,7 @@ def to_json(v):
 
 
 def _frozen_datetime_class(at: _dt.datetime):
-    at_aware = at.astimezone(_dt.timezone.utc)
+    at_aware = at.astimezone(_dt.UTC)
     at_naive = at_aware.replace(tzinfo=None)
 
     class FrozenDateTime(_dt.datetime):
@@ -234,6 +239,7 @@ _pymdoc_logger.setLevel(logging.WARNING)
 
 # ----------------------------------------------------------------------------
 # verify
+
 
 def _ds_certs_of(cdict) -> list:
     out = []
@@ -299,7 +305,10 @@ def verify_core(response: bytes, trust: list, at: _dt.datetime, pinned):
         for d in mdoc.documents_invalid:
             hv = getattr(d, "hash_verification", None)
             if hv is not None and not hv.get("valid", True):
-                bad = [f"{f.get('namespace')}/{f.get('elementIdentifier')}: {f.get('reason')}" for f in hv["failed"]]
+                bad = [
+                    f"{f.get('namespace')}/{f.get('elementIdentifier')}: {f.get('reason')}"
+                    for f in hv["failed"]
+                ]
                 errors.append("digest check failed: " + "; ".join(bad))
             elif hasattr(d, "is_valid"):
                 errors.append("issuer signature invalid")
@@ -327,6 +336,7 @@ def cmd_verify(a):
 
 # ----------------------------------------------------------------------------
 # issue
+
 
 def _load_ds_key(path: str):
     key = serialization.load_pem_private_key(read_file(path), password=None)
@@ -377,10 +387,12 @@ def cmd_issue(a):
     if a.out:
         with open(a.out, "wb") as f:
             f.write(out)
-    notes = ("pymdoccbor MdocCborIssuer output: DeviceResponse-shaped map {version, documents:"
-             "[{docType, issuerSigned}], status} with NO deviceSigned (pymdoccbor has no device "
-             "authentication); all elements disclosed; MSO validFrom=signed=--at, validUntil=--at+365d; "
-             "x5chain = DS cert only")
+    notes = (
+        "pymdoccbor MdocCborIssuer output: DeviceResponse-shaped map {version, documents:"
+        "[{docType, issuerSigned}], status} with NO deviceSigned (pymdoccbor has no device "
+        "authentication); all elements disclosed; MSO validFrom=signed=--at, validUntil=--at+365d; "
+        "x5chain = DS cert only"
+    )
     if a.device_private_key or a.transcript:
         notes += "; --device-private-key/--transcript ignored"
     return {"wrote": "device_response", "notes": notes, "bytes": len(out)}
@@ -388,6 +400,7 @@ def cmd_issue(a):
 
 # ----------------------------------------------------------------------------
 # benchmarks (in-process, N repetitions of the same work)
+
 
 def _bench(fn, n: int) -> dict:
     warm = max(3, min(50, n // 10))
@@ -416,15 +429,17 @@ def cmd_bench_verify(a):
     valid, error, elements = verify_once(response, trust, at)
     pinned = pin_mode(response, trust)  # decided once: a property of the inputs
     res = _bench(lambda: verify_core(response, trust, at, pinned), a.n)
-    res.update({
-        "peer": "pymdoccbor 1.4.0",
-        "valid": valid,
-        "error": error,
-        "disclosed_elements": sum(len(v) for v in elements.values()),
-        "work": "MdocCbor().loads + verify(trusted_root_certs, verify_hashes=True) "
-                "(DS-to-root signature + DS dates, issuerAuth ES256, digests, element decoding); "
-                "NO device authentication and NO MSO validity check (pymdoccbor has neither)",
-    })
+    res.update(
+        {
+            "peer": "pymdoccbor 1.4.0",
+            "valid": valid,
+            "error": error,
+            "disclosed_elements": sum(len(v) for v in elements.values()),
+            "work": "MdocCbor().loads + verify(trusted_root_certs, verify_hashes=True) "
+            "(DS-to-root signature + DS dates, issuerAuth ES256, digests, element decoding); "
+            "NO device authentication and NO MSO validity check (pymdoccbor has neither)",
+        }
+    )
     return res
 
 
@@ -439,17 +454,20 @@ def cmd_bench_issue(a):
         with open(a.out, "wb") as f:
             f.write(out)
     res = _bench(lambda: issue_once(ds_key, a.ds_cert, dev, at, elements), a.n)
-    res.update({
-        "peer": "pymdoccbor 1.4.0",
-        "elements": len(elements),
-        "bytes": len(out),
-        "work": "MdocCborIssuer(private_key).new(...) + dump(): digests, MSO, ES256 issuerAuth "
-                "(pure-Python ecdsa via pycose), x5chain read from the DS cert file each time",
-    })
+    res.update(
+        {
+            "peer": "pymdoccbor 1.4.0",
+            "elements": len(elements),
+            "bytes": len(out),
+            "work": "MdocCborIssuer(private_key).new(...) + dump(): digests, MSO, ES256 issuerAuth "
+            "(pure-Python ecdsa via pycose), x5chain read from the DS cert file each time",
+        }
+    )
     return res
 
 
 # ----------------------------------------------------------------------------
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
@@ -494,8 +512,12 @@ def main(argv=None) -> int:
         a = build_parser().parse_args(argv)
         if getattr(a, "n", 1) < 1:
             raise UsageError("--n must be >= 1")
-        handler = {"verify": cmd_verify, "issue": cmd_issue,
-                   "bench-verify": cmd_bench_verify, "bench-issue": cmd_bench_issue}[a.cmd]
+        handler = {
+            "verify": cmd_verify,
+            "issue": cmd_issue,
+            "bench-verify": cmd_bench_verify,
+            "bench-issue": cmd_bench_issue,
+        }[a.cmd]
         result = handler(a)
     except UsageError as e:
         print(f"pymdoc_peer: usage error: {e}", file=sys.stderr)

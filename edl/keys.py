@@ -1,0 +1,305 @@
+"""Key stores: where private keys live, behind one :class:`~edl.cose.Signer` protocol.
+
+This module owns creating, finding and using private keys without handing their bytes to
+the code that issues credentials:
+
+* :class:`FileKeyStore`, the embedded default: one encrypted PKCS#8 PEM file per key
+  (created 0600 with ``O_EXCL`` in a 0700 folder), unlocked with a passphrase given by the
+  caller (the CLI reads ``EDL_KEYSTORE_PASSPHRASE`` or asks on a terminal).
+* :class:`Pkcs11KeyStore`, an HSM through PKCS#11 (python-pkcs11): keys are generated on
+  the token, non-extractable and sensitive; signing hashes here and signs with ``CKM_ECDSA``.
+
+Both give :class:`~edl.cose.Signer` objects. Neither ever logs, prints or returns private
+key material, and ``repr`` of every object here names keys only. It does not decide which
+key signs what (``edl.city``) or what is trusted (``edl.trust``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from .cose import Algorithm, KeySigner, PublicKey, Signer, algorithm_for_key
+from .errors import KeyStoreError
+
+__all__ = ["FileKeyStore", "KeyStore", "Pkcs11KeyStore", "Pkcs11Signer", "check_key_name"]
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
+_CURVES = {"P-256": ec.SECP256R1, "P-384": ec.SECP384R1}
+
+
+def check_key_name(name: str) -> str:
+    """Key names are file-name safe: letters, digits, ``.``, ``_``, ``-`` (raises ``ValueError``)."""
+    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+        raise ValueError(f"invalid key name {name!r}: use letters, digits, '.', '_' and '-'")
+    return name
+
+
+@runtime_checkable
+class KeyStore(Protocol):
+    """Private keys by name; only :class:`Signer` objects and public keys come out."""
+
+    def generate(self, name: str, curve: str = "P-256") -> PublicKey: ...
+
+    def signer(self, name: str) -> Signer: ...
+
+    def public_key(self, name: str) -> PublicKey: ...
+
+    def __contains__(self, name: object) -> bool: ...
+
+    def names(self) -> list[str]: ...
+
+
+class FileKeyStore:
+    """Encrypted PKCS#8 files in ``directory`` (one ``NAME.key.pem`` per key)."""
+
+    __slots__ = ("_dir", "_passphrase", "_cache", "_lock")
+
+    def __init__(self, directory: str | os.PathLike[str], passphrase: bytes) -> None:
+        if not passphrase:
+            raise ValueError("a key store needs a non-empty passphrase")
+        self._dir = Path(directory)
+        self._passphrase = bytes(passphrase)
+        self._cache: dict[str, KeySigner] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"FileKeyStore({str(self._dir)!r})"
+
+    def _path(self, name: str) -> Path:
+        return self._dir / f"{check_key_name(name)}.key.pem"
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and _NAME.match(name) is not None and self._path(name).exists()
+
+    def names(self) -> list[str]:
+        if not self._dir.is_dir():
+            return []
+        return sorted(p.name[: -len(".key.pem")] for p in self._dir.glob("*.key.pem"))
+
+    def generate(self, name: str, curve: str = "P-256") -> PublicKey:
+        """Create a new key; refuses to overwrite one that exists."""
+        try:
+            curve_cls = _CURVES[curve]
+        except KeyError:
+            raise ValueError(f"unsupported curve {curve}; use one of {sorted(_CURVES)}") from None
+        path = self._path(name)
+        self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        key = ec.generate_private_key(curve_cls())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(self._passphrase),
+        )
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise KeyStoreError(f"key {name} already exists in {self._dir}") from None
+        except OSError as e:
+            raise KeyStoreError(f"cannot create key {name} in {self._dir}: {e.strerror}") from None
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+        return key.public_key()
+
+    def signer(self, name: str) -> Signer:
+        with self._lock:
+            cached = self._cache.get(name)
+            if cached is not None:
+                return cached
+            path = self._path(name)
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                raise KeyStoreError(f"no key {name} in {self._dir}") from None
+            except OSError as e:
+                raise KeyStoreError(f"cannot read key {name}: {e.strerror}") from None
+            try:
+                key = serialization.load_pem_private_key(data, password=self._passphrase)
+            except (ValueError, TypeError):
+                raise KeyStoreError(
+                    f"cannot unlock key {name}: wrong passphrase or damaged file", code="key_store_locked"
+                ) from None
+            if not isinstance(key, ec.EllipticCurvePrivateKey):
+                raise KeyStoreError(f"key {name} is not an elliptic-curve key")
+            signer = KeySigner(key)
+            self._cache[name] = signer
+            return signer
+
+    def public_key(self, name: str) -> PublicKey:
+        return self.signer(name).public_key()
+
+
+# --- PKCS#11 --------------------------------------------------------------------------------
+
+
+class Pkcs11Signer:
+    """A :class:`Signer` whose private key stays inside a PKCS#11 token."""
+
+    __slots__ = ("_store", "_label", "_public", "_alg")
+
+    def __init__(self, store: Pkcs11KeyStore, label: str, public: ec.EllipticCurvePublicKey) -> None:
+        self._store = store
+        self._label = label
+        self._public = public
+        self._alg = algorithm_for_key(public)
+
+    def __repr__(self) -> str:
+        return f"Pkcs11Signer({self._label!r}, {self._alg.name})"
+
+    @property
+    def algorithm(self) -> Algorithm:
+        return self._alg
+
+    def public_key(self) -> PublicKey:
+        return self._public
+
+    def sign(self, data: bytes) -> bytes:
+        digest = {Algorithm.ES256: hashlib.sha256, Algorithm.ES384: hashlib.sha384}[self._alg](data).digest()
+        return self._store._sign_digest(self._label, digest)
+
+
+class Pkcs11KeyStore:
+    """Keys on a PKCS#11 token, found by label (tokens move between slots, labels do not).
+
+    ``module`` is the PKCS#11 library (e.g. ``/usr/lib/softhsm/libsofthsm2.so``). One
+    session is kept open and used under a lock.
+    """
+
+    def __init__(self, module: str, token_label: str, pin: str) -> None:
+        try:
+            import pkcs11
+        except ImportError as e:  # pragma: no cover - depends on the install
+            raise KeyStoreError("PKCS#11 needs the python-pkcs11 package (pip install python-pkcs11)") from e
+        self._pkcs11 = pkcs11
+        self._module = module
+        self._token_label = token_label
+        self._lock = threading.Lock()
+        try:
+            lib = pkcs11.lib(module)
+            self._token = lib.get_token(token_label=token_label)
+            self._session = self._token.open(rw=True, user_pin=pin)
+        except (pkcs11.exceptions.PKCS11Error, RuntimeError, OSError) as e:
+            raise KeyStoreError(
+                f"cannot open PKCS#11 token {token_label!r} in {module}: {type(e).__name__}"
+            ) from None
+        self._signers: dict[str, Pkcs11Signer] = {}
+
+    def __repr__(self) -> str:
+        return f"Pkcs11KeyStore({self._module!r}, token={self._token_label!r})"
+
+    def close(self) -> None:
+        with self._lock:
+            self._session.close()
+
+    def __enter__(self) -> Pkcs11KeyStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _find(self, label: str, object_class: Any) -> Any:
+        p = self._pkcs11
+        try:
+            return self._session.get_key(label=label, object_class=object_class)
+        except p.exceptions.NoSuchKey:
+            raise KeyStoreError(f"no key {label} on token {self._token_label}") from None
+        except p.exceptions.MultipleObjectsReturned:
+            raise KeyStoreError(f"several keys are labelled {label} on token {self._token_label}") from None
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        with self._lock:
+            try:
+                self._find(name, self._pkcs11.ObjectClass.PRIVATE_KEY)
+            except KeyStoreError:
+                return False
+            return True
+
+    def _iter_labels(self) -> Iterator[str]:
+        for obj in self._session.get_objects(
+            {self._pkcs11.Attribute.CLASS: self._pkcs11.ObjectClass.PRIVATE_KEY}
+        ):
+            yield str(obj[self._pkcs11.Attribute.LABEL])
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return sorted(self._iter_labels())
+
+    def generate(self, name: str, curve: str = "P-256") -> PublicKey:
+        p = self._pkcs11
+        from pkcs11.util.ec import encode_named_curve_parameters
+
+        check_key_name(name)
+        curve_name = {"P-256": "secp256r1", "P-384": "secp384r1"}.get(curve)
+        if curve_name is None:
+            raise ValueError(f"unsupported curve {curve}")
+        if name in self:
+            raise KeyStoreError(f"key {name} already exists on token {self._token_label}")
+        with self._lock:
+            try:
+                params = self._session.create_domain_parameters(
+                    p.KeyType.EC,
+                    {p.Attribute.EC_PARAMS: encode_named_curve_parameters(curve_name)},
+                    local=True,
+                )
+                pub, _priv = params.generate_keypair(
+                    store=True,
+                    label=name,
+                    id=name.encode(),
+                    private_template={p.Attribute.EXTRACTABLE: False, p.Attribute.SENSITIVE: True},
+                )
+            except p.exceptions.PKCS11Error as e:
+                raise KeyStoreError(f"the token could not generate key {name}: {type(e).__name__}") from None
+            return _ec_point_to_key(pub[p.Attribute.EC_POINT], _CURVES[curve]())
+
+    def public_key(self, name: str) -> PublicKey:
+        return self.signer(name).public_key()
+
+    def signer(self, name: str) -> Signer:
+        p = self._pkcs11
+        cached = self._signers.get(name)
+        if cached is not None:
+            return cached
+        with self._lock:
+            pub = self._find(name, p.ObjectClass.PUBLIC_KEY)
+            params = pub[p.Attribute.EC_PARAMS]
+        curve: ec.EllipticCurve = ec.SECP384R1() if params == _P384_PARAMS else ec.SECP256R1()
+        key = _ec_point_to_key(pub[p.Attribute.EC_POINT], curve)
+        signer = Pkcs11Signer(self, name, key)
+        self._signers[name] = signer
+        return signer
+
+    def _sign_digest(self, label: str, digest: bytes) -> bytes:
+        p = self._pkcs11
+        with self._lock:
+            key = self._find(label, p.ObjectClass.PRIVATE_KEY)
+            try:
+                return bytes(key.sign(digest, mechanism=p.Mechanism.ECDSA))  # raw r||s
+            except p.exceptions.PKCS11Error as e:
+                raise KeyStoreError(f"the token refused to sign with {label}: {type(e).__name__}") from None
+
+
+_P384_PARAMS = bytes.fromhex("06052b81040022")
+
+
+def _ec_point_to_key(ec_point: bytes, curve: ec.EllipticCurve) -> ec.EllipticCurvePublicKey:
+    point = bytes(ec_point)
+    size = 1 + 2 * ((curve.key_size + 7) // 8)  # an uncompressed X9.62 point
+    # CKA_EC_POINT is a DER OCTET STRING around the point (some tokens send it bare).
+    if len(point) == size + 2 and point[0] == 0x04 and point[1] == size:
+        point = point[2:]
+    elif len(point) == size + 3 and point[0] == 0x04 and point[1] == 0x81 and point[2] == size:
+        point = point[3:]
+    try:
+        return ec.EllipticCurvePublicKey.from_encoded_point(curve, point)
+    except ValueError as e:
+        raise KeyStoreError(f"the token returned an unusable public key ({e})") from None
