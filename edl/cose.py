@@ -275,6 +275,11 @@ def _sig_structure(protected: bytes, external_aad: bytes, payload: bytes) -> byt
 _ALG_ONLY = {int(a): cbor.encode({int(Header.ALG): int(a)}) for a in Algorithm}
 
 
+def _label(label: int | str) -> Any:
+    """A header label as it goes on the wire: an integer (IntEnum → int) or text."""
+    return label if isinstance(label, str) else int(label)
+
+
 def _encode_protected(headers: Mapping[int, Any]) -> bytes:
     if len(headers) == 1 and Header.ALG in headers:
         cached = _ALG_ONLY.get(headers[Header.ALG])
@@ -731,14 +736,14 @@ class CoseSign:
         payload: bytes,
         *,
         protected: Mapping[int, Any] | None = None,
-        unprotected: Mapping[int, Any] | None = None,
+        unprotected: Mapping[Any, Any] | None = None,
     ) -> CoseSign:
         """An unsigned COSE_Sign to add signatures to with :meth:`with_signature`."""
         headers = {int(k): v for k, v in (protected or {}).items()}
         return cls(
             protected_bytes=_encode_protected(headers),
             protected=headers,
-            unprotected={int(k): v for k, v in (unprotected or {}).items()},
+            unprotected={_label(k): v for k, v in (unprotected or {}).items()},
             payload=payload,
             signatures=(),
         )
