@@ -186,12 +186,25 @@ def cmd_mdoc_issue(args: argparse.Namespace) -> int:
     except LicenceError as e:
         _fail_usage(f"{args.licence}: {e}")
     now = _now(args)
+    if args.city or args.keystore:
+        if not (args.city and args.keystore) or args.signer_key or args.signer_cert:
+            _fail_usage("use either --city with --keystore, or --signer-key with --signer-cert")
+        from .city import CityAdmin
+        from .cli_trust import open_keystore
+
+        signer: Any = CityAdmin(args.keystore, open_keystore(args.keystore)).document_signer(args.city)
+        certificate = None
+    elif args.signer_key and args.signer_cert:
+        signer = KeySigner(load_private_key(args.signer_key))
+        certificate = load_certificate_pem(args.signer_cert)
+    else:
+        _fail_usage("a signer is needed: --signer-key and --signer-cert, or --city and --keystore")
     try:
         issued = issue_mdoc(
             licence,
             device_key=load_public_key(args.device_key),
-            signer=KeySigner(load_private_key(args.signer_key)),
-            signer_certificate=load_certificate_pem(args.signer_cert),
+            signer=signer,
+            signer_certificate=certificate,
             now=now,
             valid_from=parse_time(args.valid_from) if args.valid_from else None,
             valid_until=parse_time(args.valid_until) if args.valid_until else None,
@@ -261,8 +274,20 @@ def cmd_mdoc_verify(args: argparse.Namespace) -> int:
     from .verify import looks_like_issuer_signed, verify_device_response, verify_issuer_signed
 
     data = _read(args.input, "input")
-    anchors = _load_anchors(args.trust_anchor)
     now = _now(args)
+    if args.trust_list:
+        from .cli_trust import trust_from_args
+
+        anchors = trust_from_args(args, now)
+        if args.trust_anchor:
+            anchors = type(anchors)(
+                [*anchors.certificates, *_load_anchors(args.trust_anchor).certificates],
+                revoked=anchors.revoked,
+            )
+    elif args.trust_anchor:
+        anchors = _load_anchors(args.trust_anchor)
+    else:
+        _fail_usage("say whom to trust: --trust-anchor CERT.pem or --trust-list TRUSTLIST.cbor")
     transcript = None
     if args.transcript:
         try:
@@ -336,14 +361,22 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--at", help="pretend the time is this (RFC 3339)")
     demo.set_defaults(func=cmd_demo)
 
+    from .cli_trust import add_commands
+
+    add_commands(sub)
+
     mdoc = sub.add_parser("mdoc", help="ISO 18013-5 mdoc: issue, respond, verify").add_subparsers(
         dest="mdoc_command", required=True
     )
 
     issue = mdoc.add_parser("issue", help="sign a licence into an IssuerSigned")
     issue.add_argument("--licence", required=True, help="LICENCE.json keyed by ISO element identifiers")
-    issue.add_argument("--signer-key", required=True, help="document signer private key (PEM)")
-    issue.add_argument("--signer-cert", required=True, help="document signer certificate (PEM)")
+    issue.add_argument("--signer-key", help="document signer private key (PEM)")
+    issue.add_argument("--signer-cert", help="document signer certificate (PEM)")
+    issue.add_argument(
+        "--city", metavar="CITY_ID", help="sign with this city's current signer (with --keystore)"
+    )
+    issue.add_argument("--keystore", metavar="DIR", help="key-store folder of --city")
     issue.add_argument("--device-key", required=True, help="the holder's device public key (PEM)")
     issue.add_argument("--valid-from", help="MSO validFrom (RFC 3339; default: now)")
     issue.add_argument(
@@ -367,8 +400,11 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument(
         "--trust-anchor",
         action="append",
-        required=True,
         help="IACA root or pinned DS certificate (repeatable)",
+    )
+    ver.add_argument("--trust-list", metavar="TRUSTLIST.cbor", help="trust every city in this signed list")
+    ver.add_argument(
+        "--trust-root", action="append", metavar="FILE", help="pin this operator root (repeatable)"
     )
     ver.add_argument("--transcript", help="SESSION_TRANSCRIPT.cbor, needed to check the holder's device")
     ver.add_argument("--reader-key", help="the reader's ephemeral private key (for deviceMac)")

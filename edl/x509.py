@@ -16,6 +16,7 @@ import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -334,12 +335,16 @@ def make_iaca(
     not_after: _dt.datetime,
     state: str | None = None,
     organization: str | None = None,
+    public_key: Any = None,
 ) -> x509.Certificate:
-    """A self-signed city root (IACA): CA, path length 0, keyCertSign + cRLSign."""
+    """A self-signed city root (IACA): CA, path length 0, keyCertSign + cRLSign.
+
+    ``public_key`` defaults to ``private_key``'s; it differs only when the signature is made
+    elsewhere (an HSM) and ``private_key`` merely lays out the certificate."""
     if (not_after - not_before).days > IACA_MAX_DAYS:
         raise ValueError("an IACA certificate may be valid for at most 20 years")
     name = _name(common_name, country, state, organization)
-    pub = private_key.public_key()
+    pub = private_key.public_key() if public_key is None else public_key
     ski = x509.SubjectKeyIdentifier.from_public_key(pub)
     builder = (
         x509.CertificateBuilder()

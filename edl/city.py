@@ -1,0 +1,560 @@
+"""A city's PKI, kept in a key-store folder: its root (IACA), its document signers, rotation.
+
+This module owns a city's lifecycle as ISO 18013-5 Annex B lays it out: create the root and
+the first document signer (DS), rotate the DS (the previous one is *retired*: it signs nothing
+more, and what it signed still verifies while its certificate is valid), revoke a DS after a
+compromise, renew the root (the new root is cross-signed by the old one and both are listed
+during the overlap), and export the public material for a trust-list operator, signed by the
+city's current root. Private keys stay in the :class:`~edl.keys.KeyStore`; the folder holds
+only public certificates and a state file. Time is an argument.
+
+Folder layout (inside the key-store folder)::
+
+    cities/<CITY_ID>/city.json        state: names, roots and signers with their status
+    cities/<CITY_ID>/root-<n>.pem     root certificates
+    cities/<CITY_ID>/cross-<n>.pem    root n signed by root n-1
+    cities/<CITY_ID>/ds-<kid>.pem     document-signer certificates
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from . import cbor, cose
+from .errors import KeyStoreError, MalformedError, SignatureError, UntrustedIssuerError
+from .issue import DocumentSigner
+from .keys import KeyStore
+from .trust import CityEntry, SignerEntry
+from .x509 import certificate_der, key_id, load_certificate, make_document_signer, make_iaca
+
+__all__ = [
+    "DEFAULT_DS_DAYS",
+    "DEFAULT_ROOT_DAYS",
+    "CityAdmin",
+    "CityExport",
+    "CityState",
+    "verify_city_export",
+]
+
+DEFAULT_ROOT_DAYS = 10 * 365
+DEFAULT_DS_DAYS = 365
+CONTENT_TYPE_EXPORT = "application/edl-city+cbor"
+_CITY_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,62}\Z")
+_COUNTRY = re.compile(r"[A-Z]{2}\Z")
+
+
+def check_city_id(city_id: str) -> str:
+    if not _CITY_ID.match(city_id):
+        raise ValueError(f"invalid city id {city_id!r}: lower-case letters, digits and '-' (e.g. cn-qingdao)")
+    return city_id
+
+
+@dataclass(frozen=True, slots=True)
+class CityState:
+    """A city's public state (what ``city.json`` holds)."""
+
+    id: str
+    name: str
+    country: str
+    state: str | None
+    roots: tuple[dict[str, Any], ...]  # {"n", "file", "key", "status": current|retired, "cross"?}
+    signers: tuple[dict[str, Any], ...]  # {"kid", "file", "key", "root", "status": current|retired|revoked}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "country": self.country,
+            "state": self.state,
+            "roots": list(self.roots),
+            "signers": list(self.signers),
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> CityState:
+        return cls(
+            id=obj["id"],
+            name=obj["name"],
+            country=obj["country"],
+            state=obj.get("state"),
+            roots=tuple(obj["roots"]),
+            signers=tuple(obj["signers"]),
+        )
+
+    def current_root(self) -> dict[str, Any]:
+        return next(r for r in self.roots if r["status"] == "current")
+
+    def current_signer(self) -> dict[str, Any] | None:
+        return next((s for s in self.signers if s["status"] == "current"), None)
+
+
+@dataclass(frozen=True, slots=True)
+class CityExport:
+    """A verified city export: the entry for a trust list, the root that signed it, and the
+    cross-certificates linking its roots."""
+
+    entry: CityEntry
+    signed_by: bytes
+    cross_certificates: tuple[bytes, ...]
+
+
+def _pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+class CityAdmin:
+    """Runs one key-store folder's cities. ``keystore`` holds the private keys."""
+
+    def __init__(self, folder: str | os.PathLike[str], keystore: KeyStore) -> None:
+        self.folder = Path(folder)
+        self.keystore = keystore
+
+    def __repr__(self) -> str:
+        return f"CityAdmin({str(self.folder)!r})"
+
+    def _dir(self, city_id: str) -> Path:
+        return self.folder / "cities" / check_city_id(city_id)
+
+    def exists(self, city_id: str) -> bool:
+        return (self._dir(city_id) / "city.json").exists()
+
+    def load(self, city_id: str) -> CityState:
+        path = self._dir(city_id) / "city.json"
+        try:
+            return CityState.from_json(json.loads(path.read_text()))
+        except FileNotFoundError:
+            raise KeyStoreError(f"no city {city_id} in {self.folder}", code="unknown_city") from None
+
+    def _save(self, state: CityState) -> None:
+        d = self._dir(state.id)
+        tmp = d / "city.json.tmp"
+        tmp.write_text(json.dumps(state.to_json(), indent=2, ensure_ascii=False) + "\n")
+        tmp.replace(d / "city.json")
+
+    def certificate(self, city_id: str, file: str) -> x509.Certificate:
+        return x509.load_pem_x509_certificate((self._dir(city_id) / file).read_bytes())
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def init(
+        self,
+        city_id: str,
+        *,
+        name: str,
+        country: str,
+        now: _dt.datetime,
+        state: str | None = None,
+        root_days: int = DEFAULT_ROOT_DAYS,
+        ds_days: int = DEFAULT_DS_DAYS,
+        dry_run: bool = False,
+    ) -> CityState:
+        """Create the city's root and its first document signer."""
+        check_city_id(city_id)
+        if not _COUNTRY.match(country):
+            raise ValueError(f"country must be an ISO 3166-1 alpha-2 code such as CN, not {country!r}")
+        if self.exists(city_id):
+            raise KeyStoreError(f"city {city_id} already exists in {self.folder}", code="city_exists")
+        root_key_name = f"{city_id}.root-1"
+        root_entry: dict[str, Any] = {"n": 1, "file": "root-1.pem", "key": root_key_name, "status": "current"}
+        planned = CityState(
+            id=city_id, name=name, country=country, state=state, roots=(root_entry,), signers=()
+        )
+        if dry_run:
+            return planned
+        d = self._dir(city_id)
+        d.mkdir(parents=True)
+        pub = self.keystore.generate(root_key_name)
+        root = self._make_root(
+            root_key_name, pub, name=name, country=country, state=state, now=now, days=root_days, n=1
+        )
+        _write_new(d / "root-1.pem", _pem(root))
+        self._save(planned)
+        return self.rotate_signer(city_id, now=now, ds_days=ds_days)
+
+    def _make_root(
+        self,
+        key_name: str,
+        pub: Any,
+        *,
+        name: str,
+        country: str,
+        state: str | None,
+        now: _dt.datetime,
+        days: int,
+        n: int,
+    ) -> x509.Certificate:
+        # The certificate is built with a throwaway builder signed through the key store.
+        return _sign_certificate_with(
+            self.keystore.signer(key_name),
+            lambda key: make_iaca(
+                key,
+                public_key=pub,
+                common_name=f"{name} IACA {n}",
+                country=country,
+                state=state,
+                organization=name,
+                not_before=now - _dt.timedelta(minutes=5),
+                not_after=now + _dt.timedelta(days=days),
+            ),
+        )
+
+    def rotate_signer(
+        self, city_id: str, *, now: _dt.datetime, ds_days: int = DEFAULT_DS_DAYS, dry_run: bool = False
+    ) -> CityState:
+        """A new document signer signs from now on; the previous one is retired."""
+        st = self.load(city_id)
+        root_entry = st.current_root()
+        root_cert = self.certificate(city_id, root_entry["file"])
+        n = len(st.signers) + 1
+        key_name = f"{city_id}.ds-{n}"
+        end = min(now + _dt.timedelta(days=ds_days), root_cert.not_valid_after_utc)
+        if dry_run:
+            signers = tuple(dict(s, status="retired") if s["status"] == "current" else s for s in st.signers)
+            planned = {
+                "kid": "(new)",
+                "file": "(new)",
+                "key": key_name,
+                "root": root_entry["n"],
+                "status": "current",
+            }
+            return CityState(st.id, st.name, st.country, st.state, st.roots, (*signers, planned))
+        pub = self.keystore.generate(key_name)
+        if not isinstance(pub, ec.EllipticCurvePublicKey):
+            raise KeyStoreError("document signer keys are elliptic-curve keys")
+        ds = _sign_certificate_with(
+            self.keystore.signer(root_entry["key"]),
+            lambda key: make_document_signer(
+                key,
+                root_cert,
+                pub,
+                common_name=f"{st.name} DS {n}",
+                state=st.state,
+                not_before=now - _dt.timedelta(minutes=5),
+                not_after=end,
+            ),
+        )
+        kid = key_id(certificate_der(ds)).hex()
+        _write_new(self._dir(city_id) / f"ds-{kid}.pem", _pem(ds))
+        signers = tuple(dict(s, status="retired") if s["status"] == "current" else s for s in st.signers)
+        entry = {
+            "kid": kid,
+            "file": f"ds-{kid}.pem",
+            "key": key_name,
+            "root": root_entry["n"],
+            "status": "current",
+        }
+        new = CityState(st.id, st.name, st.country, st.state, st.roots, (*signers, entry))
+        self._save(new)
+        return new
+
+    def revoke_signer(self, city_id: str, kid_hex: str, *, dry_run: bool = False) -> CityState:
+        """Mark a document signer revoked: everything it signed is red once the next trust
+        list is published. A revoked current signer leaves the city without one until
+        ``rotate_signer``."""
+        st = self.load(city_id)
+        kid_hex = kid_hex.lower()
+        if not any(s["kid"] == kid_hex for s in st.signers):
+            raise KeyStoreError(f"city {city_id} has no signer {kid_hex}", code="unknown_signer")
+        signers = tuple(dict(s, status="revoked") if s["kid"] == kid_hex else s for s in st.signers)
+        new = CityState(st.id, st.name, st.country, st.state, st.roots, signers)
+        if not dry_run:
+            self._save(new)
+        return new
+
+    def renew_root(
+        self, city_id: str, *, now: _dt.datetime, root_days: int = DEFAULT_ROOT_DAYS, dry_run: bool = False
+    ) -> CityState:
+        """A new root, cross-signed by the current one; the old root is retired (still listed
+        until it expires, so what its signers signed keeps verifying)."""
+        st = self.load(city_id)
+        old = st.current_root()
+        n = max(r["n"] for r in st.roots) + 1
+        key_name = f"{city_id}.root-{n}"
+        roots = tuple(dict(r, status="retired") if r["status"] == "current" else r for r in st.roots)
+        entry = {
+            "n": n,
+            "file": f"root-{n}.pem",
+            "key": key_name,
+            "status": "current",
+            "cross": f"cross-{n}.pem",
+        }
+        new = CityState(st.id, st.name, st.country, st.state, (*roots, entry), st.signers)
+        if dry_run:
+            return new
+        pub = self.keystore.generate(key_name)
+        root = self._make_root(
+            key_name, pub, name=st.name, country=st.country, state=st.state, now=now, days=root_days, n=n
+        )
+        old_cert = self.certificate(city_id, old["file"])
+        cross = _sign_certificate_with(
+            self.keystore.signer(old["key"]),
+            lambda key: _cross_certificate(key, old_cert, root),
+        )
+        _write_new(self._dir(city_id) / f"root-{n}.pem", _pem(root))
+        _write_new(self._dir(city_id) / f"cross-{n}.pem", _pem(cross))
+        self._save(new)
+        return new
+
+    # -- use ---------------------------------------------------------------------------------
+
+    def document_signer(self, city_id: str) -> DocumentSigner:
+        """The current DS key and certificate, ready for :func:`~edl.issue.issue_mdoc`."""
+        st = self.load(city_id)
+        cur = st.current_signer()
+        if cur is None:
+            raise KeyStoreError(
+                f"city {city_id} has no current document signer: run rotate-signer", code="no_signer"
+            )
+        return DocumentSigner(self.keystore.signer(cur["key"]), self.certificate(city_id, cur["file"]))
+
+    def entry(self, city_id: str, *, now: _dt.datetime | None = None) -> CityEntry:
+        """The city as a trust list lists it (expired certificates left out when ``now`` is given)."""
+        st = self.load(city_id)
+
+        def alive(cert: x509.Certificate) -> bool:
+            return now is None or cert.not_valid_after_utc >= now
+
+        roots = [self.certificate(city_id, r["file"]) for r in st.roots]
+        signers = []
+        revoked = []
+        for s in st.signers:
+            if s["status"] == "revoked":
+                revoked.append(bytes.fromhex(s["kid"]))
+                continue
+            cert = self.certificate(city_id, s["file"])
+            if alive(cert):
+                signers.append(SignerEntry(certificate=certificate_der(cert), status=s["status"]))
+        return CityEntry(
+            id=st.id,
+            name=st.name,
+            country=st.country,
+            roots=tuple(certificate_der(r) for r in roots if alive(r)),
+            signers=tuple(signers),
+            revoked=tuple(revoked),
+        )
+
+    def export(self, city_id: str, *, now: _dt.datetime | None = None) -> bytes:
+        """Public material for the trust-list operator, signed by the current root."""
+        st = self.load(city_id)
+        root = st.current_root()
+        value = {
+            "type": "edl-city-export",
+            "city": self.entry(city_id, now=now).to_value(),
+            "crossCertificates": [
+                certificate_der(self.certificate(city_id, r["cross"])) for r in st.roots if r.get("cross")
+            ],
+        }
+        root_der = certificate_der(self.certificate(city_id, root["file"]))
+        return cose.sign1(
+            self.keystore.signer(root["key"]),
+            cbor.encode(value),
+            protected={cose.Header.CONTENT_TYPE: CONTENT_TYPE_EXPORT},
+            unprotected={cose.Header.X5CHAIN: root_der},
+        )
+
+    def check(self, city_id: str, *, now: _dt.datetime, warn_days: int = 30) -> list[dict[str, Any]]:
+        """What expires soon, with what to do about it."""
+        st = self.load(city_id)
+        findings: list[dict[str, Any]] = []
+        soon = now + _dt.timedelta(days=warn_days)
+        root = st.current_root()
+        rc = self.certificate(city_id, root["file"])
+        if rc.not_valid_after_utc <= soon:
+            findings.append(
+                {
+                    "city": city_id,
+                    "what": f"root {root['n']}",
+                    "expires": rc.not_valid_after_utc,
+                    "do": f"edl city renew-root {city_id}",
+                }
+            )
+        cur = st.current_signer()
+        if cur is None:
+            findings.append(
+                {
+                    "city": city_id,
+                    "what": "no current document signer",
+                    "expires": None,
+                    "do": f"edl city rotate-signer {city_id}",
+                }
+            )
+        else:
+            dc = self.certificate(city_id, cur["file"])
+            if dc.not_valid_after_utc <= soon:
+                findings.append(
+                    {
+                        "city": city_id,
+                        "what": f"document signer {cur['kid']}",
+                        "expires": dc.not_valid_after_utc,
+                        "do": f"edl city rotate-signer {city_id}",
+                    }
+                )
+        return findings
+
+    def cities(self) -> list[str]:
+        base = self.folder / "cities"
+        return sorted(p.name for p in base.iterdir() if (p / "city.json").exists()) if base.is_dir() else []
+
+
+def verify_city_export(data: bytes, *, known_roots: Sequence[bytes] = ()) -> CityExport:
+    """Check a city export: signed by the root in its x5chain, that root listed in the export.
+
+    With ``known_roots`` (the roots already trusted for this city), the signing root must be
+    one of them, or be linked to one by a cross-certificate in the export: an export signed
+    by an unknown root is refused (a city root swapped in by an attacker).
+    """
+    msg = cose.decode_sign1(data, what="city export")
+    if msg.protected.get(cose.Header.CONTENT_TYPE) != CONTENT_TYPE_EXPORT:
+        raise MalformedError("not a city export")
+    x5 = msg.header(cose.Header.X5CHAIN)
+    if not isinstance(x5, bytes):
+        raise MalformedError("a city export names its signing root in x5chain")
+    signer_cert = load_certificate(x5)
+    msg.verify(signer_cert.public_key())  # type: ignore[arg-type]
+    if msg.payload is None:
+        raise MalformedError("a city export carries its content")
+    value = cbor.decode(msg.payload, what="city export")
+    if not isinstance(value, dict) or value.get("type") != "edl-city-export":
+        raise MalformedError("not a city export")
+    entry = CityEntry.from_value(value.get("city"))
+    cross = value.get("crossCertificates", [])
+    if not isinstance(cross, list) or not all(isinstance(c, bytes) for c in cross):
+        raise MalformedError("crossCertificates must be certificates")
+    if x5 not in entry.roots:
+        raise UntrustedIssuerError("the export is signed by a root it does not list")
+    if known_roots and x5 not in known_roots and not _linked(x5, list(known_roots), cross):
+        raise UntrustedIssuerError(
+            "the export is signed by a root that is not linked to the city's known roots "
+            "(no cross-certificate from a known root): refusing a swapped city root",
+            code="city_root_unlinked",
+        )
+    return CityExport(entry=entry, signed_by=x5, cross_certificates=tuple(cross))
+
+
+def _linked(new_root: bytes, known: list[bytes], cross: list[bytes]) -> bool:
+    """True when a chain of cross-certificates leads from a known root to ``new_root``'s key."""
+    reached = list(known)
+    target = load_certificate(new_root)
+    target_key = target.public_key()
+    for _ in range(len(cross) + 1):
+        grew = False
+        for c_der in cross:
+            c = load_certificate(c_der)
+            for k_der in list(reached):
+                k = load_certificate(k_der)
+                try:
+                    c.verify_directly_issued_by(k)
+                except Exception:  # noqa: BLE001, S112 - not issued by this one; try the next
+                    continue
+                if c.public_key() == target_key:
+                    return True
+                # the cross-certificate vouches for its key: its self-signed root is reached too
+                if c_der not in reached:
+                    reached.append(c_der)
+                    grew = True
+        if not grew:
+            return False
+    return False
+
+
+def _cross_certificate(
+    old_key: Any, old_root: x509.Certificate, new_root: x509.Certificate
+) -> x509.Certificate:
+    """The new root's subject and key, certified by the old root (a CA certificate)."""
+    from cryptography.hazmat.primitives import hashes
+
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(new_root.subject)
+        .issuer_name(old_root.subject)
+        .public_key(new_root.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(new_root.not_valid_before_utc)
+        .not_valid_after(min(new_root.not_valid_after_utc, old_root.not_valid_after_utc))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+    )
+    return builder.sign(old_key, hashes.SHA256())
+
+
+def _sign_certificate_with(signer: cose.Signer, build: Any) -> x509.Certificate:
+    """Build a certificate with ``build(private_key)`` using ``signer``.
+
+    ``cryptography`` signs certificates only with its own private-key objects, so for key
+    stores that expose one (:class:`~edl.cose.KeySigner`) it is used directly; for others (an
+    HSM), the TBS certificate is signed through the :class:`~edl.cose.Signer` and assembled
+    here (see :func:`_assemble_with_signer`).
+    """
+    if isinstance(signer, cose.KeySigner):
+        cert: x509.Certificate = build(signer._key)
+        return cert
+    if signer.algorithm is not cose.Algorithm.ES256:
+        raise KeyStoreError("certificates signed through an external key store need a P-256 key")
+    return _assemble_with_signer(signer, build)
+
+
+def _assemble_with_signer(signer: cose.Signer, build: Any) -> x509.Certificate:
+    """Sign a certificate through an external signer: build it with a temporary key to get
+    the TBS layout, then re-sign the TBS bytes with ``signer`` and splice in the signature."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    temp = ec.generate_private_key(ec.SECP256R1())
+    draft: x509.Certificate = build(temp)
+    tbs = draft.tbs_certificate_bytes
+    raw = signer.sign(tbs)
+    size = len(raw) // 2
+    sig_der = encode_dss_signature(int.from_bytes(raw[:size], "big"), int.from_bytes(raw[size:], "big"))
+    der = certificate_der(draft)
+    # Certificate ::= SEQUENCE { tbs, signatureAlgorithm, signatureValue BIT STRING }
+    alg_start = der.index(tbs) + len(tbs)
+    old_sig_len = len(draft.signature)
+    alg = der[alg_start : len(der) - _bitstring_len(old_sig_len)]
+    body = tbs + alg + b"\x03" + _der_len(len(sig_der) + 1) + b"\x00" + sig_der
+    cert = x509.load_der_x509_certificate(b"\x30" + _der_len(len(body)) + body)
+    try:
+        cose.verify_signature(signer.public_key(), signer.algorithm, tbs, raw)
+    except SignatureError as e:  # pragma: no cover - the signer misbehaved
+        raise KeyStoreError("the key store produced an invalid certificate signature") from e
+    return cert
+
+
+def _der_len(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(body)]) + body
+
+
+def _bitstring_len(sig_len: int) -> int:
+    return 1 + len(_der_len(sig_len + 1)) + 1 + sig_len
