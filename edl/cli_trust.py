@@ -274,10 +274,31 @@ def cmd_trust_pin(args: argparse.Namespace) -> int:
 
 
 def cmd_trust_add(args: argparse.Namespace) -> int:
-    from .cli import _read
+    from .cli import _load_anchors, _read
 
     op = _operator(args)
-    entry, previous = op.add(_read(args.file, "city export"), dry_run=args.dry_run)
+    data = _read(args.file, "city export")
+    if args.vical_root:
+        entries = op.add_vical(
+            data,
+            trusted_roots=list(_load_anchors(args.vical_root).certificates),
+            now=_now(args),
+            dry_run=args.dry_run,
+        )
+        _emit(
+            args,
+            {
+                "changed": not args.dry_run,
+                "imported": [
+                    {"id": e.id, "name": e.name, "country": e.country, "roots": len(e.roots)} for e in entries
+                ],
+            },
+            [f"imported {len(entries)} issuing authorities from the VICAL:"]
+            + [f"  {e.id}: {e.name} ({e.country}), {len(e.roots)} root(s)" for e in entries]
+            + ["next: edl trust publish"],
+        )
+        return 0
+    entry, previous = op.add(data, dry_run=args.dry_run)
     from .x509 import load_certificate
 
     fingerprints = [
@@ -548,8 +569,14 @@ def add_commands(sub: Any) -> None:
     p.add_argument("root_file", metavar="ROOT_FILE")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_trust_pin)
-    p = trust.add_parser("add", help="add or update a city from its export")
+    p = trust.add_parser("add", help="add or update a city from its export (or import a VICAL)")
     p.add_argument("file", metavar="FILE")
+    p.add_argument(
+        "--vical-root",
+        action="append",
+        metavar="CERT.pem",
+        help="FILE is a VICAL (ISO 18013-5 Annex C) signed under this root",
+    )
     _common(p)
     p.set_defaults(func=cmd_trust_add)
     p = trust.add_parser("publish", help="sign and write the next trust list")

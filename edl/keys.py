@@ -166,6 +166,10 @@ class Pkcs11Signer:
         return self._store._sign_digest(self._label, digest)
 
 
+_LOGGED_IN: dict[tuple[str, str], bytes] = {}
+"""(module, token) -> SHA-256 of the PIN that logged this process in (PKCS#11 login is per process)."""
+
+
 class Pkcs11KeyStore:
     """Keys on a PKCS#11 token, found by label (tokens move between slots, labels do not).
 
@@ -185,7 +189,19 @@ class Pkcs11KeyStore:
         try:
             lib = pkcs11.lib(module)
             self._token = lib.get_token(token_label=token_label)
-            self._session = self._token.open(rw=True, user_pin=pin)
+            where = (module, token_label)
+            pin_digest = hashlib.sha256(pin.encode()).digest()
+            try:
+                self._session = self._token.open(rw=True, user_pin=pin)
+                _LOGGED_IN[where] = pin_digest
+            except pkcs11.exceptions.UserAlreadyLoggedIn:
+                # PKCS#11 login is per application: another store in this process is logged in
+                # to the same token. Share it only when it was opened with this same PIN.
+                if _LOGGED_IN.get(where) != pin_digest:
+                    raise KeyStoreError(
+                        f"PKCS#11 token {token_label!r} is open here with another PIN"
+                    ) from None
+                self._session = self._token.open(rw=True)
         except (pkcs11.exceptions.PKCS11Error, RuntimeError, OSError) as e:
             raise KeyStoreError(
                 f"cannot open PKCS#11 token {token_label!r} in {module}: {type(e).__name__}"

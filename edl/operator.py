@@ -198,10 +198,49 @@ class Operator:
 
     def city_ids(self) -> list[str]:
         d = self.dir / "cities"
-        return sorted(p.name[: -len(".cbor")] for p in d.glob("*.cbor")) if d.is_dir() else []
+        if not d.is_dir():
+            return []
+        ids = {p.name[: -len(".cbor")] for p in d.glob("*.cbor") if not p.name.endswith(".vical.cbor")}
+        ids |= {p.name[: -len(".vical.cbor")] for p in d.glob("*.vical.cbor")}
+        return sorted(ids)
 
     def city(self, city_id: str) -> CityEntry:
+        vical = self.dir / "cities" / f"{city_id}.vical.cbor"
+        if vical.exists():
+            # Taken from a VICAL this operator verified when importing it (roots only).
+            value = cbor.decode(vical.read_bytes(), what="imported authority")
+            return CityEntry.from_value(value["entry"] if isinstance(value, dict) else None)
         return verify_city_export((self.dir / "cities" / f"{city_id}.cbor").read_bytes()).entry
+
+    def add_vical(
+        self, data: bytes, *, trusted_roots: list[Any], now: _dt.datetime, dry_run: bool = False
+    ) -> list[CityEntry]:
+        """Import every mDL issuing authority of a verified VICAL (ISO 18013-5 Annex C) as a
+        listed authority with its roots (no document signers: mdocs carry theirs)."""
+        from .vical import load_vical, vical_city_entries
+
+        self.state()
+        vical = load_vical(data, trusted_roots=trusted_roots, now=now)
+        entries = []
+        for raw in vical_city_entries(vical):
+            entry = CityEntry(
+                id=raw["id"].lower(), name=raw["name"], country=raw["country"], roots=tuple(raw["roots"])
+            )
+            if (self.dir / "cities" / f"{entry.id}.cbor").exists():
+                raise TrustError(
+                    f"{entry.id} is already listed from its own export; refusing to replace it from a VICAL",
+                    code="city_exists",
+                )
+            entries.append(entry)
+            if not dry_run:
+                record = {
+                    "type": "edl-city-vical",
+                    "entry": entry.to_value(),
+                    "vicalProvider": vical.provider,
+                    "vicalIssueID": vical.issue_id,
+                }
+                (self.dir / "cities" / f"{entry.id}.vical.cbor").write_bytes(cbor.encode(record))
+        return entries
 
     def add(self, export: bytes, *, dry_run: bool = False) -> tuple[CityEntry, CityEntry | None]:
         """Accept a city export; returns (new entry, previous entry or None).

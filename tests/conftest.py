@@ -50,3 +50,41 @@ def transcript() -> SessionTranscript:
     return SessionTranscript.from_bytes(
         cbor.encode(cbor.wrap24(cbor.encode([None, None, ["edl-test", b"nonce-123"]])))
     )
+
+
+class SoftHsm:
+    """One SoftHSM2 token directory for the whole test session, with every token the tests
+    use created up front: SoftHSM reads its configuration and finds its tokens once per
+    process, when the PKCS#11 library is first initialised."""
+
+    module = "/usr/lib/softhsm/libsofthsm2.so"
+    tokens = {"edl-test": "1234", "city-hsm": "4321"}  # label -> user PIN
+
+    def __init__(self, util: str, conf: str) -> None:
+        import subprocess
+
+        self.util = util
+        self.conf = conf
+        for label, pin in self.tokens.items():
+            subprocess.run(
+                [util, "--init-token", "--free", "--label", label, "--pin", pin, "--so-pin", "5678"],
+                check=True,
+                capture_output=True,
+            )
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory) -> SoftHsm:
+    import os
+    import shutil
+    from pathlib import Path
+
+    util = shutil.which("softhsm2-util")
+    if util is None or not Path(SoftHsm.module).exists():
+        pytest.fail("SoftHSM2 is not installed: run bash scripts/setup.sh --test (Debian package softhsm2)")
+    d = tmp_path_factory.mktemp("softhsm")
+    (d / "tokens").mkdir()
+    conf = d / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {d / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    return SoftHsm(util, str(conf))

@@ -443,3 +443,143 @@ def test_no_private_key_material_in_public_state(env, capsys):
     for p in (d / "cities" / "keys").iterdir():
         assert b"ENCRYPTED PRIVATE KEY" in p.read_bytes()
         assert p.stat().st_mode & 0o777 == 0o600
+
+
+def test_import_the_real_aamva_vical_as_a_source_of_roots(env, capsys):
+    """AAMVA's VICAL (valid 2025-11-18T18:38Z .. 2025-11-19T18:38Z) becomes listed US authorities."""
+    from edltest import VECTORS
+
+    d = env
+    at = "2025-11-19T00:00:00Z"
+    vical = VECTORS / "vical"
+    assert run(capsys, "trust", "init", "--name", "OPS", "--keystore", str(d / "ops"), "--at", at)[0] == 0
+    code, out, err = run(
+        capsys,
+        "trust",
+        "add",
+        str(vical / "aamva-vical-2025-11-18-1763491092481.cbor"),
+        "--vical-root",
+        str(vical / "aamva_ca_root.crt"),
+        "--keystore",
+        str(d / "ops"),
+        "--at",
+        at,
+        "--json",
+    )
+    assert code == 0, err
+    imported = json.loads(out)["imported"]
+    assert len(imported) == 9 and {e["country"] for e in imported} == {"US"}
+    assert sum(e["roots"] for e in imported) == 14
+    code, out, err = run(
+        capsys,
+        "trust",
+        "publish",
+        "--keystore",
+        str(d / "ops"),
+        "--out",
+        str(d / "us.cbor"),
+        "--at",
+        at,
+        "--json",
+    )
+    assert code == 0, err
+    assert len(json.loads(out)["cities"]) == 9
+    code, out, _ = run(capsys, "trust", "show", str(d / "us.cbor"), "--at", at, "--json")
+    assert code == 0 and json.loads(out)["verified"] is True
+    # Outside the VICAL's own window the import is refused as expired.
+    code, _, err = run(
+        capsys,
+        "trust",
+        "add",
+        str(vical / "aamva-vical-2025-11-18-1763491092481.cbor"),
+        "--vical-root",
+        str(vical / "aamva_ca_root.crt"),
+        "--keystore",
+        str(d / "ops"),
+        "--at",
+        "2026-11-25T00:00:00Z",
+    )
+    assert code == 1 and "trust_expired" in err
+
+
+def test_pkcs11_city_keys_on_softhsm(env, capsys, softhsm, monkeypatch):
+    """A city whose root and signer keys live on a (SoftHSM2) token issues licences that verify."""
+    module = softhsm.module
+    monkeypatch.setenv("EDL_PKCS11_PIN", "4321")
+    d = env
+    code, _, err = run(
+        capsys,
+        "city",
+        "init",
+        "cn-qingdao",
+        "--name",
+        "Qingdao",
+        "--country",
+        "CN",
+        "--keystore",
+        str(d / "hsm-city"),
+        "--pkcs11-module",
+        module,
+        "--pkcs11-token",
+        "city-hsm",
+        "--at",
+        T0,
+    )
+    assert code == 0, err
+    assert not (d / "hsm-city" / "keys").exists()  # no key files: the keys are on the token
+    assert run(capsys, "trust", "init", "--name", "OPS", "--keystore", str(d / "ops"), "--at", T0)[0] == 0
+    code, _, err = run(
+        capsys,
+        "city",
+        "export",
+        "cn-qingdao",
+        "--keystore",
+        str(d / "hsm-city"),
+        "--out",
+        str(d / "qd.export"),
+        "--at",
+        T0,
+    )
+    assert code == 0, err
+    assert run(capsys, "trust", "add", str(d / "qd.export"), "--keystore", str(d / "ops"))[0] == 0
+    assert (
+        run(
+            capsys, "trust", "publish", "--keystore", str(d / "ops"), "--out", str(d / "tl.cbor"), "--at", T0
+        )[0]
+        == 0
+    )
+    code, _, err = run(
+        capsys,
+        "mdoc",
+        "issue",
+        "--licence",
+        str(d / "qingdao.json"),
+        "--city",
+        "cn-qingdao",
+        "--keystore",
+        str(d / "hsm-city"),
+        "--device-key",
+        str(d / "device.pub.pem"),
+        "--at",
+        T0,
+        "--out",
+        str(d / "hsm"),
+    )
+    assert code == 0, err
+    assert (
+        run(
+            capsys,
+            "mdoc",
+            "respond",
+            str(d / "hsm"),
+            "--device-key",
+            str(d / "device.key.pem"),
+            "--transcript",
+            str(d / "st.cbor"),
+            "--out",
+            str(d / "hsm.dr"),
+        )[0]
+        == 0
+    )
+    code, res, err = _verify(capsys, d, "hsm", "tl.cbor", T0)
+    assert code == 0, (err, res)
