@@ -5,7 +5,10 @@ the code that issues credentials:
 
 * :class:`FileKeyStore`, the embedded default: one encrypted PKCS#8 PEM file per key
   (created 0600 with ``O_EXCL`` in a 0700 folder), unlocked with a passphrase given by the
-  caller (the CLI reads ``EDL_KEYSTORE_PASSPHRASE`` or asks on a terminal).
+  caller (the CLI reads ``EDL_KEYSTORE_PASSPHRASE`` or asks on a terminal). ``cryptography``
+  writes PKCS#8 with only 2,048 PBKDF2 rounds and cannot be told otherwise, so the PKCS#8
+  password is not the passphrase itself but scrypt(passphrase) (N=2^15, r=8, p=1, a random
+  salt in ``kdf.json`` beside the keys): guessing costs ~0.1 s of memory-hard work per try.
 * :class:`Pkcs11KeyStore`, an HSM through PKCS#11 (python-pkcs11): keys are generated on
   the token, non-extractable and sensitive; signing hashes here and signs with ``CKM_ECDSA``.
 
@@ -16,7 +19,9 @@ key signs what (``edl.city``) or what is trusted (``edl.trust``).
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import os
 import re
 import threading
@@ -26,6 +31,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from .cose import Algorithm, KeySigner, PublicKey, Signer, algorithm_for_key
 from .errors import KeyStoreError
@@ -61,15 +67,44 @@ class KeyStore(Protocol):
 class FileKeyStore:
     """Encrypted PKCS#8 files in ``directory`` (one ``NAME.key.pem`` per key)."""
 
-    __slots__ = ("_dir", "_passphrase", "_cache", "_lock")
+    __slots__ = ("_dir", "_secret", "_passphrase", "_cache", "_lock")
 
     def __init__(self, directory: str | os.PathLike[str], passphrase: bytes) -> None:
         if not passphrase:
             raise ValueError("a key store needs a non-empty passphrase")
         self._dir = Path(directory)
-        self._passphrase = bytes(passphrase)
+        self._secret = bytes(passphrase)
+        self._passphrase: bytes | None = None  # the PKCS#8 password, derived on first use
         self._cache: dict[str, KeySigner] = {}
         self._lock = threading.Lock()
+
+    def _password(self, *, creating: bool) -> bytes:
+        """scrypt(passphrase) with the store's salt (made when the first key is created)."""
+        if self._passphrase is not None:
+            return self._passphrase
+        kdf_file = self._dir / "kdf.json"
+        try:
+            params = json.loads(kdf_file.read_text())
+        except FileNotFoundError:
+            if not creating:
+                raise KeyStoreError(f"no key store in {self._dir}") from None
+            params = {"kdf": "scrypt", "salt": os.urandom(16).hex(), "n": 2**15, "r": 8, "p": 1}
+            fd = os.open(kdf_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                json.dump(params, f)
+        except ValueError:
+            raise KeyStoreError(f"{kdf_file} is damaged") from None
+        if params.get("kdf") != "scrypt":
+            raise KeyStoreError(f"{kdf_file}: unknown key derivation {params.get('kdf')!r}")
+        derived = Scrypt(
+            salt=bytes.fromhex(params["salt"]),
+            length=32,
+            n=int(params["n"]),
+            r=int(params["r"]),
+            p=int(params["p"]),
+        ).derive(self._secret)
+        self._passphrase = base64.b64encode(derived)
+        return self._passphrase
 
     def __repr__(self) -> str:
         return f"FileKeyStore({str(self._dir)!r})"
@@ -81,7 +116,7 @@ class FileKeyStore:
         return isinstance(name, str) and _NAME.match(name) is not None and self._path(name).exists()
 
     def names(self) -> list[str]:
-        if not self._dir.is_dir():
+        if not self._dir.is_dir():  # (kdf.json is not a key)
             return []
         return sorted(p.name[: -len(".key.pem")] for p in self._dir.glob("*.key.pem"))
 
@@ -97,7 +132,7 @@ class FileKeyStore:
         pem = key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
-            serialization.BestAvailableEncryption(self._passphrase),
+            serialization.BestAvailableEncryption(self._password(creating=True)),
         )
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -122,7 +157,7 @@ class FileKeyStore:
             except OSError as e:
                 raise KeyStoreError(f"cannot read key {name}: {e.strerror}") from None
             try:
-                key = serialization.load_pem_private_key(data, password=self._passphrase)
+                key = serialization.load_pem_private_key(data, password=self._password(creating=False))
             except (ValueError, TypeError):
                 raise KeyStoreError(
                     f"cannot unlock key {name}: wrong passphrase or damaged file", code="key_store_locked"

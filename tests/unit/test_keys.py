@@ -25,6 +25,27 @@ def test_file_store_creates_0600_encrypted_keys(tmp_path):
     assert cose.decode_sign1(msg).verify(pub).payload == b"payload"
 
 
+def test_file_store_password_is_scrypt_of_the_passphrase(tmp_path):
+    """cryptography's PKCS#8 uses only 2,048 PBKDF2 rounds: the passphrase alone must not open
+    a key file; scrypt(passphrase, salt) does."""
+    import base64
+    import json
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+    store = FileKeyStore(tmp_path, b"pass phrase")
+    store.generate("k")
+    pem = (tmp_path / "k.key.pem").read_bytes()
+    with pytest.raises(ValueError):
+        serialization.load_pem_private_key(pem, password=b"pass phrase")
+    params = json.loads((tmp_path / "kdf.json").read_text())
+    assert params["kdf"] == "scrypt" and params["n"] >= 2**15
+    derived = Scrypt(salt=bytes.fromhex(params["salt"]), length=32, n=params["n"], r=params["r"], p=params["p"])
+    key = serialization.load_pem_private_key(pem, password=base64.b64encode(derived.derive(b"pass phrase")))
+    assert key.public_key() == store.public_key("k")
+
+
 def test_file_store_never_overwrites(tmp_path):
     store = FileKeyStore(tmp_path, b"pw")
     store.generate("root")
