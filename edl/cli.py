@@ -361,9 +361,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--at", help="pretend the time is this (RFC 3339)")
     demo.set_defaults(func=cmd_demo)
 
+    from .cli_qr import add_commands as add_qr_commands
     from .cli_trust import add_commands
 
     add_commands(sub)
+    add_qr_commands(sub)
 
     mdoc = sub.add_parser("mdoc", help="ISO 18013-5 mdoc: issue, respond, verify").add_subparsers(
         dest="mdoc_command", required=True

@@ -12,6 +12,7 @@ any transport; the SessionTranscript is supplied as bytes by the caller.
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Collection
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -28,7 +29,7 @@ from .mdoc.device_response import (
 )
 from .mdoc.issuer_signed import IssuerSigned
 
-__all__ = ["respond"]
+__all__ = ["Wallet", "respond"]
 
 
 def respond(
@@ -66,3 +67,66 @@ def respond(
     return DeviceResponse(
         documents=(Document(doc_type=doc_type, issuer_signed=selected, device_signed=device_signed),)
     )
+
+
+class Wallet:
+    """A phone's licence: compact credentials per profile, the portrait thumbnail, and the
+    device key (a :class:`~edl.cose.Signer`: a key file, a platform keystore or an HSM).
+
+    Works with no network. :meth:`frames` gives the carousel to show for a profile at a
+    time: the signed main frame first, then the portrait chunks. Rotate by calling it again
+    every :data:`~edl.presentation.DEFAULT_ROTATION` (30 s).
+    """
+
+    def __init__(self, device_key: cose.Signer | ec.EllipticCurvePrivateKey) -> None:
+        self.device: cose.Signer = (
+            device_key if isinstance(device_key, cose.Signer) else cose.KeySigner(device_key)
+        )
+        self._compact: dict[str, bytes] = {}
+        self._thumbnail: bytes | None = None
+
+    def __repr__(self) -> str:
+        return f"Wallet(profiles={sorted(self._compact)})"
+
+    def add(self, compact: dict[str, bytes], thumbnail: bytes) -> None:
+        """Keep these credentials; refuses ones issued to another device key."""
+        from .compact import decode_compact
+
+        mine = cose.key_to_cose(self.device.public_key())
+        for profile, data in compact.items():
+            cred = decode_compact(data)
+            if cred.profile != profile:
+                raise ValueError(f"the {profile} file holds a {cred.profile} credential")
+            if cose.key_to_cose(cred.device_key) != mine:
+                raise ValueError(f"the {profile} credential was issued to another device key")
+        self._compact.update(compact)
+        self._thumbnail = thumbnail
+
+    def add_dir(self, folder: str) -> None:
+        """Keep the credentials of a folder written by ``edl issue``."""
+        from .credentials import load_credential_dir
+
+        d = load_credential_dir(folder)
+        self.add(d.compact, d.thumbnail)
+
+    @property
+    def profiles(self) -> list[str]:
+        return sorted(self._compact)
+
+    def frames(
+        self, profile: str = "roadside", *, at: _dt.datetime, challenge: bytes | None = None
+    ) -> list[str]:
+        """The QR texts to show at ``at``: the main frame, then the portrait chunks."""
+        from .compact import decode_compact
+        from .presentation import encode_text, make_chunks, make_frame
+
+        try:
+            credential = self._compact[profile]
+        except KeyError:
+            raise ValueError(
+                f"no {profile} credential in this wallet (have: {', '.join(self.profiles)})"
+            ) from None
+        texts = [encode_text(make_frame(credential, device=self.device, at=at, challenge=challenge))]
+        if decode_compact(credential).portrait_digest is not None and self._thumbnail is not None:
+            texts.extend(encode_text(c) for c in make_chunks(credential, self._thumbnail))
+        return texts

@@ -69,3 +69,60 @@ def licence_json(country: str = "CN", portrait: bytes = TINY_JPEG) -> dict:
         "un_distinguishing_sign": "CHN",
         "age_over_18": True,
     }
+
+
+def make_trust_list(
+    cities: dict, *, now: dt.datetime = NOW, revoked: dict | None = None, retired: dict | None = None
+):
+    """A verified trust list (1-of-1 operator) listing ``cities``: {city_id: (City, country)}.
+
+    ``revoked`` / ``retired``: {city_id: [City objects whose DS is revoked / retired]}."""
+    from cryptography.hazmat.primitives.asymmetric import ec as _ec
+
+    from edl.cose import KeySigner
+    from edl.trust import (
+        CityEntry,
+        SignerEntry,
+        TrustList,
+        TrustRoot,
+        operator_key_id,
+        sign_root,
+        sign_trust_list,
+        verify_trust_list,
+    )
+    from edl.x509 import certificate_der, key_id
+
+    op = KeySigner(_ec.generate_private_key(_ec.SECP256R1()))
+    root = TrustRoot(
+        name="TEST-OPS",
+        version=1,
+        threshold=1,
+        keys={operator_key_id(op.public_key()): op.public_key()},
+        expires=now + dt.timedelta(days=365),
+    )
+    entries = []
+    for cid, (city, country) in cities.items():
+        signers = [SignerEntry(certificate=certificate_der(city.ds))]
+        for old in (retired or {}).get(cid, []):
+            signers.append(SignerEntry(certificate=certificate_der(old.ds), status="retired"))
+        rev = tuple(key_id(certificate_der(c.ds)) for c in (revoked or {}).get(cid, []))
+        entries.append(
+            CityEntry(
+                id=cid,
+                name=cid,
+                country=country,
+                roots=(certificate_der(city.root),),
+                signers=tuple(signers),
+                revoked=rev,
+            )
+        )
+    tl = TrustList(
+        provider="TEST-OPS",
+        sequence=1,
+        issued=now,
+        next_update=now + dt.timedelta(days=1),
+        expires=now + dt.timedelta(days=7),
+        root_version=1,
+        cities=tuple(entries),
+    )
+    return verify_trust_list(sign_trust_list(tl, [op], [sign_root(root, [op])]), [root], now=now)

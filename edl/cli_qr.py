@@ -1,0 +1,204 @@
+"""The ``edl issue``, ``edl wallet qr`` and ``edl verify`` commands (part of the CLI).
+
+``edl verify INPUT...`` takes images (PNG/JPEG, each may hold QR codes), ``DL1:`` payloads
+(as arguments or in files) and ISO DeviceResponse files; several QR inputs make one
+carousel. Exit codes as every verifying command: 0 green, 1 red, 2 usage or unreadable
+input (also frames of two different licences), 3 amber. It never opens a network connection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_commands"]
+
+
+def _usage(message: str) -> Any:
+    from .cli import UsageError
+
+    raise UsageError(message)
+
+
+def cmd_issue(args: argparse.Namespace) -> int:
+    from .city import CityAdmin
+    from .cli import _now, _read, load_public_key
+    from .cli_trust import open_keystore
+    from .credentials import issue_licence, write_credential_dir
+    from .model import Licence, LicenceError
+
+    try:
+        licence = Licence.from_json(json.loads(_read(args.licence, "licence").decode("utf-8")))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        _usage(f"{args.licence} is not JSON: {e}")
+    except LicenceError as e:
+        _usage(f"{args.licence}: {e}")
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()):
+        _usage(f"{out} is not empty")
+    signer = CityAdmin(args.keystore, open_keystore(args.keystore)).document_signer(args.city)
+    try:
+        issued = issue_licence(
+            licence,
+            city=args.city,
+            device_key=load_public_key(args.device_key),
+            signer=signer,
+            now=_now(args),
+        )
+    except ValueError as e:
+        _usage(str(e))
+    files = write_credential_dir(out, issued)
+    sizes = {p: len(b) for p, b in issued.compact.items()}
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "out": str(out),
+                    "files": files,
+                    "city": args.city,
+                    "signer_kid": issued.signer_kid.hex(),
+                    "valid_until": issued.valid_until.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "compact_bytes": sizes,
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(
+            f"issued {licence.given_name} {licence.family_name} ({args.city}, signer {issued.signer_kid.hex()}), "
+            f"valid until {issued.valid_until:%Y-%m-%d} -> {out}/: " + ", ".join(files)
+        )
+    return 0
+
+
+def cmd_wallet_qr(args: argparse.Namespace) -> int:
+    from .cli import _now, load_private_key
+    from .qr import render_png
+    from .wallet import Wallet
+
+    wallet = Wallet(load_private_key(args.device_key))
+    try:
+        wallet.add_dir(args.cred_dir)
+    except (OSError, KeyError, ValueError) as e:
+        _usage(f"cannot use the credentials in {args.cred_dir}: {e}")
+    challenge = args.challenge.encode() if args.challenge else None
+    try:
+        texts = wallet.frames(args.profile, at=_now(args), challenge=challenge)
+    except ValueError as e:
+        _usage(str(e))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    names = []
+    for i, text in enumerate(texts):
+        name = "00-main" if i == 0 else f"{i:02d}-portrait-{i}-of-{len(texts) - 1}"
+        (out / f"{name}.txt").write_text(text + "\n")
+        (out / f"{name}.png").write_bytes(render_png(text))
+        names.append(name)
+    print(f"{len(texts)} frame(s) for the {args.profile} profile -> {out}/: " + ", ".join(names))
+    return 0
+
+
+def _inputs(items: list[str]) -> tuple[list[str], list[bytes]]:
+    """(QR texts, DeviceResponse files) from the command line."""
+    from .cli import _read
+
+    texts: list[str] = []
+    responses: list[bytes] = []
+    for item in items:
+        if item.startswith("DL") and ":" in item[:6]:
+            texts.append(item)
+            continue
+        data = _read(item, "input")
+        if data[:8] == b"\x89PNG\r\n\x1a\n" or data[:3] == b"\xff\xd8\xff":
+            from .qr import decode_image
+
+            found = decode_image(data)
+            if not found:
+                _usage(f"no QR code could be read in {item}")
+            texts.extend(found)
+        elif data.lstrip()[:2] == b"DL":
+            texts.extend(
+                line.strip() for line in data.decode("ascii", "replace").splitlines() if line.strip()
+            )
+        else:
+            responses.append(data)
+    return texts, responses
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .cli import _now, _read, print_result
+    from .cli_trust import _pins, trust_roots_from_args
+    from .mdoc import SessionTranscript
+    from .verify import verify_device_response
+    from .verify_qr import MixedCarouselError, verify_presentation
+
+    now = _now(args)
+    texts, responses = _inputs(args.inputs)
+    try:
+        verified = _pins().load_list(
+            _read(args.trust_list, "trust list"), now=now, extra_roots=trust_roots_from_args(args)
+        )
+    except ValueError as e:
+        _usage(str(e))
+    if responses:
+        if texts or len(responses) > 1:
+            _usage("an ISO DeviceResponse is verified on its own: give it as the only input")
+        transcript = None
+        if args.transcript:
+            transcript = SessionTranscript.from_bytes(_read(args.transcript, "transcript"))
+        reader = None
+        if args.reader_key:
+            from .cli import load_private_key
+
+            reader = load_private_key(args.reader_key)
+        result = verify_device_response(
+            responses[0], trust=verified.anchors(), now=now, transcript=transcript, reader_key=reader
+        )
+        return int(print_result(result, as_json=args.json))
+    challenge = args.challenge.encode() if args.challenge else None
+    try:
+        result = verify_presentation(texts, trust=verified, now=now, challenge=challenge)
+    except MixedCarouselError as e:
+        _usage(str(e))
+    return int(print_result(result, as_json=args.json))
+
+
+def add_commands(sub: Any) -> None:
+    p = sub.add_parser("issue", help="issue a licence: the ISO mdoc and the compact QR credentials")
+    p.add_argument("--city", required=True, metavar="CITY_ID")
+    p.add_argument("--keystore", required=True, metavar="DIR")
+    p.add_argument("--licence", required=True, metavar="LICENCE.json")
+    p.add_argument("--device-key", required=True, metavar="DEVICE_PUB.pem")
+    p.add_argument("--out", required=True, metavar="CRED_DIR")
+    p.add_argument("--at", help="issue as of this time (RFC 3339; default: now)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_issue)
+
+    wallet = sub.add_parser("wallet", help="the holder's side: show the licence as QR frames").add_subparsers(
+        dest="wallet_command", required=True
+    )
+    p = wallet.add_parser("qr", help="the rotating QR frames for a profile at a time (PNG + text)")
+    p.add_argument("cred_dir", metavar="CRED_DIR")
+    p.add_argument("--device-key", required=True, metavar="DEVICE_KEY.pem")
+    p.add_argument("--profile", default="roadside", choices=["roadside", "age-check", "rental"])
+    p.add_argument("--at", help="sign the frame as of this time (RFC 3339; default: now)")
+    p.add_argument("--challenge", help="the verifier's challenge (text), when it shows one")
+    p.add_argument("--out", required=True, metavar="FRAMES_DIR")
+    p.set_defaults(func=cmd_wallet_qr)
+
+    p = sub.add_parser(
+        "verify", help="verify QR images, DL1: payloads or a DeviceResponse (0 green, 1 red, 3 amber)"
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT")
+    p.add_argument("--trust-list", required=True, metavar="TRUSTLIST.cbor")
+    p.add_argument(
+        "--trust-root", action="append", metavar="FILE", help="pin this operator root (repeatable)"
+    )
+    p.add_argument("--at", help="verify as of this time (RFC 3339; default: now)")
+    p.add_argument("--challenge", help="the challenge this handheld showed (text)")
+    p.add_argument("--transcript", help="SESSION_TRANSCRIPT.cbor, for a DeviceResponse")
+    p.add_argument("--reader-key", help="the reader's ephemeral private key (deviceMac)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_verify)

@@ -1,0 +1,172 @@
+"""The rotating QR's payloads: frames signed by the holder's device, and portrait chunks.
+
+This module owns ``specs/presentation-qr.md`` §3–§5 (hazmat layer):
+
+* a **frame** is a COSE_Sign1 by the holder's device key (protected content type 65002)
+  over ``[compact credential bytes, signing time (epoch seconds), challenge or null]``;
+* a **portrait chunk** is ``["p", credential id, index, count, bytes]``, unsigned: the
+  thumbnail it rebuilds is bound by the digest the credential signs;
+* each travels as text ``DL1:`` + base45(CBOR), in QR alphanumeric mode.
+
+A verifier meeting another prefix ``DL<n>:`` says the QR is newer than it understands
+(``unsupported``); anything else is not a licence QR (``malformed``). It does not decide
+trust (``edl.verify_qr``) nor draw QR codes (``edl.qr``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import base45
+
+from . import cbor, cose
+from .compact import CompactCredential, decode_compact
+from .errors import MalformedError, UnsupportedError
+
+__all__ = [
+    "DEFAULT_ROTATION",
+    "FRAME_CONTENT_TYPE",
+    "MAX_PAYLOAD_BYTES",
+    "PREFIX",
+    "Chunk",
+    "Frame",
+    "decode_text",
+    "encode_text",
+    "make_chunks",
+    "make_frame",
+    "parse_payload",
+]
+
+PREFIX = "DL1:"
+FRAME_CONTENT_TYPE = 65002
+"""Protected content type of a frame (CoAP Content-Format experimental range, like the
+credential's 65001)."""
+MAX_PAYLOAD_BYTES = 397
+"""Largest payload (before base45) of any frame: QR version 15 at error correction M."""
+DEFAULT_ROTATION = _dt.timedelta(seconds=30)
+MAX_CHALLENGE = 16
+CHUNK_TAG = "p"
+_PREFIX = re.compile(r"DL([0-9]+):")
+
+
+def encode_text(data: bytes) -> str:
+    """``DL1:`` + base45 (RFC 9285): QR alphanumeric characters only."""
+    encoded: bytes = base45.b45encode(data)
+    return PREFIX + encoded.decode("ascii")
+
+
+def decode_text(text: str | bytes) -> bytes:
+    """The payload bytes of a ``DL1:`` text; another version is ``unsupported``."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("ascii")
+        except UnicodeDecodeError:
+            raise MalformedError("this QR is not a driving licence (not text)") from None
+    text = text.strip()
+    m = _PREFIX.match(text)
+    if m is None:
+        raise MalformedError("this QR is not a driving licence (no DL1: prefix)")
+    if m.group(1) != "1":
+        raise UnsupportedError(
+            f"this QR uses licence format DL{m.group(1)}, which this verifier does not know: "
+            "update the verifier",
+            code="unsupported_version",
+        )
+    body = text[m.end() :]
+    if len(body) > 3 * MAX_PAYLOAD_BYTES:
+        raise MalformedError("this QR holds more than a licence frame can")
+    try:
+        return bytes(base45.b45decode(body))
+    except (ValueError, KeyError, TypeError):
+        raise MalformedError("this QR's content is damaged (invalid base45)") from None
+
+
+def make_frame(
+    credential: bytes, *, device: cose.Signer, at: _dt.datetime, challenge: bytes | None = None
+) -> bytes:
+    """A frame: the device key signs (credential, time, challenge)."""
+    if at.utcoffset() is None:
+        raise ValueError("the frame time must be timezone-aware")
+    if challenge is not None and len(challenge) > MAX_CHALLENGE:
+        raise ValueError(f"a challenge is at most {MAX_CHALLENGE} bytes")
+    payload = cbor.encode([credential, int(at.timestamp()), challenge])
+    return cose.sign1(device, payload, protected={cose.Header.CONTENT_TYPE: FRAME_CONTENT_TYPE})
+
+
+def make_chunks(credential: bytes, thumbnail: bytes, *, max_bytes: int = MAX_PAYLOAD_BYTES) -> list[bytes]:
+    """Split ``thumbnail`` into chunk payloads that each fit ``max_bytes``."""
+    cid = hashlib.sha256(credential).digest()[:8]
+    overhead = 24  # array head, "p", 8-byte id, index, count, byte-string head
+    size = max_bytes - overhead
+    parts = [thumbnail[i : i + size] for i in range(0, len(thumbnail), size)] or [b""]
+    if len(parts) > 23:
+        raise ValueError("the thumbnail is too large for the carousel")
+    out = [cbor.encode([CHUNK_TAG, cid, i, len(parts), p]) for i, p in enumerate(parts)]
+    assert all(len(c) <= max_bytes for c in out)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A parsed, **unverified** frame."""
+
+    sign1: cose.CoseSign1
+    credential: CompactCredential
+    signed_at: _dt.datetime
+    challenge: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    credential_id: bytes
+    index: int
+    count: int
+    data: bytes
+
+
+def parse_payload(data: bytes) -> Frame | Chunk:
+    """Parse one QR payload (already base45-decoded) into a frame or a portrait chunk."""
+    if len(data) > 4 * MAX_PAYLOAD_BYTES:
+        raise MalformedError("this QR holds more than a licence frame can")
+    value = cbor.decode(data, what="QR payload", max_size=4 * MAX_PAYLOAD_BYTES)
+    if isinstance(value, list) and len(value) == 5 and value[0] == CHUNK_TAG:
+        _tag, cid, index, count, part = value
+        if not (
+            isinstance(cid, bytes)
+            and len(cid) == 8
+            and _uint(index)
+            and _uint(count)
+            and 0 <= index < count <= 23
+            and isinstance(part, bytes)
+        ):
+            raise MalformedError("a portrait chunk is damaged")
+        return Chunk(credential_id=cid, index=index, count=count, data=part)
+    sign1 = cose.CoseSign1.from_value(value, what="frame")
+    if sign1.protected.get(cose.Header.CONTENT_TYPE) != FRAME_CONTENT_TYPE:
+        raise UnsupportedError("this is not a licence frame (wrong content type)", code="wrong_type")
+    if sign1.payload is None:
+        raise MalformedError("a frame carries its content")
+    inner: Any = cbor.decode(sign1.payload, what="frame content", max_size=4 * MAX_PAYLOAD_BYTES)
+    if not isinstance(inner, list) or len(inner) != 3:
+        raise MalformedError("a frame holds [credential, time, challenge]")
+    credential, signed_at, challenge = inner
+    if not isinstance(credential, bytes):
+        raise MalformedError("a frame's credential must be a byte string")
+    if not isinstance(signed_at, int) or isinstance(signed_at, bool) or not 0 <= signed_at < 2**40:
+        raise MalformedError("a frame's signing time must be epoch seconds")
+    if challenge is not None and not isinstance(challenge, bytes):
+        raise MalformedError("a frame's challenge must be a byte string")
+    return Frame(
+        sign1=sign1,
+        credential=decode_compact(credential),
+        signed_at=_dt.datetime.fromtimestamp(signed_at, tz=_dt.UTC),
+        challenge=challenge,
+    )
+
+
+def _uint(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0

@@ -1,0 +1,331 @@
+"""The verifier for the rotating QR: frames (+ portrait chunks) + trust list + time → verdict.
+
+This module owns the ordered checks of ``specs/presentation-qr.md`` §6, reported in the same
+:class:`~edl.verify.VerificationResult` as the mdoc verifier (same verdicts and codes):
+
+1. ``structure``          every input is a ``DL1:`` frame or portrait chunk of one credential
+2. ``certificate_chain``  a DS certificate with the credential's key id is in the trust list,
+                          not revoked, and chains to its city's root
+3. ``ds_profile``         that certificate fits the DS profile
+4. ``ds_validity``        it is valid now
+5. ``issuer_signature``   the credential verifies with it (every certificate with that key id
+                          is tried)
+6. ``city``               the credential's city is the one the trust list files the signer under
+7. ``credential_validity`` issued ≤ now ≤ valid-until
+8. ``device_auth``        the frame is signed by the device key inside the credential
+9. ``freshness``          the frame was signed within the acceptance window (a screenshot is stale)
+10. ``challenge``         the frame carries the verifier's challenge, when one was given
+11. ``portrait``          the chunks rebuild the thumbnail whose digest the credential signs
+12. ``status``            revocation status (no status lists yet: amber when referenced)
+
+Without a verified portrait the verdict is at best amber, and an unverified portrait is never
+handed out. Time is an argument; no network.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Sequence
+from typing import Any
+
+from .compact import portrait_digest
+from .errors import (
+    DeviceAuthError,
+    EdlError,
+    ExpiredError,
+    NotYetValidError,
+    StalePresentationError,
+    UntrustedIssuerError,
+    VerificationError,
+)
+from .mdoc.namespaces import DOC_TYPE_MDL, NAMESPACE_MDL
+from .presentation import Chunk, Frame, decode_text, parse_payload
+from .trust import VerifiedTrustList
+from .verify import CheckStatus, VerificationResult, VerifiedDocument, _Checks
+from .x509 import (
+    TrustAnchors,
+    certificate_der,
+    check_ds_profile_der,
+    check_validity,
+    load_certificate,
+    verify_chain,
+)
+
+__all__ = [
+    "DEFAULT_SKEW",
+    "DEFAULT_WINDOW",
+    "MixedCarouselError",
+    "verify_presentation",
+]
+
+DEFAULT_WINDOW = _dt.timedelta(seconds=90)
+"""How old a frame may be: three 30-second rotations (a screenshot older than this is stale)."""
+DEFAULT_SKEW = _dt.timedelta(seconds=60)
+"""How far in the future a frame's time may be (the phone's and the handheld's clocks differ)."""
+
+CHECK_NAMES = (
+    "certificate_chain",
+    "ds_profile",
+    "ds_validity",
+    "issuer_signature",
+    "city",
+    "credential_validity",
+    "device_auth",
+    "freshness",
+    "challenge",
+    "portrait",
+    "status",
+)
+
+
+class MixedCarouselError(ValueError):
+    """The inputs come from more than one credential (two phones scanned together)."""
+
+
+def _parse_inputs(inputs: Sequence[str | bytes]) -> tuple[list[Frame], list[Chunk]]:
+    """Texts (``DL1:...``, as a QR holds them) or raw payload bytes, in any order."""
+    frames: list[Frame] = []
+    chunks: list[Chunk] = []
+    for item in inputs:
+        if isinstance(item, str) or item[:2] == b"DL":
+            parsed = parse_payload(decode_text(item))
+        else:
+            parsed = parse_payload(item)
+        if isinstance(parsed, Frame):
+            frames.append(parsed)
+        else:
+            chunks.append(parsed)
+    return frames, chunks
+
+
+def _assemble(chunks: list[Chunk], credential_id: bytes) -> tuple[bytes | None, str]:
+    mine = [c for c in chunks if c.credential_id == credential_id]
+    if not mine:
+        return None, "no portrait frames were read"
+    counts = {c.count for c in mine}
+    if len(counts) != 1:
+        return None, "the portrait frames disagree on their number"
+    count = counts.pop()
+    parts: dict[int, bytes] = {}
+    for c in mine:
+        if c.index in parts and parts[c.index] != c.data:
+            return None, f"portrait frame {c.index + 1} was read twice with different content"
+        parts[c.index] = c.data
+    missing = [i + 1 for i in range(count) if i not in parts]
+    if missing:
+        return None, f"portrait frame(s) {', '.join(map(str, missing))} of {count} not read yet"
+    return b"".join(parts[i] for i in range(count)), ""
+
+
+def _trust_lists(trust: VerifiedTrustList | Sequence[VerifiedTrustList]) -> list[VerifiedTrustList]:
+    lists = [trust] if isinstance(trust, VerifiedTrustList) else list(trust)
+    if not lists:
+        raise ValueError("no trust list: refusing to verify against nothing")
+    return lists
+
+
+def verify_presentation(
+    inputs: Sequence[str | bytes],
+    *,
+    trust: VerifiedTrustList | Sequence[VerifiedTrustList],
+    now: _dt.datetime,
+    challenge: bytes | None = None,
+    window: _dt.timedelta = DEFAULT_WINDOW,
+    skew: _dt.timedelta = DEFAULT_SKEW,
+) -> VerificationResult:
+    """Verify a carousel of QR payloads (``DL1:`` texts or their decoded bytes) at ``now``.
+
+    Hostile inputs give a red result. Inputs from two different credentials raise
+    :class:`MixedCarouselError` (a caller's mistake: scan one phone at a time).
+    """
+    if now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    lists = _trust_lists(trust)
+    checks = _Checks(None)
+    if not inputs:
+        raise ValueError("nothing to verify")
+    try:
+        frames, chunks = _parse_inputs(inputs)
+        if not frames:
+            raise VerificationError("no licence frame was read, only portrait frames", code="no_frame")
+    except EdlError as e:
+        checks.add("structure", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
+        for name in CHECK_NAMES:
+            checks.skip(name, "not checked: the QR could not be read")
+        return VerificationResult(checks=tuple(checks.items))
+    ids = {f.credential.id for f in frames} | {c.credential_id for c in chunks}
+    if len(ids) > 1:
+        raise MixedCarouselError("these QR frames come from more than one licence: scan one phone at a time")
+    frame = max(frames, key=lambda f: f.signed_at)  # the newest frame decides freshness
+    cred = frame.credential
+    checks.add(
+        "structure", CheckStatus.PASSED, "ok", f"{cred.profile} frame (+{len(chunks)} portrait frame(s))"
+    )
+
+    # 2-5: find the signer by key id; try every certificate with that id.
+    revoked = [c for vl in lists for c in vl.trust_list.cities if cred.kid in c.revoked]
+    candidates = [(c, s) for vl in lists for c, s in vl.find_signers(cred.kid)]
+    chosen = None
+    if revoked:
+        checks.add(
+            "certificate_chain",
+            CheckStatus.FAILED,
+            "signer_revoked",
+            f"the issuer's signing key {cred.kid.hex()} has been revoked by {revoked[0].name}",
+        )
+    elif not candidates:
+        err = UntrustedIssuerError(f"no trusted authority has a signing key {cred.kid.hex()}")
+        checks.add("certificate_chain", CheckStatus.FAILED, err.code, err.diagnostics(), error=err)
+    else:
+        last_error: EdlError | None = None
+        for city, signer in candidates:
+            try:
+                anchors = TrustAnchors(
+                    [load_certificate(r) for r in city.roots], revoked=frozenset(city.revoked)
+                )
+                chain = verify_chain([signer.certificate], anchors, now)
+                cred.sign1.verify(load_certificate(signer.certificate).public_key())  # type: ignore[arg-type]
+            except EdlError as e:
+                last_error = e
+                continue
+            chosen = (city, signer, chain)
+            break
+        if chosen is None:
+            assert last_error is not None
+            # Report where it broke: the chain, or the signature of every candidate.
+            name = (
+                "issuer_signature"
+                if last_error.code in ("bad_signature", "unsupported")
+                else "certificate_chain"
+            )
+            if name == "issuer_signature":
+                checks.add("certificate_chain", CheckStatus.PASSED, "ok", "the signer is in the trust list")
+            checks.add(name, CheckStatus.FAILED, last_error.code, last_error.diagnostics(), error=last_error)
+    if chosen is None:
+        done = {c.name for c in checks.items}
+        for name in CHECK_NAMES:
+            if name not in done:
+                checks.skip(name, "not checked: the issuer could not be verified")
+        return VerificationResult(checks=tuple(checks.items))
+
+    city, signer, chain = chosen
+    ds_der = signer.certificate
+    ds = load_certificate(ds_der)
+    checks.add(
+        "certificate_chain",
+        CheckStatus.PASSED,
+        "ok",
+        f"{city.name} ({city.country}), signer {cred.kid.hex()}",
+    )
+
+    def profile() -> str:
+        check_ds_profile_der(ds_der, certificate_der(chain.anchor))
+        return "document signer certificate fits the ISO 18013-5 profile"
+
+    checks.run("ds_profile", profile)
+
+    def ds_validity() -> str:
+        check_validity(ds, now, what="the document signer certificate")
+        return f"document signer certificate valid until {ds.not_valid_after_utc:%Y-%m-%d}"
+
+    checks.run("ds_validity", ds_validity)
+    checks.add("issuer_signature", CheckStatus.PASSED, "ok", "the issuing city's signature is valid")
+
+    def city_check() -> str:
+        if cred.city != city.id:
+            raise VerificationError(
+                f"the licence claims city {cred.city!r} but its signer belongs to {city.id!r}",
+                code="city_mismatch",
+            )
+        return f"issued by {city.name}"
+
+    checks.run("city", city_check)
+
+    def validity() -> str:
+        if now + skew < cred.issued:
+            raise NotYetValidError(
+                f"the licence credential is not valid before {cred.issued:%Y-%m-%d %H:%M}Z"
+            )
+        if now > cred.valid_until:
+            raise ExpiredError(f"the licence credential expired on {cred.valid_until:%Y-%m-%d %H:%M}Z")
+        if not ds.not_valid_before_utc <= cred.issued <= ds.not_valid_after_utc:
+            raise VerificationError(
+                "the credential was signed outside its signer certificate's validity",
+                code="signed_outside_certificate",
+            )
+        return f"valid until {cred.valid_until:%Y-%m-%d}"
+
+    checks.run("credential_validity", validity)
+
+    def device() -> str:
+        try:
+            frame.sign1.verify(cred.device_key)
+        except EdlError as e:
+            raise DeviceAuthError("this QR was not made by the holder's own phone") from e
+        return "made by the holder's own phone"
+
+    device_ok = checks.run("device_auth", device)
+
+    def freshness() -> str:
+        age = now - frame.signed_at
+        if age > window:
+            raise StalePresentationError(f"QR expired: it was made {int(age.total_seconds())} s ago")
+        if -age > skew:
+            raise StalePresentationError(
+                f"the QR's time is {int(-age.total_seconds())} s ahead of this device: check both clocks",
+                code="clock_skew",
+            )
+        return f"made {max(0, int(age.total_seconds()))} s ago"
+
+    if device_ok:
+        checks.run("freshness", freshness)
+    else:
+        checks.skip("freshness", "not checked: the frame's signature did not verify")
+
+    if challenge is None:
+        checks.skip("challenge", "no challenge was asked", code="no_challenge", required=False)
+    elif frame.challenge == challenge and device_ok:
+        checks.add("challenge", CheckStatus.PASSED, "ok", "the QR answers this device's challenge")
+    else:
+        checks.add(
+            "challenge",
+            CheckStatus.FAILED,
+            "challenge_mismatch",
+            "the QR does not answer this device's challenge: it was made for another check",
+        )
+
+    portrait: bytes | None = None
+    if cred.portrait_digest is None:
+        checks.skip(
+            "portrait", "this kind of licence QR carries no portrait", code="no_portrait", required=False
+        )
+    else:
+        assembled, why = _assemble(chunks, cred.id)
+        if assembled is None:
+            checks.skip("portrait", f"portrait not verified: {why}", code="portrait_missing")
+        elif portrait_digest(assembled) != cred.portrait_digest:
+            checks.skip(
+                "portrait",
+                "portrait not verified: it differs from the one the city signed",
+                code="portrait_missing",
+            )
+        else:
+            portrait = assembled
+            checks.add("portrait", CheckStatus.PASSED, "ok", f"portrait verified ({len(assembled)} bytes)")
+
+    if cred.status is not None:
+        checks.skip(
+            "status",
+            f"revocation status not checked: no status list {cred.status[0]} (index {cred.status[1]})",
+            code="status_unchecked",
+        )
+    else:
+        checks.skip("status", "the credential carries no status reference", code="no_status", required=False)
+
+    elements: dict[str, Any] = cred.elements()
+    if portrait is not None:
+        elements["portrait"] = portrait
+    document = VerifiedDocument(
+        doc_type=DOC_TYPE_MDL, elements={NAMESPACE_MDL: elements}, issuer_certificate=ds
+    )
+    return VerificationResult(checks=tuple(checks.items), documents=(document,))
