@@ -352,7 +352,7 @@ def cmd_trust_publish(args: argparse.Namespace) -> int:
             + (f", missing: {', '.join(missing)} (co-sign with edl trust sign)" if good < threshold else ""),
         ],
     )
-    return 0
+    return 0 if good >= threshold else 3  # 3: written, but not yet signed by enough keys
 
 
 def cmd_trust_sign(args: argparse.Namespace) -> int:
@@ -377,7 +377,7 @@ def cmd_trust_sign(args: argparse.Namespace) -> int:
             + (f", missing: {', '.join(missing)}" if missing else "")
         ],
     )
-    return 0
+    return 0 if good >= threshold else 3
 
 
 def cmd_trust_rotate_root(args: argparse.Namespace) -> int:
@@ -579,7 +579,9 @@ def add_commands(sub: Any) -> None:
     )
     _common(p)
     p.set_defaults(func=cmd_trust_add)
-    p = trust.add_parser("publish", help="sign and write the next trust list")
+    p = trust.add_parser(
+        "publish", help="sign and write the next trust list (exit 3 while short of the threshold)"
+    )
     p.add_argument("--out", required=True, metavar="TRUSTLIST.cbor")
     p.add_argument("--valid-days", type=int, default=7, help="days until it expires (default: %(default)s)")
     _common(p)

@@ -670,7 +670,8 @@ class CoseSignature:
     protected: dict[int, Any]
     unprotected: dict[int, Any]
     signature: bytes
-    algorithm: Algorithm
+    algorithm: Algorithm | None
+    """None when the signer used an algorithm we do not accept (the signature never verifies)."""
 
     @property
     def kid(self) -> bytes | None:
@@ -695,6 +696,8 @@ class CoseSign:
         self, signature: CoseSignature, key: PublicKey, *, external_aad: bytes = b""
     ) -> None:
         """Raise unless ``signature`` (one of :attr:`signatures`) verifies with ``key``."""
+        if signature.algorithm is None:
+            raise UnsupportedError("this signature uses an algorithm that is not accepted")
         data = _multi_sig_structure(
             self.protected_bytes, signature.protected_bytes, external_aad, self.payload
         )
@@ -765,13 +768,17 @@ class CoseSign:
             sp_bytes, sp_map, su_map = _parse_headers(sp, su, what=w)
             if not isinstance(sig, bytes):
                 raise MalformedError(f"{w}: signature must be a byte string")
+            try:
+                alg: Algorithm | None = _alg_of(sp_map, what=w)
+            except UnsupportedError:
+                alg = None  # an algorithm we do not accept: this signature simply does not count
             parsed.append(
                 CoseSignature(
                     protected_bytes=sp_bytes,
                     protected=sp_map,
                     unprotected=su_map,
                     signature=sig,
-                    algorithm=_alg_of(sp_map, what=w),
+                    algorithm=alg,
                 )
             )
         return cls(

@@ -250,6 +250,12 @@ class Operator:
         self.state()
         first = verify_city_export(export)
         previous = None
+        if (self.dir / "cities" / f"{first.entry.id}.vical.cbor").exists():
+            raise TrustError(
+                f"{first.entry.id} is listed from a VICAL; "
+                f"remove trust/cities/{first.entry.id}.vical.cbor first",
+                code="city_exists",
+            )
         path = self.dir / "cities" / f"{first.entry.id}.cbor"
         if path.exists():
             previous = self.city(first.entry.id)

@@ -16,12 +16,13 @@ Layout::
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .errors import MalformedError
+from .errors import EdlError, TrustListRollbackError
 from .trust import TrustRoot, VerifiedTrustList, verify_root, verify_trust_list
 
 __all__ = ["Pins", "default_home"]
@@ -65,8 +66,8 @@ class Pins:
         for p in sorted(d.glob("*.root.cbor")):
             try:
                 out.append(verify_root(p.read_bytes()))
-            except MalformedError:
-                continue  # a damaged file pins nothing
+            except EdlError:
+                continue  # a damaged or under-signed file pins nothing
         return out
 
     def _state(self) -> dict[str, dict[str, object]]:
@@ -110,12 +111,20 @@ class Pins:
         provider = TrustList.from_value(decode(decode_sign(data).payload)).provider
         newest = self.newest_issued(provider)
         effective = max(now, newest) if newest is not None else now
-        verified = verify_trust_list(data, roots, now=effective, min_sequence=self.last_sequence(provider))
+        last = self.last_sequence(provider)
+        verified = verify_trust_list(data, roots, now=effective, min_sequence=last)
+        digest = hashlib.sha256(decode_sign(data).payload).hexdigest()
+        seen = self._state().get(provider, {}).get("digest")
+        if last is not None and verified.trust_list.sequence == last and seen not in (None, digest):
+            raise TrustListRollbackError(
+                f"trust list #{last} differs from the #{last} this device already has: "
+                "refusing a substituted list"
+            )
         if record:
-            self._record(verified)
+            self._record(verified, digest)
         return verified
 
-    def _record(self, verified: VerifiedTrustList) -> None:
+    def _record(self, verified: VerifiedTrustList, digest: str) -> None:
         tl = verified.trust_list
         state = self._state()
         entry = state.setdefault(tl.provider, {})
@@ -123,6 +132,8 @@ class Pins:
         entry["sequence"] = max(tl.sequence, seq if isinstance(seq, int) else 0)
         newest = self.newest_issued(tl.provider)
         entry["newest_issued"] = max(tl.issued, newest).isoformat() if newest else tl.issued.isoformat()
+        if tl.sequence >= (seq if isinstance(seq, int) else 0):
+            entry["digest"] = digest
         self.home.mkdir(parents=True, exist_ok=True)
         tmp = self.home / "state.json.tmp"
         tmp.write_text(json.dumps(state, indent=2) + "\n")

@@ -48,6 +48,7 @@ __all__ = [
     "TrustList",
     "TrustRoot",
     "VerifiedTrustList",
+    "cosign_trust_list",
     "operator_key_id",
     "sign_root",
     "sign_trust_list",
@@ -82,6 +83,13 @@ def _uint(value: Any, what: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise MalformedError(f"{what} must be an unsigned integer")
     return value
+
+
+def _cert_country(der: bytes) -> str | None:
+    from cryptography.x509.oid import NameOID
+
+    attrs = load_certificate(der).subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)
+    return str(attrs[0].value) if attrs else None
 
 
 def _text(value: Any, what: str) -> str:
@@ -275,8 +283,11 @@ class CityEntry:
         roots = value.get("roots")
         if not isinstance(roots, list) or not roots or not all(isinstance(r, bytes) for r in roots):
             raise MalformedError("a city entry lists its root certificates")
+        raw_signers = value.get("signers", [])
+        if not isinstance(raw_signers, list):
+            raise MalformedError("a city entry's signers must be an array")
         signers = []
-        for s in value.get("signers", []):
+        for s in raw_signers:
             if not isinstance(s, dict) or not isinstance(s.get("certificate"), bytes):
                 raise MalformedError("a signer entry holds a certificate")
             if s.get("kid") != key_id(s["certificate"]):
@@ -290,6 +301,10 @@ class CityEntry:
         country = _text(value.get("country"), "city country")
         if len(country) != 2 or not country.isupper():
             raise MalformedError("city country must be an ISO 3166-1 alpha-2 code")
+        for r in roots:
+            # A city's roots are of its country: no city can vouch for another country's licences.
+            if _cert_country(r) != country:
+                raise MalformedError(f"a root of city {value.get('id')!r} is not from its country {country}")
         return cls(
             id=_text(value.get("id"), "city id"),
             name=_text(value.get("name"), "city name"),
@@ -391,13 +406,42 @@ class VerifiedTrustList:
     root: TrustRoot
     signed_by: tuple[bytes, ...]
     root_chain: tuple[bytes, ...]
+    _index: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Lookups built once per list (key ids, each city's anchors): a handheld scans all day."""
 
     def anchors(self) -> TrustAnchors:
-        return anchors_from([self])
+        cached = self._index.get("anchors")
+        if cached is None:
+            cached = self._index["anchors"] = anchors_from([self])
+        return cached
 
     def find_signers(self, kid: bytes) -> list[tuple[CityEntry, SignerEntry]]:
         """Every listed DS certificate with key id ``kid`` (with its city)."""
-        return [(c, s) for c in self.trust_list.cities for s in c.signers if s.kid == kid]
+        by_kid = self._index.get("kids")
+        if by_kid is None:
+            by_kid = {}
+            for c in self.trust_list.cities:
+                for s in c.signers:
+                    by_kid.setdefault(s.kid, []).append((c, s))
+            self._index["kids"] = by_kid
+        return list(by_kid.get(kid, []))
+
+    def revoked_by(self, kid: bytes) -> CityEntry | None:
+        """The city that revoked signer ``kid``, if any."""
+        revoked = self._index.get("revoked")
+        if revoked is None:
+            revoked = self._index["revoked"] = {k: c for c in self.trust_list.cities for k in c.revoked}
+        return revoked.get(kid)
+
+    def city_anchors(self, city: CityEntry) -> TrustAnchors:
+        """Trust anchors of one city (its roots; its revoked signers refused)."""
+        key = "city:" + city.id
+        cached = self._index.get(key)
+        if cached is None:
+            cached = self._index[key] = TrustAnchors(
+                [load_certificate(r) for r in city.roots], revoked=frozenset(city.revoked)
+            )
+        return cached
 
 
 def anchors_from(lists: Iterable[VerifiedTrustList]) -> TrustAnchors:
@@ -431,7 +475,12 @@ def verify_trust_list(
     if now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     signed = _decode_signed(data, CONTENT_TYPE_LIST, "trust list")
-    trust_list = TrustList.from_value(cbor.decode(signed.payload, what="trust list", max_size=MAX_LIST_SIZE))
+    try:
+        trust_list = TrustList.from_value(
+            cbor.decode(signed.payload, what="trust list", max_size=MAX_LIST_SIZE)
+        )
+    except (TypeError, ValueError, KeyError, AttributeError) as e:  # a shape the parsers did not foresee
+        raise MalformedError(f"the trust list cannot be read ({e})") from e
     headers: Mapping[Any, Any] = signed.unprotected  # text labels are allowed (RFC 9052 §3)
     chain = headers.get(ROOTS_HEADER, [])
     if not isinstance(chain, (list, tuple)) or not all(isinstance(r, bytes) for r in chain):

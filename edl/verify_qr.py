@@ -43,7 +43,6 @@ from .presentation import Chunk, Frame, decode_text, parse_payload
 from .trust import VerifiedTrustList
 from .verify import CheckStatus, VerificationResult, VerifiedDocument, _Checks
 from .x509 import (
-    TrustAnchors,
     certificate_der,
     check_ds_profile_der,
     check_validity,
@@ -163,8 +162,8 @@ def verify_presentation(
     )
 
     # 2-5: find the signer by key id; try every certificate with that id.
-    revoked = [c for vl in lists for c in vl.trust_list.cities if cred.kid in c.revoked]
-    candidates = [(c, s) for vl in lists for c, s in vl.find_signers(cred.kid)]
+    revoked = [c for c in (vl.revoked_by(cred.kid) for vl in lists) if c is not None]
+    candidates = [(vl, c, s) for vl in lists for c, s in vl.find_signers(cred.kid)]
     chosen = None
     if revoked:
         checks.add(
@@ -178,12 +177,9 @@ def verify_presentation(
         checks.add("certificate_chain", CheckStatus.FAILED, err.code, err.diagnostics(), error=err)
     else:
         last_error: EdlError | None = None
-        for city, signer in candidates:
+        for vl, city, signer in candidates:
             try:
-                anchors = TrustAnchors(
-                    [load_certificate(r) for r in city.roots], revoked=frozenset(city.revoked)
-                )
-                chain = verify_chain([signer.certificate], anchors, now)
+                chain = verify_chain([signer.certificate], vl.city_anchors(city), now)
                 cred.sign1.verify(load_certificate(signer.certificate).public_key())  # type: ignore[arg-type]
             except EdlError as e:
                 last_error = e

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from edl import cose
+from edl import cbor, cose
 from edl.cose import KeySigner
 from edl.errors import (
     MalformedError,
@@ -376,3 +376,74 @@ def test_random_bytes_only_raise_edl_errors(world):
             verify_trust_list(data, [world.root], now=NOW)
 
     junk()
+
+
+def _sign_raw_payload(world, value) -> bytes:
+    from edl.trust import CONTENT_TYPE_LIST, ROOTS_HEADER
+
+    signed = cose.CoseSign.create(
+        cbor.encode(value),
+        protected={cose.Header.CONTENT_TYPE: CONTENT_TYPE_LIST},
+        unprotected={ROOTS_HEADER: [world.root_bytes]},
+    )
+    for s in world.ops[:2]:
+        signed = signed.with_signature(s, operator_key_id(s.public_key()))
+    return signed.to_bytes()
+
+
+def test_validly_signed_but_misshapen_list_is_malformed_not_a_crash(world):
+    value = a_list(cities=(city_entry(world.qingdao, "cn-qingdao", "Qingdao", "CN"),)).to_value()
+    value["cities"][0]["signers"] = 5
+    with pytest.raises(MalformedError):
+        verify_trust_list(_sign_raw_payload(world, value), [world.root], now=NOW)
+
+
+def test_a_city_cannot_list_a_root_of_another_country(world):
+    value = a_list(
+        cities=(city_entry(world.ichikawa, "cn-fake", "Fake", "CN"),)
+    ).to_value()  # a JP root as CN
+    with pytest.raises(MalformedError, match="not from its country"):
+        verify_trust_list(_sign_raw_payload(world, value), [world.root], now=NOW)
+
+
+def test_a_signature_with_an_unknown_algorithm_just_does_not_count(world):
+    data = sign_trust_list(a_list(), world.ops[:2], [world.root_bytes])
+    signed = cose.decode_sign(data)
+    odd = cose.CoseSignature(
+        protected_bytes=cbor.encode({1: -257}),
+        protected={1: -257},
+        unprotected={4: b"\x00" * 8},
+        signature=b"\x01" * 256,
+        algorithm=None,
+    )
+    extra = cose.CoseSign(
+        signed.protected_bytes,
+        signed.protected,
+        signed.unprotected,
+        signed.payload,
+        (*signed.signatures, odd),
+    ).to_bytes()
+    assert verify_trust_list(extra, [world.root], now=NOW).trust_list.sequence == 1
+
+
+def test_pins_refuse_a_substituted_list_with_the_same_sequence(world, tmp_path):
+    from edl.pins import Pins
+
+    pins = Pins(tmp_path)
+    pins.pin(world.root_bytes)
+    first = sign_trust_list(a_list(sequence=3), world.ops[:2], [world.root_bytes])
+    pins.load_list(first, now=NOW)
+    assert pins.load_list(first, now=NOW).trust_list.sequence == 3  # the same list again is fine
+    other = sign_trust_list(
+        a_list(sequence=3, cities=(city_entry(world.qingdao, "cn-qingdao", "Qingdao", "CN"),)),
+        world.ops[:2],
+        [world.root_bytes],
+    )
+    with pytest.raises(TrustListRollbackError, match="substituted"):
+        pins.load_list(other, now=NOW)
+    # A clock turned back does not revive an expired list: the newest issue time seen is the floor.
+    later = sign_trust_list(a_list(sequence=4, issued=NOW + 10 * DAY), world.ops[:2], [world.root_bytes])
+    pins.load_list(later, now=NOW + 10 * DAY)
+    old_but_newer = sign_trust_list(a_list(sequence=5, issued=NOW), world.ops[:2], [world.root_bytes])
+    with pytest.raises(TrustListExpiredError):
+        pins.load_list(old_but_newer, now=NOW)  # expires NOW+7d, but this device has seen NOW+10d

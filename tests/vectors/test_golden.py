@@ -38,7 +38,8 @@ STATUS = {True: "passed", False: "failed", None: "not_checked"}
 
 
 def _case_dirs() -> list[Path]:
-    return sorted(p for p in GOLDEN.iterdir() if p.is_dir())
+    """The mdoc cases; trust-list cases ("format": "edl-trust-list") have test_trust_golden.py."""
+    return sorted(p for p in GOLDEN.iterdir() if p.is_dir() and _case(p).get("format", "mdoc") == "mdoc")
 
 
 def _case(case_dir: Path) -> dict[str, Any]:
