@@ -1,45 +1,84 @@
-"""``edl demo``: a whole issuing-and-checking round on embedded defaults, in a fresh folder.
+"""``edl demo``: the whole product on embedded defaults, in a fresh folder, offline.
 
-This module owns the demo scenario: a test city (IACA root → document signer), a
-holder's device key, an mDL with a portrait, a presentation signed by the device, and
-its verification offline, plus a tampered copy that must come out red. Private keys
-are written encrypted (PKCS#8) under ``private/`` with a generated passphrase kept
-beside them (0600); only public material goes elsewhere. It returns a summary; the CLI
-prints it. The clock is an argument here too.
+This module owns the demo scenario: a trust-list operator; three cities in two countries
+(Qingdao and Guangzhou in CN, Ichikawa in JP), each with its root and document signer in an
+encrypted file key store; one signed trust list; one licence per city issued to a phone (the
+ISO mdoc and the compact QR credentials, with a portrait); the rotating QR frames as PNG; and
+every licence verified offline by a handheld of *another* city that pins only the operator's
+root. It also shows an ISO DeviceResponse verified, and a tampered copy and a stale QR refused.
+The key-store passphrase is generated and kept in the folder (0600); nothing prompts; no server
+starts. It returns a summary; the CLI prints it. The clock is an argument here too.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import io
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import cbor
+from .city import CityAdmin
 from .cose import KeySigner
-from .issue import issue_mdoc
+from .credentials import issue_licence, write_credential_dir
+from .keys import FileKeyStore
 from .mdoc.device_response import SessionTranscript
 from .model import Licence
+from .operator import Operator
+from .pins import Pins
 from .verify import VerificationResult, verify_device_response
-from .wallet import respond
-from .x509 import TrustAnchors, make_document_signer, make_iaca
+from .verify_qr import verify_presentation
+from .wallet import Wallet, respond
 
-__all__ = ["DemoSummary", "make_portrait", "run_demo"]
+__all__ = ["CITIES", "DemoSummary", "make_portrait", "run_demo"]
+
+CITIES = (
+    ("cn-qingdao", "Qingdao", "CN", "Shandong"),
+    ("cn-guangzhou", "Guangzhou", "CN", "Guangdong"),
+    ("jp-ichikawa", "Ichikawa", "JP", "Chiba"),
+)
+_PEOPLE = {
+    "cn-qingdao": ("Zhang", "Wei", "张", "伟", "1990-03-14", "370200199003140011", "CHN"),
+    "cn-guangzhou": ("Chen", "Xiaoling", "陈", "晓玲", "1985-11-02", "440100198511020023", "CHN"),
+    "jp-ichikawa": ("Sato", "Haruka", "佐藤", "遥", "1996-07-21", "JP-301200123456", "J"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LicenceRun:
+    city: str
+    holder: str
+    verified_by: str
+    qr: VerificationResult
+    frames: tuple[str, ...]
+    frame_bytes: int
 
 
 @dataclass(frozen=True, slots=True)
 class DemoSummary:
     folder: Path
-    result: VerificationResult
+    trust_list_sequence: int
+    licences: tuple[LicenceRun, ...]
+    mdoc: VerificationResult
     tampered: VerificationResult
-    licence: Licence
-    files: tuple[str, ...]
+    stale: VerificationResult
+    files: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return (
+            all(r.qr.verdict.value == "green" for r in self.licences)
+            and self.mdoc.verdict.value == "green"
+            and self.tampered.verdict.value == "red"
+            and self.stale.verdict.value == "red"
+        )
 
 
 def make_portrait(seed: int = 7, size: tuple[int, int] = (96, 120)) -> bytes:
@@ -62,18 +101,44 @@ def make_portrait(seed: int = 7, size: tuple[int, int] = (96, 120)) -> bytes:
 
 
 def _write(path: Path, data: bytes, *, private: bool = False) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-    fd = os.open(path, flags, 0o600 if private else 0o644)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o644)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
 
 
-def _pem_cert(cert: object) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)  # type: ignore[attr-defined, no-any-return]
+def _licence_json(city_id: str, country: str, now: _dt.datetime, seed: int) -> dict[str, object]:
+    family, given, family_nat, given_nat, birth, number, sign = _PEOPLE[city_id]
+    expiry = (now.date() + _dt.timedelta(days=6 * 365)).isoformat()
+    return {
+        "family_name": family,
+        "given_name": given,
+        "family_name_national_character": family_nat,
+        "given_name_national_character": given_nat,
+        "birth_date": birth,
+        "issue_date": (now.date() - _dt.timedelta(days=30)).isoformat(),
+        "expiry_date": expiry,
+        "issuing_country": country,
+        "issuing_authority": f"{city_id} licence office",
+        "document_number": number,
+        "portrait": base64.b64encode(make_portrait(seed=seed)).decode(),
+        "driving_privileges": [
+            {
+                "vehicle_category_code": "C1",
+                "issue_date": "2012-06-01",
+                "expiry_date": expiry,
+                "codes": [{"code": "01"}],
+            },
+        ],
+        "un_distinguishing_sign": sign,
+        "age_over_18": True,
+        "age_over_21": True,
+    }
 
 
 def run_demo(folder: Path, *, now: _dt.datetime) -> DemoSummary:
     """Run the demo in ``folder`` (created; must be empty or absent)."""
+    from .qr import render_png
+
     if folder.exists() and any(folder.iterdir()):
         raise FileExistsError(f"{folder} is not empty; choose a new folder with --out")
     folder.mkdir(parents=True, exist_ok=True)
@@ -81,116 +146,107 @@ def run_demo(folder: Path, *, now: _dt.datetime) -> DemoSummary:
     private.mkdir(mode=0o700)
     passphrase = secrets.token_urlsafe(24).encode()
     _write(private / "passphrase", passphrase + b"\n", private=True)
-    enc = serialization.BestAvailableEncryption(passphrase)
+    keystore = FileKeyStore(private / "keys", passphrase)
 
-    def save_key(name: str, key: ec.EllipticCurvePrivateKey) -> None:
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
-        _write(private / name, pem, private=True)
+    # The operator and the cities, each in its own key-store folder (public state beside).
+    operator = Operator(folder / "operator", keystore)
+    operator.init("edl-demo", now=now, keys=3, threshold=2)
+    admins = {}
+    for city_id, name, country, state in CITIES:
+        admin = CityAdmin(folder / "cities", keystore)
+        admin.init(city_id, name=name, country=country, state=state, now=now)
+        operator.add(admin.export(city_id, now=now))
+        admins[city_id] = admin
+    trust_list, list_bytes = operator.publish(now=now, days=7)
+    _write(folder / "trust-list.cbor", list_bytes)
+    _write(folder / "operator-root.cbor", operator.root_file().read_bytes())
 
-    # The city: a root (IACA) and a document signer under it.
-    root_key = ec.generate_private_key(ec.SECP256R1())
-    root = make_iaca(
-        root_key,
-        common_name="Qingdao Vehicle Administration IACA",
-        country="CN",
-        state="Shandong",
-        organization="Qingdao Public Security Bureau",
-        not_before=now - _dt.timedelta(days=1),
-        not_after=now + _dt.timedelta(days=3650),
-    )
-    ds_key = ec.generate_private_key(ec.SECP256R1())
-    ds = make_document_signer(
-        root_key,
-        root,
-        ds_key.public_key(),
-        common_name="Qingdao Licence Office DS 1",
-        state="Shandong",
-        not_before=now - _dt.timedelta(hours=1),
-        not_after=now + _dt.timedelta(days=450),
-    )
-    device_key = ec.generate_private_key(ec.SECP256R1())
-    save_key("iaca.key.pem", root_key)
-    save_key("ds.key.pem", ds_key)
-    save_key("device.key.pem", device_key)
-    _write(folder / "iaca.pem", _pem_cert(root))
-    _write(folder / "ds.pem", _pem_cert(ds))
-    _write(
-        folder / "device.pub.pem",
-        device_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ),
-    )
+    # One handheld per city, each pinning only the operator's root.
+    handhelds = {}
+    for city_id, *_ in CITIES:
+        pins = Pins(folder / "handhelds" / city_id)
+        pins.pin(operator.root_file().read_bytes())
+        handhelds[city_id] = pins.load_list(list_bytes, now=now)
 
-    portrait = make_portrait()
-    licence_json = {
-        "family_name": "Zhang",
-        "given_name": "Wei",
-        "family_name_national_character": "张",
-        "given_name_national_character": "伟",
-        "birth_date": "1990-03-14",
-        "issue_date": (now.date() - _dt.timedelta(days=30)).isoformat(),
-        "expiry_date": (now.date() + _dt.timedelta(days=6 * 365)).isoformat(),
-        "issuing_country": "CN",
-        "issuing_authority": "Qingdao Public Security Bureau",
-        "issuing_jurisdiction": "CN-SD",
-        "document_number": "370200199003140011",
-        "portrait": __import__("base64").b64encode(portrait).decode(),
-        "driving_privileges": [
-            {
-                "vehicle_category_code": "C1",
-                "issue_date": "2012-06-01",
-                "expiry_date": (now.date() + _dt.timedelta(days=6 * 365)).isoformat(),
-            },
-            {
-                "vehicle_category_code": "D",
-                "issue_date": "2018-09-10",
-                "codes": [{"code": "01", "sign": "=", "value": "corrective lenses"}],
-            },
-        ],
-        "un_distinguishing_sign": "CHN",
-        "age_over_18": True,
-        "age_over_21": True,
-        "sex": 1,
-        "cn.qingdao.dl.1": {"points_remaining": 12, "file_number": "QD-2012-0611"},
-    }
-    _write(folder / "licence.json", json.dumps(licence_json, ensure_ascii=False, indent=2).encode())
-    licence = Licence.from_json(licence_json)
+    runs = []
+    order = [c[0] for c in CITIES]
+    frames_time = now
+    for i, (city_id, _name, country, _state) in enumerate(CITIES):
+        phone = ec.generate_private_key(ec.SECP256R1())
+        lj = _licence_json(city_id, country, now, seed=i + 3)
+        licence = Licence.from_json(lj)
+        issued = issue_licence(
+            licence,
+            city=city_id,
+            device_key=phone.public_key(),
+            signer=admins[city_id].document_signer(city_id),
+            now=now,
+        )
+        holder_dir = folder / "holders" / city_id
+        write_credential_dir(holder_dir / "credential", issued)
+        _write(holder_dir / "licence.json", json.dumps(lj, ensure_ascii=False, indent=2).encode())
+        wallet = Wallet(phone)
+        wallet.add(issued.compact, issued.thumbnail)
+        texts = wallet.frames("roadside", at=frames_time)
+        frames_dir = holder_dir / "frames"
+        frames_dir.mkdir(parents=True)
+        for n, text in enumerate(texts):
+            stem = "00-main" if n == 0 else f"{n:02d}-portrait-{n}-of-{len(texts) - 1}"
+            _write(frames_dir / f"{stem}.png", render_png(text))
+            _write(frames_dir / f"{stem}.txt", (text + "\n").encode())
+        other = order[(i + 1) % len(order)]  # a handheld of another city checks it
+        result = verify_presentation(
+            texts, trust=handhelds[other], now=frames_time + _dt.timedelta(seconds=4)
+        )
+        from .presentation import decode_text
 
-    issued = issue_mdoc(
-        licence, device_key=device_key.public_key(), signer=KeySigner(ds_key), signer_certificate=ds, now=now
-    )
-    _write(folder / "issuer_signed.cbor", issued.to_bytes())
+        runs.append(
+            LicenceRun(
+                city=city_id,
+                holder=f"{licence.given_name} {licence.family_name}",
+                verified_by=other,
+                qr=result,
+                frames=tuple(texts),
+                frame_bytes=len(decode_text(texts[0])),
+            )
+        )
+        if i == 0:
+            first_wallet, first_issued, first_phone = wallet, issued, phone
 
-    # A session transcript as a reader would supply it (QR handover: engagement + nonce).
+    # The ISO path: a DeviceResponse over a session transcript, checked by another city.
     transcript_bytes = cbor.encode(
         cbor.wrap24(cbor.encode([None, None, ["edl-demo", secrets.token_bytes(16)]]))
     )
-    _write(folder / "session_transcript.cbor", transcript_bytes)
     transcript = SessionTranscript.from_bytes(transcript_bytes)
-    disclose = [
-        ("org.iso.18013.5.1", e)
-        for e in (
-            "family_name",
-            "given_name",
-            "family_name_national_character",
-            "given_name_national_character",
-            "birth_date",
-            "portrait",
-            "driving_privileges",
-            "document_number",
-            "expiry_date",
-            "issuing_country",
-        )
-    ]
-    response = respond(issued, device_key=KeySigner(device_key), transcript=transcript, disclose=disclose)
-    response_bytes = response.to_bytes()
-    _write(folder / "device_response.cbor", response_bytes)
-
-    anchors = TrustAnchors([root])
-    result = verify_device_response(response_bytes, trust=anchors, now=now, transcript=transcript)
-    # Change one letter of the holder's name inside the signed item: must be red.
-    tampered_bytes = response_bytes.replace(b"Zhang", b"Zhong", 1)
+    response = respond(first_issued.mdoc, device_key=KeySigner(first_phone), transcript=transcript).to_bytes()
+    mdoc_dir = folder / "holders" / order[0] / "iso"
+    mdoc_dir.mkdir()
+    _write(mdoc_dir / "device_response.cbor", response)
+    _write(mdoc_dir / "session_transcript.cbor", transcript_bytes)
+    anchors = handhelds[order[2]].anchors()
+    mdoc_result = verify_device_response(response, trust=anchors, now=now, transcript=transcript)
+    tampered_bytes = response.replace(b"Zhang", b"Zhong", 1)
+    _write(mdoc_dir / "device_response.tampered.cbor", tampered_bytes)
     tampered = verify_device_response(tampered_bytes, trust=anchors, now=now, transcript=transcript)
-    _write(folder / "device_response.tampered.cbor", tampered_bytes)
+    # A screenshot shown two minutes later is stale.
+    stale = verify_presentation(
+        first_wallet.frames("roadside", at=frames_time)[:1],
+        trust=handhelds[order[1]],
+        now=frames_time + _dt.timedelta(minutes=2),
+    )
+    _write(
+        folder / "device.pub.pem",
+        first_phone.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
+    )
     files = tuple(sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()))
-    return DemoSummary(folder=folder, result=result, tampered=tampered, licence=licence, files=files)
+    return DemoSummary(
+        folder=folder,
+        trust_list_sequence=trust_list.sequence,
+        licences=tuple(runs),
+        mdoc=mdoc_result,
+        tampered=tampered,
+        stale=stale,
+        files=files,
+    )

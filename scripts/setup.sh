@@ -22,6 +22,7 @@ if [ "$WITH_TEST" = 1 ]; then
     command -v node >/dev/null || need_apt+=(nodejs)
     command -v npm >/dev/null || need_apt+=(npm)
     [ -e /usr/lib/softhsm/libsofthsm2.so ] || need_apt+=(softhsm2)
+    ldconfig -p 2>/dev/null | grep -q libzbar.so.0 || need_apt+=(libzbar0)
 fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
     log "installing Debian packages: ${need_apt[*]}"

@@ -88,3 +88,9 @@ def softhsm(tmp_path_factory) -> SoftHsm:
     conf.write_text(f"directories.tokendir = {d / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
     os.environ["SOFTHSM2_CONF"] = str(conf)
     return SoftHsm(util, str(conf))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_edl_home(tmp_path_factory, monkeypatch):
+    """No test reads or writes the real ~/.local/share/edl."""
+    monkeypatch.setenv("EDL_HOME", str(tmp_path_factory.mktemp("edl-home")))

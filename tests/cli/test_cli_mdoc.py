@@ -240,11 +240,41 @@ def test_demo_runs_and_refuses_non_empty_folder(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "GREEN" in text and "tampered    RED" in text
+    for city in ("cn-qingdao", "cn-guangzhou", "jp-ichikawa"):
+        line = next(line for line in text.splitlines() if line.strip().startswith(city))
+        assert "GREEN" in line and "portrait verified" in line and "handheld" in line
+        assert city not in line.split("checked by a ")[1]  # verified by another city's handheld
+        assert sorted(p.name for p in (out / "holders" / city / "frames").glob("*.png"))[0] == "00-main.png"
+    assert "tampered" in text and "RED (value_digests: tampered)" in text
+    assert "RED (freshness: stale_qr)" in text
     assert (out / "private" / "passphrase").stat().st_mode & 0o777 == 0o600
-    for p in out.glob("*.pem"):
-        assert b"PRIVATE KEY" not in p.read_bytes()
+    for p in out.rglob("*"):
+        if p.is_file() and "private" not in p.parts:
+            assert b"PRIVATE KEY" not in p.read_bytes(), p
     assert main(["demo", "--out", str(out)]) == 2
+
+
+def test_demo_frames_decode_from_the_png_and_verify_with_the_cli(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--at", "2026-06-01T08:00:00Z"]) == 0
+    frames = sorted((out / "holders" / "jp-ichikawa" / "frames").glob("*.png"))
+    capsys.readouterr()
+    code = main(
+        [
+            "verify",
+            *map(str, frames),
+            "--trust-list",
+            str(out / "trust-list.cbor"),
+            "--trust-root",
+            str(out / "operator-root.cbor"),
+            "--at",
+            "2026-06-01T08:00:10Z",
+            "--json",
+        ]
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0 and result["verdict"] == "green", result
+    assert result["documents"][0]["elements"]["org.iso.18013.5.1"]["family_name"] == "Sato"
 
 
 def test_console_script_is_installed(tmp_path):

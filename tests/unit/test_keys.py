@@ -41,7 +41,9 @@ def test_file_store_password_is_scrypt_of_the_passphrase(tmp_path):
         serialization.load_pem_private_key(pem, password=b"pass phrase")
     params = json.loads((tmp_path / "kdf.json").read_text())
     assert params["kdf"] == "scrypt" and params["n"] >= 2**15
-    derived = Scrypt(salt=bytes.fromhex(params["salt"]), length=32, n=params["n"], r=params["r"], p=params["p"])
+    derived = Scrypt(
+        salt=bytes.fromhex(params["salt"]), length=32, n=params["n"], r=params["r"], p=params["p"]
+    )
     key = serialization.load_pem_private_key(pem, password=base64.b64encode(derived.derive(b"pass phrase")))
     assert key.public_key() == store.public_key("k")
 

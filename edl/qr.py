@@ -1,0 +1,465 @@
+"""QR codes: payload text <-> QR image, and the capacity budget of one frame.
+
+This module owns the picture, not the payload: it draws a text that is already framed
+(``DL1:`` + base45, see ``specs/presentation-qr.md``) as a QR code and reads the texts back
+out of an image or a camera frame. It does not build, parse or verify payloads.
+
+* Drawing (``qrcode``): error correction level M, always **alphanumeric mode**. base45's
+  alphabet is exactly QR's alphanumeric set (ISO/IEC 18004 §7.4.4: ``0-9 A-Z space $ % * + - . / :``),
+  which packs 2 characters in 11 bits; in byte mode the same text would cost 3–8 more versions.
+  Text outside that set is refused with ``ValueError``. :func:`render_png`,
+  :func:`render_svg`, :func:`render_terminal`; :func:`qr_version` gives the smallest version
+  that fits.
+* Budget: the main frame must fit version 15 at M, which holds 600 alphanumeric characters:
+  the 4-character prefix plus base45 of at most :data:`MAX_PAYLOAD_BYTES` (397) bytes, i.e.
+  596 characters. :func:`fits_budget` checks a payload size against it.
+* Reading: :func:`decode_image` (texts) and :func:`decode_bytes_image` (exact bytes) take PNG
+  or JPEG bytes, a PIL image, or a numpy array (grayscale ``(h, w)`` or RGB/RGBA
+  ``(h, w, 3|4)`` uint8, e.g. a camera frame). Two backends: ``"zxing"`` (zxing-cpp, the
+  default: 5–15× faster and far more robust on camera frames) and ``"zbar"`` (pyzbar, with
+  zbar's binary mode switched on so that byte-mode content comes back exactly, which pyzbar
+  alone does not do). ``backend="auto"`` takes zxing-cpp when it is installed, else zbar.
+
+Image bytes are untrusted: bytes that are not a readable image, or an image larger than
+:data:`MAX_IMAGE_PIXELS`, raise :class:`~edl.errors.MalformedError`. A frame with no QR code
+gives an empty list, not an error.
+
+>>> text = "DL1:" + "A" * 596
+>>> qr_version(text)
+15
+>>> decode_image(render_png(text)) == [text]
+True
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
+
+from PIL import Image
+
+from .errors import MalformedError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+__all__ = [
+    "ALPHANUMERIC",
+    "BACKENDS",
+    "ERROR_CORRECTION",
+    "MAX_IMAGE_PIXELS",
+    "MAX_PAYLOAD_BYTES",
+    "MAX_TEXT_CHARS",
+    "MAX_VERSION",
+    "Backend",
+    "ImageInput",
+    "available_backends",
+    "decode_bytes_image",
+    "decode_image",
+    "fits_budget",
+    "is_alphanumeric",
+    "qr_version",
+    "render_png",
+    "render_svg",
+    "render_terminal",
+]
+
+ALPHANUMERIC: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+"""QR's alphanumeric character set (ISO/IEC 18004 Table 5), which is also base45's alphabet."""
+
+ERROR_CORRECTION: Final = "M"
+"""Error correction level of every code we draw (recovers ~15% of codewords)."""
+
+MAX_VERSION: Final = 15
+"""Largest QR version a frame may need: 77×77 modules, still read at 640×480 (FIELD-NOTES)."""
+
+MAX_TEXT_CHARS: Final = 600
+"""Alphanumeric characters that fit :data:`MAX_VERSION` at level M (415 data codewords)."""
+
+MAX_PAYLOAD_BYTES: Final = 397
+"""Largest payload (bytes before base45) of one frame: ``4 + len(b45(397 bytes)) == 600``."""
+
+MAX_IMAGE_PIXELS: Final = 40_000_000
+"""Largest image (width × height) the decoders accept from bytes: a 12 MP photo fits."""
+
+BACKENDS: Final = ("zxing", "zbar")
+"""Decoder backends, in the order ``"auto"`` tries them."""
+
+Backend: TypeAlias = Literal["auto", "zxing", "zbar"]
+
+if TYPE_CHECKING:
+    ImageInput: TypeAlias = bytes | bytearray | memoryview | Image.Image | npt.NDArray[np.uint8]
+else:
+    ImageInput = Any
+
+_ALNUM_SET: Final = frozenset(ALPHANUMERIC)
+_ZBAR_QRCODE: Final = 64  # zbar_symbol_type_t ZBAR_QRCODE
+_ZBAR_NONE: Final = 0  # "all symbologies" in zbar_image_scanner_set_config
+_ZBAR_CFG_ENABLE: Final = 0
+_ZBAR_CFG_BINARY: Final = 4  # zbar >= 0.23: return QR byte segments untouched (no charset guess)
+_ZBAR_Y800: Final = 0x30303859  # fourcc "Y800": 8-bit grayscale
+_RETRY_MAX_PIXELS: Final = 1920 * 1080  # zxing's enlarged second pass: camera frames up to 1080p
+_INSTALL_HINT: Final = {
+    "zxing": "install zxing-cpp (pip install zxing-cpp)",
+    "zbar": "install pyzbar (pip install pyzbar) and the zbar library (apt-get install libzbar0)",
+}
+
+
+# --- drawing -------------------------------------------------------------------------------
+
+
+def is_alphanumeric(text: str) -> bool:
+    """True if every character of ``text`` is in QR's alphanumeric set (:data:`ALPHANUMERIC`)."""
+    return _ALNUM_SET.issuperset(text)
+
+
+def _check_text(text: str) -> bytes:
+    if not isinstance(text, str):
+        raise TypeError(f"QR text must be str, not {type(text).__name__}")
+    if not text:
+        raise ValueError("QR text is empty")
+    if not is_alphanumeric(text):
+        bad = next(c for c in text if c not in _ALNUM_SET)
+        raise ValueError(
+            f"QR text must use only QR alphanumeric characters (base45's alphabet "
+            f"{ALPHANUMERIC!r}); found {bad!r} at position {text.index(bad)}"
+        )
+    return text.encode("ascii")
+
+
+def _qrcode(text: str, *, border: int = 0) -> Any:
+    """A ``qrcode.QRCode`` holding ``text`` as one alphanumeric segment, level M, not yet made."""
+    import qrcode
+    import qrcode.util
+
+    data = qrcode.util.QRData(_check_text(text), mode=qrcode.util.MODE_ALPHA_NUM)
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=border)
+    # A QRData is added as is: qrcode's own optimiser would otherwise be free to split the text.
+    code.add_data(data)
+    return code
+
+
+def qr_version(text: str) -> int:
+    """The smallest QR version (1–40) that holds ``text`` in alphanumeric mode at level M.
+
+    Raises ``ValueError`` if ``text`` is not alphanumeric-safe or does not fit version 40.
+    """
+    return int(_fit(_qrcode(text), text).version)
+
+
+def _fit(code: Any, text: str) -> Any:
+    """Choose the version of ``code`` (smallest that fits); ``ValueError`` if none does."""
+    import qrcode.exceptions
+
+    try:
+        code.best_fit()
+    except (qrcode.exceptions.DataOverflowError, ValueError) as e:
+        # qrcode raises DataOverflowError, or ValueError("Invalid version (was 41 ...)")
+        raise ValueError(f"{len(text)} characters do not fit any QR version at level M") from e
+    return code
+
+
+def fits_budget(n_bytes: int) -> bool:
+    """True if a payload of ``n_bytes`` (before base45 and the prefix) fits one frame.
+
+    One frame is QR version :data:`MAX_VERSION` at level M: ``n_bytes <= MAX_PAYLOAD_BYTES``.
+    The same budget applies to each portrait chunk.
+    """
+    if isinstance(n_bytes, bool) or not isinstance(n_bytes, int):
+        raise TypeError("n_bytes must be an int")
+    if n_bytes < 0:
+        raise ValueError("n_bytes must not be negative")
+    return n_bytes <= MAX_PAYLOAD_BYTES
+
+
+def _matrix(text: str, border: int) -> list[list[bool]]:
+    """Dark (True) / light modules of the code for ``text``, with ``border`` light modules around."""
+    if isinstance(border, bool) or not isinstance(border, int) or border < 0:
+        raise ValueError("border must be a non-negative int (4 is the quiet zone ISO 18004 asks for)")
+    code = _fit(_qrcode(text, border=border), text)
+    code.make(fit=False)
+    return [[bool(m) for m in row] for row in code.get_matrix()]
+
+
+def render_png(text: str, *, scale: int = 8, border: int = 4) -> bytes:
+    """A 1-bit PNG of the QR code for ``text``: ``scale`` pixels per module, ``border`` modules
+    of quiet zone (ISO 18004 asks for 4). Version 15 at the default scale is 680×680 pixels."""
+    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
+        raise ValueError("scale must be a positive int (pixels per module)")
+    matrix = _matrix(text, border)
+    n = len(matrix)
+    pixels = bytes(0 if dark else 255 for row in matrix for dark in row)
+    image = Image.frombytes("L", (n, n), pixels)
+    if scale > 1:
+        image = image.resize((n * scale, n * scale), Image.Resampling.NEAREST)
+    out = io.BytesIO()
+    image.convert("1", dither=Image.Dither.NONE).save(out, format="PNG")
+    return out.getvalue()
+
+
+def render_svg(text: str, *, border: int = 4) -> str:
+    """An SVG of the QR code for ``text``: one module per user unit (``viewBox`` is the module
+    count plus the quiet zone), dark modules as one path of horizontal runs, on a white square.
+    It scales to any size; give it a width and height in CSS."""
+    matrix = _matrix(text, border)
+    n = len(matrix)
+    runs: list[str] = []
+    for y, row in enumerate(matrix):
+        x = 0
+        while x < n:
+            if not row[x]:
+                x += 1
+                continue
+            start = x
+            while x < n and row[x]:
+                x += 1
+            runs.append(f"M{start} {y}h{x - start}v1h-{x - start}z")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {n} {n}" '
+        f'shape-rendering="crispEdges">'
+        f'<rect width="{n}" height="{n}" fill="#fff"/>'
+        f'<path fill="#000" d="{"".join(runs)}"/></svg>\n'
+    )
+
+
+_HALF_BLOCKS: Final = (" ", "\u2580", "\u2584", "\u2588")  # none, upper, lower, full
+
+
+def render_terminal(text: str, *, border: int = 4, invert: bool = False) -> str:
+    """The QR code for ``text`` as lines of Unicode half blocks, two module rows per line.
+
+    By default *light* modules (and the quiet zone) are drawn as blocks, which reads right on the
+    usual light-on-dark terminal; ``invert=True`` draws the dark modules instead, for a terminal
+    with a light background.
+    """
+    matrix = _matrix(text, border)
+    n = len(matrix)
+    lines = []
+    for y in range(0, n, 2):
+        top = matrix[y]
+        bottom = matrix[y + 1] if y + 1 < n else None
+        chars = []
+        for x in range(n):
+            upper = top[x] == invert
+            # Past the last row there is no module: leave it as the terminal's background.
+            lower = bottom is not None and bottom[x] == invert
+            chars.append(_HALF_BLOCKS[upper | (lower << 1)])
+        lines.append("".join(chars))
+    return "\n".join(lines) + "\n"
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def available_backends() -> list[str]:
+    """The decoder backends that can run here, in the order ``"auto"`` tries them.
+
+    zbar counts only if both pyzbar and the libzbar shared library load.
+    """
+    found = []
+    for name in BACKENDS:
+        try:
+            _load(name)
+        except ImportError:
+            continue
+        found.append(name)
+    return found
+
+
+def _load(name: str) -> Any:
+    if name == "zxing":
+        try:
+            import zxingcpp
+        except ImportError as e:
+            raise ImportError(f"QR backend 'zxing' is not available: {_INSTALL_HINT['zxing']}") from e
+        return zxingcpp
+    try:
+        # pyzbar.wrapper loads libzbar at import time and raises ImportError if it is missing.
+        from pyzbar import wrapper
+    except ImportError as e:
+        raise ImportError(f"QR backend 'zbar' is not available: {_INSTALL_HINT['zbar']} ({e})") from e
+    return wrapper
+
+
+def _resolve(backend: str) -> str:
+    if backend == "auto":
+        if importlib.util.find_spec("zxingcpp") is not None:
+            return "zxing"
+        try:
+            _load("zbar")
+        except ImportError as e:
+            raise ImportError(
+                f"no QR decoder is installed: {_INSTALL_HINT['zxing']}, or {_INSTALL_HINT['zbar']}"
+            ) from e
+        return "zbar"
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown QR backend {backend!r}; choose one of 'auto', 'zxing', 'zbar'")
+    return backend
+
+
+def _open_bytes(data: bytes | bytearray | memoryview) -> Image.Image:
+    try:
+        image = Image.open(io.BytesIO(bytes(data)))
+        width, height = image.size
+        if width * height > MAX_IMAGE_PIXELS:
+            raise MalformedError(
+                f"image of {width}×{height} pixels is larger than the {MAX_IMAGE_PIXELS:,} accepted"
+            )
+        image.load()
+    except MalformedError:
+        raise
+    except Exception as e:  # Pillow raises many types on damaged files; all mean "not an image"
+        raise MalformedError(f"not a readable image: {e}") from e
+    return image
+
+
+def _as_image(image: ImageInput) -> Image.Image | npt.NDArray[np.uint8]:
+    """PIL image (any mode) or a uint8 numpy array of shape (h, w) or (h, w, 3|4)."""
+    if isinstance(image, bytes | bytearray | memoryview):
+        return _open_bytes(image)
+    if isinstance(image, Image.Image):
+        return image
+    if hasattr(image, "__array_interface__") or hasattr(image, "__array__"):
+        import numpy as np
+
+        array = np.asarray(image)
+        if array.dtype != np.uint8:
+            raise TypeError(f"image array must be uint8, not {array.dtype}")
+        if array.ndim == 3 and array.shape[2] == 1:
+            array = array[:, :, 0]
+        if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
+            raise ValueError(f"image array must be (h, w) or (h, w, 3|4), not {array.shape}")
+        if array.shape[0] == 0 or array.shape[1] == 0:
+            raise ValueError("image array is empty")
+        return np.ascontiguousarray(array)
+    raise TypeError(f"image must be PNG/JPEG bytes, a PIL image or a numpy array, not {type(image).__name__}")
+
+
+def _zxing(image: Image.Image | npt.NDArray[np.uint8], *, text: bool) -> list[Any]:
+    """Scan with zxing-cpp, QR only; if nothing is found, once more on the frame enlarged 1.5×.
+
+    zxing-cpp's detector misses many codes of about 3 pixels per module (a version-15 code at
+    30–40 % of a 720-line frame, blurred); enlarging the frame lets it find most of them
+    (bench/bench_qr.py, harsh frames: 78 % -> 96 % at 1280×720, 87 % -> 97 % at 640×480).
+    The second pass costs time only on frames with no readable code (a 1280×720 frame with no
+    code: ~10 ms in all), and is skipped above :data:`_RETRY_MAX_PIXELS`.
+    """
+    zxingcpp = _load("zxing")
+    source: Any = image
+    if isinstance(image, Image.Image):
+        if image.mode not in ("L", "RGB", "RGBA"):
+            source = image.convert("L")
+    elif image.ndim == 3:
+        # zxing-cpp reads a 3-channel array as BGR; ours are RGB(A) (Pillow, imageio, browsers).
+        fmt = zxingcpp.ImageFormat.RGB if image.shape[2] == 3 else zxingcpp.ImageFormat.RGBA
+        source = zxingcpp.ImageView(image, image.shape[1], image.shape[0], fmt)
+    # try_rotate only matters for 1D symbologies: the QR detector finds any orientation.
+    options: dict[str, Any] = {
+        "formats": zxingcpp.BarcodeFormat.QRCode,
+        "text_mode": zxingcpp.TextMode.Plain,
+        "try_rotate": False,
+    }
+    barcodes = zxingcpp.read_barcodes(source, **options)
+    if not barcodes:
+        width, height = image.size if isinstance(image, Image.Image) else (image.shape[1], image.shape[0])
+        if width * height <= _RETRY_MAX_PIXELS:
+            gray = _gray_image(image)
+            size = (width * 3 // 2, height * 3 // 2)
+            barcodes = zxingcpp.read_barcodes(
+                gray.resize(size, Image.Resampling.BILINEAR), try_invert=False, **options
+            )
+    return [b.text if text else b.bytes for b in barcodes]
+
+
+def _gray_image(image: Image.Image | npt.NDArray[np.uint8]) -> Image.Image:
+    if isinstance(image, Image.Image):
+        return image if image.mode == "L" else image.convert("L")
+    if image.ndim == 3:
+        return Image.fromarray(image, "RGB" if image.shape[2] == 3 else "RGBA").convert("L")
+    return Image.fromarray(image, "L")
+
+
+def _gray(image: Image.Image | npt.NDArray[np.uint8]) -> tuple[bytes, int, int]:
+    if not isinstance(image, Image.Image) and image.ndim == 2:
+        return image.tobytes(), image.shape[1], image.shape[0]
+    gray = _gray_image(image)
+    return gray.tobytes(), gray.width, gray.height
+
+
+def _zbar(image: Image.Image | npt.NDArray[np.uint8], *, binary: bool) -> list[bytes]:
+    """Scan with libzbar through pyzbar's ctypes bindings, QR only.
+
+    ``pyzbar.decode`` cannot set ``ZBAR_CFG_BINARY``; without it zbar guesses a charset for byte
+    segments and re-encodes them as UTF-8, which corrupts binary content (FIELD-NOTES: 0/223
+    exact). So the scanner is driven here with the same bindings.
+    """
+    import ctypes
+
+    zbar = _load("zbar")
+    pixels, width, height = _gray(image)
+    scanner = zbar.zbar_image_scanner_create()
+    if not scanner:
+        raise MemoryError("zbar could not create an image scanner")
+    try:
+        zbar.zbar_image_scanner_set_config(scanner, _ZBAR_NONE, _ZBAR_CFG_ENABLE, 0)
+        zbar.zbar_image_scanner_set_config(scanner, _ZBAR_QRCODE, _ZBAR_CFG_ENABLE, 1)
+        if binary and zbar.zbar_image_scanner_set_config(scanner, _ZBAR_QRCODE, _ZBAR_CFG_BINARY, 1):
+            raise ImportError(
+                f"this libzbar has no binary mode (zbar >= 0.23 needed): {_INSTALL_HINT['zbar']}"
+            )
+        zimage = zbar.zbar_image_create()
+        if not zimage:
+            raise MemoryError("zbar could not create an image")
+        try:
+            zbar.zbar_image_set_format(zimage, _ZBAR_Y800)
+            zbar.zbar_image_set_size(zimage, width, height)
+            buffer = ctypes.c_char_p(pixels)  # zbar reads the bytes in place: keep them referenced
+            zbar.zbar_image_set_data(zimage, ctypes.cast(buffer, ctypes.c_void_p), len(pixels), None)
+            if zbar.zbar_scan_image(scanner, zimage) < 0:
+                raise RuntimeError("zbar refused the image")
+            found = []
+            symbol = zbar.zbar_image_first_symbol(zimage)
+            while symbol:
+                if symbol.contents.type == _ZBAR_QRCODE:
+                    found.append(
+                        ctypes.string_at(
+                            zbar.zbar_symbol_get_data(symbol), zbar.zbar_symbol_get_data_length(symbol)
+                        )
+                    )
+                symbol = zbar.zbar_symbol_next(symbol)
+            return found
+        finally:
+            zbar.zbar_image_destroy(zimage)
+    finally:
+        zbar.zbar_image_scanner_destroy(scanner)
+
+
+def decode_image(image: ImageInput, *, backend: Backend = "auto") -> list[str]:
+    """The texts of all QR codes found in ``image`` (an empty list if there is none).
+
+    ``image``: PNG/JPEG bytes (untrusted: :class:`~edl.errors.MalformedError` if unreadable or
+    larger than :data:`MAX_IMAGE_PIXELS`), a PIL image, or a uint8 numpy array, grayscale
+    ``(h, w)`` or RGB/RGBA ``(h, w, 3|4)``. ``backend``: ``"auto"`` (zxing-cpp if installed, else
+    zbar), ``"zxing"`` or ``"zbar"``; an unknown name raises ``ValueError``, a backend that is not
+    installed ``ImportError`` with what to install.
+    """
+    name = _resolve(backend)
+    source = _as_image(image)
+    if name == "zxing":
+        return _zxing(source, text=True)
+    # zbar's own text conversion (charset guess, UTF-8 out); our frames are ASCII either way.
+    return [data.decode("utf-8", errors="replace") for data in _zbar(source, binary=False)]
+
+
+def decode_bytes_image(image: ImageInput, *, backend: Backend = "auto") -> list[bytes]:
+    """The exact content bytes of all QR codes found in ``image``, as :func:`decode_image`.
+
+    Binary-safe with both backends (zxing-cpp's raw bytes; zbar with ``ZBAR_CFG_BINARY`` on).
+    """
+    name = _resolve(backend)
+    source = _as_image(image)
+    if name == "zxing":
+        return _zxing(source, text=False)
+    return _zbar(source, binary=True)
