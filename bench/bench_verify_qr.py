@@ -1,0 +1,178 @@
+"""Benchmark: the rotating QR from camera frame to verdict, and from payload to verdict.
+
+A real licence (Qingdao, roadside profile, portrait) is issued, its carousel made by the wallet,
+and a handheld with the operator's trust list checks it, on one core:
+
+* payload → verdict: the decoded main frame's bytes through ``verify_presentation`` (warm: the
+  trust list's indexes and the DS→root check are built once, as on a handheld all day);
+* camera frame → verdict: seeded camera-like frames of the main QR (bench_qr.make_frames) at
+  640×480 and 1280×720, mild and harsh, decoded with zxing-cpp then verified: success rate
+  (green verdicts) and median time per frame;
+* carousel: the phone shows its frames in turn (a new one every 0.4 s), the camera takes 5 frames
+  per second; how long until every frame of the carousel (main + portrait) has been read.
+
+    .venv/bin/python bench/bench_verify_qr.py [--frames 100] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from bench_qr import make_frames, pin_one_core  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+
+from edl import qr  # noqa: E402
+from edl.cose import KeySigner  # noqa: E402
+from edl.credentials import issue_licence  # noqa: E402
+from edl.demo import make_portrait  # noqa: E402
+from edl.issue import DocumentSigner  # noqa: E402
+from edl.model import Licence  # noqa: E402
+from edl.presentation import decode_text  # noqa: E402
+from edl.verify import Verdict  # noqa: E402
+from edl.verify_qr import verify_presentation  # noqa: E402
+from edl.wallet import Wallet  # noqa: E402
+from edltest import licence_json, make_city, make_trust_list  # noqa: E402
+
+AT = dt.datetime(2026, 6, 1, 8, 0, 0, tzinfo=dt.UTC)
+CHECK_AT = AT + dt.timedelta(seconds=5)
+
+
+def _authentic(result) -> bool:
+    pending = {c.code for c in result.checks if c.required and c.status.value == "not_checked"}
+    return not result.failures() and pending <= {"portrait_missing"}
+
+
+def median_us(fn, n: int) -> float:
+    for _ in range(max(20, n // 10)):
+        fn()
+    medians = []
+    for _ in range(5):
+        samples = []
+        for _ in range(max(1, n // 5)):
+            t0 = time.perf_counter_ns()
+            fn()
+            samples.append(time.perf_counter_ns() - t0)
+        medians.append(statistics.median(samples))
+    return statistics.median(medians) / 1000.0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=100, help="camera frames per cell (default %(default)s)")
+    ap.add_argument("--n", type=int, default=3000, help="payload verifications (default %(default)s)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    pin_one_core()
+
+    city = make_city("Qingdao", "CN", now=AT)
+    phone = ec.generate_private_key(ec.SECP256R1())
+    licence = Licence.from_json(licence_json(portrait=make_portrait(seed=5)))
+    issued = issue_licence(
+        licence,
+        city="cn-qingdao",
+        device_key=phone.public_key(),
+        signer=DocumentSigner(KeySigner(city.ds_key), city.ds),
+        now=AT,
+    )
+    wallet = Wallet(phone)
+    wallet.add(issued.compact, issued.thumbnail)
+    texts = wallet.frames("roadside", at=AT)
+    trust = make_trust_list({"cn-qingdao": (city, "CN")}, now=AT)
+    payload = decode_text(texts[0])
+    assert verify_presentation(texts, trust=trust, now=CHECK_AT).verdict is Verdict.GREEN
+
+    out: dict[str, object] = {
+        "main_frame_bytes": len(payload),
+        "carousel_frames": len(texts),
+        "payload_to_verdict_us": median_us(
+            lambda: verify_presentation([payload], trust=trust, now=CHECK_AT), args.n
+        ),
+        "text_to_verdict_us": median_us(
+            lambda: verify_presentation([texts[0]], trust=trust, now=CHECK_AT), args.n
+        ),
+    }
+
+    cells = []
+    for res in ((640, 480), (1280, 720)):
+        for cond in ("mild", "harsh"):
+            frames = make_frames(texts[0], res, cond, args.frames)
+            ok = 0
+            times = []
+            for f in frames:
+                t0 = time.perf_counter_ns()
+                found = qr.decode_image(f)
+                # One frame holds the main QR only: authentic means every check passed but the
+                # portrait, which arrives in the next frames of the carousel.
+                green = bool(found) and _authentic(verify_presentation(found[:1], trust=trust, now=CHECK_AT))
+                times.append((time.perf_counter_ns() - t0) / 1e6)
+                ok += green
+            cells.append(
+                {
+                    "resolution": f"{res[0]}x{res[1]}",
+                    "condition": cond,
+                    "frames": len(frames),
+                    "green": ok,
+                    "rate": ok / len(frames),
+                    "median_ms": statistics.median(times),
+                }
+            )
+    out["camera"] = cells
+
+    # Carousel: the phone changes frame every 0.4 s, the camera runs at 5 fps (2 shots per frame).
+    carousel = []
+    for cond in ("mild", "harsh"):
+        per_text = [make_frames(t, (640, 480), cond, args.frames, seed=100 + i) for i, t in enumerate(texts)]
+        times_s = []
+        for start in range(0, args.frames - 2 * len(texts) * 8, 7):
+            got: set[int] = set()
+            shot = 0
+            while len(got) < len(texts) and shot < 100:
+                shown = (shot // 2) % len(texts)
+                frame = per_text[shown][(start + shot) % args.frames]
+                if qr.decode_image(frame):
+                    got.add(shown)
+                shot += 1
+            times_s.append(shot / 5.0 if len(got) == len(texts) else float("inf"))
+        finite = [t for t in times_s if t != float("inf")]
+        carousel.append(
+            {
+                "condition": cond,
+                "runs": len(times_s),
+                "complete": len(finite),
+                "median_s": statistics.median(finite) if finite else None,
+                "worst_s": max(finite) if finite else None,
+                "within_3s": sum(t <= 3.0 for t in finite) / len(times_s),
+            }
+        )
+    out["carousel_640x480"] = carousel
+
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"main frame {out['main_frame_bytes']} B, carousel of {out['carousel_frames']} frames (one core)")
+    print(
+        f"payload -> verdict  {out['payload_to_verdict_us']:.0f} µs   (text incl. base45: "
+        f"{out['text_to_verdict_us']:.0f} µs)"
+    )
+    print(f"{'camera frame (main QR)':<22}{'verified':>9}{'median ms':>12}")
+    for c in cells:
+        print(f"{c['resolution'] + ' ' + c['condition']:<22}{c['rate'] * 100:>8.0f}%{c['median_ms']:>12.2f}")
+    for c in carousel:
+        print(
+            f"carousel 640x480 {c['condition']}: complete in {c['complete']}/{c['runs']} runs, median "
+            f"{c['median_s']} s, worst {c['worst_s']} s, within 3 s: {c['within_3s'] * 100:.0f}%"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
