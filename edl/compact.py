@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
+import functools
 import hashlib
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -303,7 +305,15 @@ def _time(value: Any, what: str) -> _dt.datetime:
 
 def decode_compact(data: bytes) -> CompactCredential:
     """Parse a compact credential without verifying it (its content type is checked here:
-    an MSO or a frame is refused as ``unsupported``)."""
+    an MSO or a frame is refused as ``unsupported``).
+
+    Parsing is a pure function of the bytes, and a carousel repeats the same credential in
+    every frame, so results are cached (failures are not)."""
+    return _decode_compact(bytes(data))
+
+
+@functools.lru_cache(maxsize=256)
+def _decode_compact(data: bytes) -> CompactCredential:
     sign1 = cose.decode_sign1(data, what="compact credential")
     if sign1.protected.get(cose.Header.CONTENT_TYPE) != CONTENT_TYPE:
         raise UnsupportedError(
@@ -367,5 +377,5 @@ def decode_compact(data: bytes) -> CompactCredential:
         device_key=_device_key(claims.get(Claim.DEVICE_KEY)),
         portrait_digest=digest,
         status=status,
-        claims=claims,
+        claims=MappingProxyType(claims),
     )

@@ -25,10 +25,11 @@ handed out. Time is an argument; no network.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from collections.abc import Sequence
 from typing import Any
 
-from .compact import portrait_digest
+from .compact import decode_compact, portrait_digest
 from .errors import (
     DeviceAuthError,
     EdlError,
@@ -116,6 +117,23 @@ def _assemble(chunks: list[Chunk], credential_id: bytes) -> tuple[bytes | None, 
     return b"".join(parts[i] for i in range(count)), ""
 
 
+@functools.lru_cache(maxsize=256)
+def _issuer_signature_error(credential: bytes, certificate: bytes) -> EdlError | None:
+    # A pure function of the two byte strings: a carousel shows the same credential in every
+    # frame and every rotation, so the handheld checks its signature once.
+    try:
+        decode_compact(credential).sign1.verify(load_certificate(certificate).public_key())  # type: ignore[arg-type]
+    except EdlError as e:
+        return e
+    return None
+
+
+def _check_issuer_signature(credential: bytes, certificate: bytes) -> None:
+    error = _issuer_signature_error(credential, certificate)
+    if error is not None:
+        raise error
+
+
 def _trust_lists(trust: VerifiedTrustList | Sequence[VerifiedTrustList]) -> list[VerifiedTrustList]:
     lists = [trust] if isinstance(trust, VerifiedTrustList) else list(trust)
     if not lists:
@@ -180,7 +198,7 @@ def verify_presentation(
         for vl, city, signer in candidates:
             try:
                 chain = verify_chain([signer.certificate], vl.city_anchors(city), now)
-                cred.sign1.verify(load_certificate(signer.certificate).public_key())  # type: ignore[arg-type]
+                _check_issuer_signature(cred.raw, signer.certificate)
             except EdlError as e:
                 last_error = e
                 continue
