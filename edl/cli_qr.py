@@ -96,11 +96,15 @@ def cmd_wallet_qr(args: argparse.Namespace) -> int:
         (out / f"{name}.txt").write_text(text + "\n")
         (out / f"{name}.png").write_bytes(render_png(text))
         names.append(name)
+    if args.terminal:
+        from .qr import render_terminal
+
+        print(render_terminal(texts[0]))
     print(f"{len(texts)} frame(s) for the {args.profile} profile -> {out}/: " + ", ".join(names))
     return 0
 
 
-def _inputs(items: list[str]) -> tuple[list[str], list[bytes]]:
+def _inputs(items: list[str], backend: str = "auto") -> tuple[list[str], list[bytes]]:
     """(QR texts, DeviceResponse files) from the command line."""
     from .cli import _read
 
@@ -114,7 +118,7 @@ def _inputs(items: list[str]) -> tuple[list[str], list[bytes]]:
         if data[:8] == b"\x89PNG\r\n\x1a\n" or data[:3] == b"\xff\xd8\xff":
             from .qr import decode_image
 
-            found = decode_image(data)
+            found = decode_image(data, backend=backend)  # type: ignore[arg-type]
             if not found:
                 _usage(f"no QR code could be read in {item}")
             texts.extend(found)
@@ -135,7 +139,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from .verify_qr import MixedCarouselError, verify_presentation
 
     now = _now(args)
-    texts, responses = _inputs(args.inputs)
+    texts, responses = _inputs(args.inputs, args.qr_backend)
     try:
         verified = _pins().load_list(
             _read(args.trust_list, "trust list"), now=now, extra_roots=trust_roots_from_args(args)
@@ -186,6 +190,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--at", help="sign the frame as of this time (RFC 3339; default: now)")
     p.add_argument("--challenge", help="the verifier's challenge (text), when it shows one")
     p.add_argument("--out", required=True, metavar="FRAMES_DIR")
+    p.add_argument("--terminal", action="store_true", help="also print the main frame's QR in the terminal")
     p.set_defaults(func=cmd_wallet_qr)
 
     p = sub.add_parser(
@@ -200,5 +205,11 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--challenge", help="the challenge this handheld showed (text)")
     p.add_argument("--transcript", help="SESSION_TRANSCRIPT.cbor, for a DeviceResponse")
     p.add_argument("--reader-key", help="the reader's ephemeral private key (deviceMac)")
+    p.add_argument(
+        "--qr-backend",
+        default="auto",
+        choices=["auto", "zxing", "zbar"],
+        help="QR decoder (default: %(default)s)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_verify)

@@ -329,7 +329,8 @@ def _decode_compact(data: bytes) -> CompactCredential:
         isinstance(k, int) and not isinstance(k, bool) for k in claims
     ):
         raise MalformedError("compact credential claims must be a map with integer keys")
-    profile = _PROFILE_NAMES.get(claims.get(Claim.PROFILE))  # type: ignore[arg-type]
+    raw_profile = claims.get(Claim.PROFILE)
+    profile = _PROFILE_NAMES.get(raw_profile) if isinstance(raw_profile, int) else None
     if profile is None:
         raise UnsupportedError(f"unknown compact credential profile {claims.get(Claim.PROFILE)!r}")
     city = claims.get(Claim.CITY)

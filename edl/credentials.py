@@ -50,9 +50,31 @@ def issue_licence(
     now: _dt.datetime,
     valid_until: _dt.datetime | None = None,
     status: tuple[int, int] | None = None,
+    status_uri: str | None = None,
 ) -> IssuedLicence:
-    """The ISO mdoc and every compact profile for ``licence``, same signer, same time."""
-    issued = issue_mdoc(licence, device_key=device_key, signer=signer, now=now, valid_until=valid_until)
+    """The ISO mdoc and every compact profile for ``licence``, same signer, same time.
+
+    ``status`` is (status list id, index) for the compact credentials; with ``status_uri``
+    (the list's URI) the mdoc's MSO carries the same reference. ``age_over_18`` is derived
+    from the birth date as of ``now`` when the licence does not state it.
+    """
+    if "age_over_18" not in licence.elements:
+        birth = licence.birth_date
+        today = now.date()
+        adult = (today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))) >= 18
+        licence = Licence(
+            elements={**licence.elements, "age_over_18": adult},
+            extra=licence.extra,
+            doc_type=licence.doc_type,
+        )
+    mdoc_status = None
+    if status is not None and status_uri is not None:
+        from .mdoc.mso import StatusReference
+
+        mdoc_status = StatusReference(idx=status[1], uri=status_uri)
+    issued = issue_mdoc(
+        licence, device_key=device_key, signer=signer, now=now, valid_until=valid_until, status=mdoc_status
+    )
     until = issued.mso().validity_info.valid_until
     thumbnail = make_thumbnail(licence.portrait)
     compact = {

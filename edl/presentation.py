@@ -158,8 +158,8 @@ def parse_payload(data: bytes) -> Frame | Chunk:
         raise MalformedError("a frame's credential must be a byte string")
     if not isinstance(signed_at, int) or isinstance(signed_at, bool) or not 0 <= signed_at < 2**40:
         raise MalformedError("a frame's signing time must be epoch seconds")
-    if challenge is not None and not isinstance(challenge, bytes):
-        raise MalformedError("a frame's challenge must be a byte string")
+    if challenge is not None and (not isinstance(challenge, bytes) or len(challenge) > MAX_CHALLENGE):
+        raise MalformedError(f"a frame's challenge must be a byte string of at most {MAX_CHALLENGE} bytes")
     return Frame(
         sign1=sign1,
         credential=decode_compact(credential),

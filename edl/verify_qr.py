@@ -118,20 +118,22 @@ def _assemble(chunks: list[Chunk], credential_id: bytes) -> tuple[bytes | None, 
 
 
 @functools.lru_cache(maxsize=256)
-def _issuer_signature_error(credential: bytes, certificate: bytes) -> EdlError | None:
+def _issuer_signature_error(credential: bytes, certificate: bytes) -> tuple[type[EdlError], str, str] | None:
     # A pure function of the two byte strings: a carousel shows the same credential in every
-    # frame and every rotation, so the handheld checks its signature once.
+    # frame and every rotation, so the handheld checks its signature once. (The error is kept
+    # as its class, message and code, and raised afresh each time.)
     try:
         decode_compact(credential).sign1.verify(load_certificate(certificate).public_key())  # type: ignore[arg-type]
     except EdlError as e:
-        return e
+        return (type(e), e.message, e.code)
     return None
 
 
 def _check_issuer_signature(credential: bytes, certificate: bytes) -> None:
     error = _issuer_signature_error(credential, certificate)
     if error is not None:
-        raise error
+        cls, message, code = error
+        raise cls(message, code=code)
 
 
 def _trust_lists(trust: VerifiedTrustList | Sequence[VerifiedTrustList]) -> list[VerifiedTrustList]:

@@ -130,3 +130,23 @@ class Wallet:
         if decode_compact(credential).portrait_digest is not None and self._thumbnail is not None:
             texts.extend(encode_text(c) for c in make_chunks(credential, self._thumbnail))
         return texts
+
+    def render(
+        self,
+        profile: str = "roadside",
+        *,
+        at: _dt.datetime,
+        challenge: bytes | None = None,
+        fmt: str = "png",
+    ) -> list[bytes] | list[str]:
+        """The carousel drawn as QR codes: PNG bytes (``fmt="png"``), SVG or terminal text."""
+        from . import qr
+
+        texts = self.frames(profile, at=at, challenge=challenge)
+        if fmt == "png":
+            return [qr.render_png(t) for t in texts]
+        if fmt == "svg":
+            return [qr.render_svg(t) for t in texts]
+        if fmt == "terminal":
+            return [qr.render_terminal(t) for t in texts]
+        raise ValueError("fmt is png, svg or terminal")

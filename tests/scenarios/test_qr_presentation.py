@@ -338,3 +338,39 @@ def test_hostile_payloads_are_red_never_a_crash(trust):
 
     fuzz()
     assert base64  # (imported for readers of failing examples)
+
+
+def test_a_validly_signed_credential_with_a_misshapen_profile_is_red(qingdao, phone, trust):
+    # Anyone can craft the claims before any signature is checked: they must give red, not a crash.
+    from edl import cose
+    from edl.compact import CONTENT_TYPE, Claim
+
+    claims = {
+        Claim.CITY: "cn-qingdao",
+        Claim.ISSUED: 1,
+        Claim.VALID_UNTIL: 2,
+        Claim.PROFILE: [1],
+        Claim.DEVICE_KEY: b"",
+    }
+    cred = cose.sign1(
+        KeySigner(qingdao.ds_key),
+        cbor.encode({int(k): v for k, v in claims.items()}),
+        protected={cose.Header.CONTENT_TYPE: CONTENT_TYPE, cose.Header.KID: b"\x00" * 8},
+    )
+    frame = make_frame(cred, device=KeySigner(phone), at=NOW)
+    assert verify_presentation([frame], trust=trust, now=SOON).verdict is Verdict.RED
+
+
+def test_a_licence_without_age_over_18_derives_it(qingdao, phone):
+    lj = licence_json(portrait=make_portrait(seed=2))
+    del lj["age_over_18"]
+    got = issue_licence(
+        Licence.from_json(lj),
+        city="cn-qingdao",
+        device_key=phone.public_key(),
+        signer=DocumentSigner(KeySigner(qingdao.ds_key), qingdao.ds),
+        now=NOW,
+    )
+    from edl.compact import decode_compact
+
+    assert decode_compact(got.compact["age-check"]).elements()["age_over_18"] is True  # born 1990

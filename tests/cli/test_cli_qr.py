@@ -1,0 +1,206 @@
+"""`edl issue`, `edl wallet qr` and `edl verify` as a city, a phone and a handheld run them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from edl.cli import main
+from edl.demo import make_portrait
+from edltest import licence_json
+
+T0 = "2026-06-01T08:00:00Z"
+T5 = "2026-06-01T08:00:05Z"
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def _phone(d: Path, name: str) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    (d / f"{name}.key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    (d / f"{name}.pub.pem").write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    import base64
+    import os
+
+    d = tmp_path_factory.mktemp("qr-cli")
+    os.environ["EDL_KEYSTORE_PASSPHRASE"] = "a long passphrase"
+    os.environ["EDL_HOME"] = str(d / "home")
+    assert main(["trust", "init", "--name", "OPS", "--keystore", str(d / "ops"), "--at", T0]) == 0
+    assert (
+        main(
+            [
+                "city",
+                "init",
+                "cn-qingdao",
+                "--name",
+                "Qingdao",
+                "--country",
+                "CN",
+                "--keystore",
+                str(d / "city"),
+                "--at",
+                T0,
+            ]
+        )
+        == 0
+    )
+    assert main(["city", "export", "cn-qingdao", "--keystore", str(d / "city"), "--out", str(d / "x")]) == 0
+    assert main(["trust", "add", str(d / "x"), "--keystore", str(d / "ops")]) == 0
+    assert (
+        main(["trust", "publish", "--keystore", str(d / "ops"), "--out", str(d / "tl.cbor"), "--at", T0]) == 0
+    )
+    lic = licence_json()
+    lic["portrait"] = base64.b64encode(make_portrait(seed=9)).decode()
+    (d / "licence.json").write_text(json.dumps(lic))
+    for name in ("alice", "bob"):
+        _phone(d, name)
+        assert (
+            main(
+                [
+                    "issue",
+                    "--city",
+                    "cn-qingdao",
+                    "--keystore",
+                    str(d / "city"),
+                    "--licence",
+                    str(d / "licence.json"),
+                    "--device-key",
+                    str(d / f"{name}.pub.pem"),
+                    "--at",
+                    T0,
+                    "--out",
+                    str(d / f"{name}-cred"),
+                ]
+            )
+            == 0
+        )
+    yield d
+    os.environ.pop("EDL_KEYSTORE_PASSPHRASE", None)
+
+
+def test_issue_writes_fixed_file_names(world):
+    names = sorted(p.name for p in (world / "alice-cred").iterdir())
+    assert names == [
+        "age-check.cbor",
+        "credential.json",
+        "mdoc.cbor",
+        "portrait-thumbnail.jpg",
+        "rental.cbor",
+        "roadside.cbor",
+    ]
+
+
+def _qr(capsys, world, who: str, out: str, *extra: str) -> list[Path]:
+    code, _, err = run(
+        capsys,
+        "wallet",
+        "qr",
+        str(world / f"{who}-cred"),
+        "--device-key",
+        str(world / f"{who}.key.pem"),
+        "--at",
+        T0,
+        "--out",
+        str(world / out),
+        *extra,
+    )
+    assert code == 0, err
+    return sorted((world / out).glob("*.png"))
+
+
+def _verify(capsys, world, *inputs, extra=()):
+    code, out, err = run(
+        capsys,
+        "verify",
+        *map(str, inputs),
+        "--trust-list",
+        str(world / "tl.cbor"),
+        "--trust-root",
+        str(world / "ops" / "trust" / "roots" / "v1.root.cbor"),
+        "--at",
+        T5,
+        "--json",
+        *extra,
+    )
+    return code, (json.loads(out) if out.strip() else None), err
+
+
+def test_wallet_frames_sort_main_first_and_verify_green(world, capsys):
+    pngs = _qr(capsys, world, "alice", "alice-frames")
+    assert pngs[0].name == "00-main.png" and len(pngs) >= 2
+    assert all(p.with_suffix(".txt").read_text().startswith("DL1:") for p in pngs)
+    code, res, err = _verify(capsys, world, *reversed(pngs))
+    assert code == 0, (err, res)
+    assert "portrait" in res["documents"][0]["elements"]["org.iso.18013.5.1"]
+
+
+def test_text_payloads_and_zbar_backend(world, capsys):
+    pngs = _qr(capsys, world, "alice", "alice-frames-2")
+    texts = [p.with_suffix(".txt").read_text().strip() for p in pngs]
+    code, _, err = _verify(capsys, world, *texts)
+    assert code == 0, err
+    code, _, err = _verify(capsys, world, *pngs, extra=("--qr-backend", "zbar"))
+    assert code == 0, err
+
+
+def test_main_frame_alone_is_amber(world, capsys):
+    pngs = _qr(capsys, world, "alice", "alice-frames-3")
+    code, res, _ = _verify(capsys, world, pngs[0])
+    assert code == 3 and res["verdict"] == "amber"
+    assert next(c for c in res["checks"] if c["name"] == "portrait")["code"] == "portrait_missing"
+
+
+def test_two_phones_in_one_carousel_exit_2(world, capsys):
+    a = _qr(capsys, world, "alice", "mix-a")
+    b = _qr(capsys, world, "bob", "mix-b")
+    code, _, err = _verify(capsys, world, a[0], b[1])
+    assert code == 2 and "more than one licence" in err
+
+
+def test_challenge_and_profile(world, capsys):
+    pngs = _qr(capsys, world, "alice", "age", "--profile", "age-check", "--challenge", "K7Q2")
+    code, res, _ = _verify(capsys, world, *pngs, extra=("--challenge", "K7Q2"))
+    assert code == 0 and set(res["documents"][0]["elements"]["org.iso.18013.5.1"]) == {
+        "age_over_18",
+        "portrait",
+    }
+    code, res, _ = _verify(capsys, world, *pngs, extra=("--challenge", "ZZZZ"))
+    assert code == 1
+
+
+def test_stale_frames_are_red(world, capsys):
+    pngs = _qr(capsys, world, "alice", "stale")
+    root = world / "ops" / "trust" / "roots" / "v1.root.cbor"
+    argv = ["verify", *map(str, pngs), "--trust-list", str(world / "tl.cbor"), "--trust-root", str(root)]
+    code, out, _ = run(capsys, *argv, "--at", "2026-06-01T08:05:00Z")
+    assert code == 1 and "QR expired: ask the holder to refresh" in out
+
+
+def test_unreadable_image_exits_2(world, capsys, tmp_path):
+    from PIL import Image
+
+    blank = tmp_path / "blank.png"
+    Image.new("L", (200, 200), 255).save(blank)
+    code, _, err = _verify(capsys, world, blank)
+    assert code == 2 and "no QR code" in err
