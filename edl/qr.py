@@ -338,7 +338,7 @@ def _as_image(image: ImageInput) -> Image.Image | npt.NDArray[np.uint8]:
 
 
 def _zxing(image: Image.Image | npt.NDArray[np.uint8], *, text: bool) -> list[Any]:
-    """Scan with zxing-cpp, QR only; if nothing is found, once more on the frame enlarged 1.5×.
+    """Scan with zxing-cpp, QR only; if nothing is found, again on the frame enlarged 1.5× and 2×.
 
     zxing-cpp's detector misses many codes of about 3 pixels per module (a version-15 code at
     30–40 % of a 720-line frame, blurred); enlarging the frame lets it find most of them
@@ -366,10 +366,13 @@ def _zxing(image: Image.Image | npt.NDArray[np.uint8], *, text: bool) -> list[An
         width, height = image.size if isinstance(image, Image.Image) else (image.shape[1], image.shape[0])
         if width * height <= _RETRY_MAX_PIXELS:
             gray = _gray_image(image)
-            size = (width * 3 // 2, height * 3 // 2)
-            barcodes = zxingcpp.read_barcodes(
-                gray.resize(size, Image.Resampling.BILINEAR), try_invert=False, **options
-            )
+            # 1.5× bilinear first; then 2× bicubic, which recovers half of what 1.5× still
+            # misses on small, blurred codes (1280×720 harsh: 96 % -> 98 %).
+            for num, den, resample in ((3, 2, Image.Resampling.BILINEAR), (2, 1, Image.Resampling.BICUBIC)):
+                size = (width * num // den, height * num // den)
+                barcodes = zxingcpp.read_barcodes(gray.resize(size, resample), try_invert=False, **options)
+                if barcodes:
+                    break
     return [b.text if text else b.bytes for b in barcodes]
 
 
