@@ -25,6 +25,7 @@ b'hello'
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import hmac
 from collections.abc import Mapping
@@ -339,6 +340,16 @@ def sign1_body(
     ]
 
 
+@functools.lru_cache(maxsize=256)
+def _decode_protected(protected_bytes: bytes, what: str) -> dict[Any, Any]:
+    # Protected headers repeat (every frame, every credential of a signer): decode each once.
+    # Callers get a copy. Failures raise and are not cached.
+    protected = cbor.decode(protected_bytes, what=f"{what} protected header")
+    if not isinstance(protected, dict):
+        raise MalformedError(f"{what}: protected header must encode a map")
+    return protected
+
+
 def _parse_headers(
     protected_bytes: Any, unprotected: Any, *, what: str
 ) -> tuple[bytes, dict[int, Any], dict[int, Any]]:
@@ -350,9 +361,7 @@ def _parse_headers(
     if protected_bytes == b"":
         protected: Any = {}
     else:
-        protected = cbor.decode(protected_bytes, what=f"{what} protected header")
-        if not isinstance(protected, dict):
-            raise MalformedError(f"{what}: protected header must encode a map")
+        protected = dict(_decode_protected(protected_bytes, what))
     for bucket in (protected, unprotected):
         for label in bucket:
             if not isinstance(label, (int, str)) or isinstance(label, bool):
