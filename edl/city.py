@@ -36,7 +36,15 @@ from .errors import KeyStoreError, MalformedError, SignatureError, UntrustedIssu
 from .issue import DocumentSigner
 from .keys import KeyStore
 from .trust import CityEntry, SignerEntry
-from .x509 import certificate_der, key_id, load_certificate, make_document_signer, make_iaca
+from .x509 import (
+    CA_KEY_USAGE,
+    certificate_der,
+    der_length,
+    key_id,
+    load_certificate,
+    make_document_signer,
+    make_iaca,
+)
 
 __all__ = [
     "DEFAULT_DS_DAYS",
@@ -489,20 +497,7 @@ def _cross_certificate(
         .not_valid_before(new_root.not_valid_before_utc)
         .not_valid_after(min(new_root.not_valid_after_utc, old_root.not_valid_after_utc))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(CA_KEY_USAGE, critical=True)
     )
     return builder.sign(old_key, hashes.SHA256())
 
@@ -540,8 +535,8 @@ def _assemble_with_signer(signer: cose.Signer, build: Any) -> x509.Certificate:
     alg_start = der.index(tbs) + len(tbs)
     old_sig_len = len(draft.signature)
     alg = der[alg_start : len(der) - _bitstring_len(old_sig_len)]
-    body = tbs + alg + b"\x03" + _der_len(len(sig_der) + 1) + b"\x00" + sig_der
-    cert = x509.load_der_x509_certificate(b"\x30" + _der_len(len(body)) + body)
+    body = tbs + alg + b"\x03" + der_length(len(sig_der) + 1) + b"\x00" + sig_der
+    cert = x509.load_der_x509_certificate(b"\x30" + der_length(len(body)) + body)
     try:
         cose.verify_signature(signer.public_key(), signer.algorithm, tbs, raw)
     except SignatureError as e:  # pragma: no cover - the signer misbehaved
@@ -549,12 +544,5 @@ def _assemble_with_signer(signer: cose.Signer, build: Any) -> x509.Certificate:
     return cert
 
 
-def _der_len(n: int) -> bytes:
-    if n < 0x80:
-        return bytes([n])
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(body)]) + body
-
-
 def _bitstring_len(sig_len: int) -> int:
-    return 1 + len(_der_len(sig_len + 1)) + 1 + sig_len
+    return 1 + len(der_length(sig_len + 1)) + 1 + sig_len

@@ -32,12 +32,14 @@ from .errors import (
 )
 
 __all__ = [
+    "CA_KEY_USAGE",
     "DS_EKU",
     "ChainResult",
     "TrustAnchors",
     "check_ds_profile",
     "check_ds_profile_der",
     "certificate_der",
+    "der_length",
     "check_validity",
     "key_id",
     "load_certificate",
@@ -51,6 +53,19 @@ DS_EKU = x509.ObjectIdentifier("1.0.18013.5.1.2")
 """id-mdl-kp-mdlDS: extended key usage of an mDL document signer (Annex B.1.4)."""
 
 DS_MAX_DAYS = 457
+
+CA_KEY_USAGE = x509.KeyUsage(
+    digital_signature=False,
+    content_commitment=False,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=True,
+    crl_sign=True,
+    encipher_only=False,
+    decipher_only=False,
+)
+"""An IACA's key usage (Annex B.1.2): keyCertSign and cRLSign only."""
 IACA_MAX_DAYS = 20 * 366
 
 
@@ -73,12 +88,13 @@ def load_certificate(der: bytes) -> x509.Certificate:
         raise MalformedError(f"certificate cannot be read ({e})") from e
     # The signature BIT STRING must have no unused bits: otherwise the same signed
     # certificate could travel in several encodings (and under several key ids).
-    if not der.endswith(b"\x03" + _der_length(len(signature) + 1) + b"\x00" + signature):
+    if not der.endswith(b"\x03" + der_length(len(signature) + 1) + b"\x00" + signature):
         raise MalformedError("certificate signature is not encoded as DER requires")
     return cert
 
 
-def _der_length(n: int) -> bytes:
+def der_length(n: int) -> bytes:
+    """A DER length field."""
     if n < 0x80:
         return bytes([n])
     body = n.to_bytes((n.bit_length() + 7) // 8, "big")
@@ -355,20 +371,7 @@ def make_iaca(
         .not_valid_before(not_before)
         .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(CA_KEY_USAGE, critical=True)
         .add_extension(ski, critical=False)
         .add_extension(
             x509.IssuerAlternativeName(
