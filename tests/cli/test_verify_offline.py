@@ -68,3 +68,43 @@ def test_verify_in_a_network_namespace_without_network(demo, tmp_path):
     proc = _run([unshare, "-n", *_verify_cmd(demo)], tmp_path, demo)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["verdict"] == "green"
+
+
+def test_edl_verify_takes_an_iso_device_response_too(demo, capsys):
+    iso = demo / "holders" / "cn-qingdao" / "iso"
+    argv = [
+        "verify",
+        str(iso / "device_response.cbor"),
+        "--trust-list",
+        str(demo / "trust-list.cbor"),
+        "--trust-root",
+        str(demo / "operator-root.cbor"),
+        "--transcript",
+        str(iso / "session_transcript.cbor"),
+        "--at",
+        "2026-06-01T08:00:10Z",
+        "--json",
+    ]
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["verdict"] == "green"
+    argv[1] = str(iso / "device_response.tampered.cbor")
+    assert main(argv) == 1
+    # A DeviceResponse is verified on its own, not mixed into a QR carousel.
+    frame = demo / "holders" / "cn-qingdao" / "frames" / "00-main.png"
+    assert (
+        main(
+            [
+                "verify",
+                str(frame),
+                str(iso / "device_response.cbor"),
+                "--trust-list",
+                str(demo / "trust-list.cbor"),
+                "--trust-root",
+                str(demo / "operator-root.cbor"),
+                "--at",
+                "2026-06-01T08:00:10Z",
+            ]
+        )
+        == 2
+    )
