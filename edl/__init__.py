@@ -11,11 +11,15 @@ The recipes here are safe without COSE knowledge::
                                     transcript=transcript)
     result.verdict   # Verdict.GREEN, AMBER or RED, with result.checks saying why
 
-``edl.cbor``, ``edl.cose`` and ``edl.mdoc`` are the hazmat layer underneath.
+The rotating QR: ``issue_licence`` (the mdoc and the compact credentials), ``Wallet.frames``
+on the phone, ``verify_presentation`` on the handheld with a ``verify_trust_list`` result.
+``edl.cbor``, ``edl.cose``, ``edl.mdoc``, ``edl.compact`` and ``edl.presentation`` are the
+hazmat layer underneath.
 The library never reads the clock and never touches the network.
 """
 
 from .cose import KeySigner, Signer
+from .credentials import issue_licence
 from .errors import (
     DeviceAuthError,
     DigestMismatchError,
@@ -27,9 +31,10 @@ from .errors import (
     UntrustedIssuerError,
     VerificationError,
 )
-from .issue import issue_mdoc
+from .issue import DocumentSigner, issue_mdoc
 from .mdoc import DeviceResponse, IssuerSigned, SessionTranscript
 from .model import Licence, LicenceError
+from .trust import TrustList, TrustRoot, verify_trust_list
 from .verify import (
     Check,
     CheckStatus,
@@ -38,7 +43,8 @@ from .verify import (
     verify_device_response,
     verify_issuer_signed,
 )
-from .wallet import respond
+from .verify_qr import verify_presentation
+from .wallet import Wallet, respond
 from .x509 import TrustAnchors
 
 __version__ = "0.1.0"
@@ -49,6 +55,7 @@ __all__ = [
     "DeviceAuthError",
     "DeviceResponse",
     "DigestMismatchError",
+    "DocumentSigner",
     "EdlError",
     "ExpiredError",
     "IssuerSigned",
@@ -60,13 +67,19 @@ __all__ = [
     "SignatureError",
     "Signer",
     "TrustAnchors",
+    "TrustList",
+    "TrustRoot",
     "UnsupportedError",
     "UntrustedIssuerError",
     "VerificationError",
     "VerificationResult",
     "Verdict",
+    "Wallet",
+    "issue_licence",
     "issue_mdoc",
     "respond",
     "verify_device_response",
     "verify_issuer_signed",
+    "verify_presentation",
+    "verify_trust_list",
 ]

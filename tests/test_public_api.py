@@ -36,13 +36,21 @@ EXPECTED_ALL = frozenset(
         "Signer",
         "KeySigner",
         "TrustAnchors",
+        "DocumentSigner",
+        "Wallet",
+        # trust lists
+        "TrustList",
+        "TrustRoot",
+        "verify_trust_list",
         # structures
         "IssuerSigned",
         "DeviceResponse",
         "SessionTranscript",
         # recipes and their results
         "issue_mdoc",
+        "issue_licence",
         "respond",
+        "verify_presentation",
         "verify_device_response",
         "verify_issuer_signed",
         "VerificationResult",
