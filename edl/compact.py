@@ -256,14 +256,14 @@ class CompactCredential:
     portrait_digest: bytes | None
     status: tuple[int, int] | None
     claims: Mapping[int, Any]
-
-    @property
-    def id(self) -> bytes:
-        """Carousel id: the first 8 bytes of SHA-256 over the credential's bytes."""
-        return hashlib.sha256(self.raw).digest()[:8]
+    id: bytes
+    """Carousel id: the first 8 bytes of SHA-256 over the credential's bytes."""
 
     def elements(self) -> dict[str, Any]:
         """The licence data as ISO element identifiers → Python values (dates as dates)."""
+        return dict(_elements_of(self.raw))
+
+    def _compute_elements(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for claim, ident in CLAIM_ELEMENTS.items():
             if claim not in self.claims:
@@ -379,4 +379,10 @@ def _decode_compact(data: bytes) -> CompactCredential:
         portrait_digest=digest,
         status=status,
         claims=MappingProxyType(claims),
+        id=hashlib.sha256(data).digest()[:8],
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _elements_of(data: bytes) -> Mapping[str, Any]:
+    return MappingProxyType(_decode_compact(data)._compute_elements())

@@ -59,6 +59,7 @@ from .x509 import (
     check_validity,
     load_certificate,
     subject_text,
+    validity_of,
     verify_chain,
 )
 
@@ -273,8 +274,8 @@ def _verify_issuer_part(
         trusted = checks.run("ds_profile", profile) and trusted
 
     def ds_validity() -> str:
-        check_validity(ds_cert, now, what="the document signer certificate")
-        return f"document signer certificate valid until {ds_cert.not_valid_after_utc:%Y-%m-%d}"
+        check_validity(chain_der[0], now, what="the document signer certificate")
+        return f"document signer certificate valid until {validity_of(chain_der[0])[1]:%Y-%m-%d}"
 
     checks.run("ds_validity", ds_validity)
 
@@ -332,7 +333,8 @@ def _verify_issuer_part(
 
     def mso_validity() -> str:
         v = mso.validity_info
-        if not (ds_cert.not_valid_before_utc <= v.signed <= ds_cert.not_valid_after_utc):
+        not_before, not_after = validity_of(chain_der[0])
+        if not (not_before <= v.signed <= not_after):
             raise VerificationError(
                 "the security object was signed outside its signer certificate's validity",
                 code="signed_outside_certificate",

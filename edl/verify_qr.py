@@ -44,10 +44,10 @@ from .presentation import Chunk, Frame, decode_text, parse_payload
 from .trust import VerifiedTrustList
 from .verify import CheckStatus, VerificationResult, VerifiedDocument, _Checks
 from .x509 import (
-    certificate_der,
     check_ds_profile_der,
     check_validity,
     load_certificate,
+    validity_of,
     verify_chain,
 )
 
@@ -235,14 +235,14 @@ def verify_presentation(
     )
 
     def profile() -> str:
-        check_ds_profile_der(ds_der, certificate_der(chain.anchor))
+        check_ds_profile_der(ds_der, chain.anchor_der)
         return "document signer certificate fits the ISO 18013-5 profile"
 
     checks.run("ds_profile", profile)
 
     def ds_validity() -> str:
-        check_validity(ds, now, what="the document signer certificate")
-        return f"document signer certificate valid until {ds.not_valid_after_utc:%Y-%m-%d}"
+        check_validity(ds_der, now, what="the document signer certificate")
+        return f"document signer certificate valid until {validity_of(ds_der)[1]:%Y-%m-%d}"
 
     checks.run("ds_validity", ds_validity)
     checks.add("issuer_signature", CheckStatus.PASSED, "ok", "the issuing city's signature is valid")
@@ -264,7 +264,8 @@ def verify_presentation(
             )
         if now > cred.valid_until:
             raise ExpiredError(f"the licence credential expired on {cred.valid_until:%Y-%m-%d %H:%M}Z")
-        if not ds.not_valid_before_utc <= cred.issued <= ds.not_valid_after_utc:
+        not_before, not_after = validity_of(ds_der)
+        if not not_before <= cred.issued <= not_after:
             raise VerificationError(
                 "the credential was signed outside its signer certificate's validity",
                 code="signed_outside_certificate",

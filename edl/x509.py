@@ -46,6 +46,7 @@ __all__ = [
     "make_document_signer",
     "make_iaca",
     "subject_text",
+    "validity_of",
     "verify_chain",
 ]
 
@@ -124,12 +125,20 @@ def _country(name: x509.Name) -> str | None:
     return str(attrs[0].value) if attrs else None
 
 
-def check_validity(cert: x509.Certificate, now: _dt.datetime, *, what: str) -> None:
+def check_validity(cert: x509.Certificate | bytes, now: _dt.datetime, *, what: str) -> None:
     """Raise ``ExpiredError``/``NotYetValidError`` unless ``now`` is inside its validity."""
-    if now < cert.not_valid_before_utc:
-        raise NotYetValidError(f"{what} is not valid before {cert.not_valid_before_utc:%Y-%m-%d %H:%M}Z")
-    if now > cert.not_valid_after_utc:
-        raise ExpiredError(f"{what} expired on {cert.not_valid_after_utc:%Y-%m-%d %H:%M}Z")
+    not_before, not_after = validity_of(cert if isinstance(cert, bytes) else certificate_der(cert))
+    if now < not_before:
+        raise NotYetValidError(f"{what} is not valid before {not_before:%Y-%m-%d %H:%M}Z")
+    if now > not_after:
+        raise ExpiredError(f"{what} expired on {not_after:%Y-%m-%d %H:%M}Z")
+
+
+@functools.lru_cache(maxsize=512)
+def validity_of(der: bytes) -> tuple[_dt.datetime, _dt.datetime]:
+    """(notBefore, notAfter) of a certificate, cached by its bytes."""
+    cert = load_certificate(der)
+    return cert.not_valid_before_utc, cert.not_valid_after_utc
 
 
 def check_ds_profile_der(ds_der: bytes, issuer_der: bytes | None) -> None:
@@ -201,6 +210,7 @@ def check_ds_profile(cert: x509.Certificate, issuer: x509.Certificate | None = N
 class ChainResult:
     anchor: x509.Certificate
     pinned: bool
+    anchor_der: bytes = b""
 
 
 class TrustAnchors:
@@ -272,7 +282,7 @@ def verify_chain(chain: Sequence[bytes], anchors: TrustAnchors, now: _dt.datetim
         )
     pinned = anchors.pinned(leaf_der)
     if pinned is not None:
-        return ChainResult(anchor=pinned, pinned=True)
+        return ChainResult(anchor=pinned, pinned=True, anchor_der=leaf_der)
     current_der = leaf_der
     current = load_certificate(current_der)
     intermediates = [load_certificate(d) for d in chain[1:]]
@@ -281,8 +291,8 @@ def verify_chain(chain: Sequence[bytes], anchors: TrustAnchors, now: _dt.datetim
             if _issued_by(current_der, anchor_der):
                 if not _is_ca(anchor_der):
                     raise UntrustedIssuerError("the trust anchor is not a certificate authority")
-                check_validity(anchor, now, what="the issuing authority's root certificate")
-                return ChainResult(anchor=anchor, pinned=False)
+                check_validity(anchor_der, now, what="the issuing authority's root certificate")
+                return ChainResult(anchor=anchor, pinned=False, anchor_der=anchor_der)
         step = next(
             (
                 (d, c)
@@ -295,7 +305,7 @@ def verify_chain(chain: Sequence[bytes], anchors: TrustAnchors, now: _dt.datetim
             break
         current_der, current = step
         _check_ca(current, what="an intermediate certificate")
-        check_validity(current, now, what="an intermediate certificate")
+        check_validity(current_der, now, what="an intermediate certificate")
     raise UntrustedIssuerError("the issuer's certificate does not chain to any trusted authority")
 
 
