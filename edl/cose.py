@@ -259,18 +259,19 @@ class KeySigner:
 # --- COSE_Sign1 -------------------------------------------------------------------------
 
 
+def _framed(prefix: bytes, *parts: bytes) -> bytes:
+    """``prefix`` (an array head and its context text) then each part as a byte string, framed
+    by hand so the received bytes go in untouched (never re-encoded)."""
+    out = [prefix]
+    for part in parts:
+        out.append(cbor.head(2, len(part)))
+        out.append(part)
+    return b"".join(out)
+
+
 def _sig_structure(protected: bytes, external_aad: bytes, payload: bytes) -> bytes:
-    # Sig_structure = ["Signature1", body_protected, external_aad, payload] (RFC 9052 §4.4),
-    # framed by hand so the received bytes go in untouched.
-    return (
-        b"\x84\x6aSignature1"
-        + cbor.head(2, len(protected))
-        + protected
-        + cbor.head(2, len(external_aad))
-        + external_aad
-        + cbor.head(2, len(payload))
-        + payload
-    )
+    # Sig_structure = ["Signature1", body_protected, external_aad, payload] (RFC 9052 §4.4)
+    return _framed(b"\x84\x6aSignature1", protected, external_aad, payload)
 
 
 _ALG_ONLY = {int(a): cbor.encode({int(Header.ALG): int(a)}) for a in Algorithm}
@@ -477,15 +478,7 @@ def decode_sign1(data: bytes, *, what: str = "COSE_Sign1") -> CoseSign1:
 
 def _mac_structure(protected: bytes, external_aad: bytes, payload: bytes) -> bytes:
     # MAC_structure = ["MAC0", protected, external_aad, payload] (RFC 9052 §6.3)
-    return (
-        b"\x84\x64MAC0"
-        + cbor.head(2, len(protected))
-        + protected
-        + cbor.head(2, len(external_aad))
-        + external_aad
-        + cbor.head(2, len(payload))
-        + payload
-    )
+    return _framed(b"\x84\x64MAC0", protected, external_aad, payload)
 
 
 def _check_mac_key(key: bytes) -> None:
@@ -658,17 +651,7 @@ def _multi_sig_structure(
     body_protected: bytes, sign_protected: bytes, external_aad: bytes, payload: bytes
 ) -> bytes:
     # Sig_structure = ["Signature", body_protected, sign_protected, external_aad, payload] (RFC 9052 §4.4)
-    return (
-        b"\x85\x69Signature"
-        + cbor.head(2, len(body_protected))
-        + body_protected
-        + cbor.head(2, len(sign_protected))
-        + sign_protected
-        + cbor.head(2, len(external_aad))
-        + external_aad
-        + cbor.head(2, len(payload))
-        + payload
-    )
+    return _framed(b"\x85\x69Signature", body_protected, sign_protected, external_aad, payload)
 
 
 @dataclass(frozen=True, slots=True)
