@@ -126,3 +126,13 @@ def make_trust_list(
         cities=tuple(entries),
     )
     return verify_trust_list(sign_trust_list(tl, [op], [sign_root(root, [op])]), [root], now=now)
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    """Run the `edl` command in-process: (exit code, stdout, stderr)."""
+    from edl.cli import main
+
+    capsys.readouterr()
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err

@@ -12,16 +12,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from edl.cli import main
 from edl.demo import make_portrait
 from edltest import licence_json
+from edltest import run_cli as run
 
 T0 = "2026-06-01T08:00:00Z"
 T5 = "2026-06-01T08:00:05Z"
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def _phone(d: Path, name: str) -> None:

@@ -11,20 +11,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from edl import cbor
-from edl.cli import main
 from edltest import licence_json
+from edltest import run_cli as run
 
 T0 = "2026-06-01T08:00:00Z"
 T1 = "2026-06-02T08:00:00Z"
 T2 = "2026-06-03T08:00:00Z"
 T3 = "2026-06-04T08:00:00Z"
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture()
@@ -47,6 +40,24 @@ def env(tmp_path: Path, monkeypatch, device_key):
     for cc, name in (("CN", "qingdao"), ("CN", "guangzhou"), ("JP", "ichikawa")):
         (tmp_path / f"{name}.json").write_text(json.dumps(licence_json(country=cc)))
     return tmp_path
+
+
+def _city_init(capsys, keystore: Path, city_id: str, name: str, country: str, at: str) -> None:
+    code, _, err = run(
+        capsys,
+        "city",
+        "init",
+        city_id,
+        "--name",
+        name,
+        "--country",
+        country,
+        "--keystore",
+        str(keystore),
+        "--at",
+        at,
+    )
+    assert code == 0, err
 
 
 def _issue(capsys, d: Path, city: str, licence: str, out: str, at: str = T0) -> None:
@@ -217,23 +228,7 @@ def test_three_cities_rotation_revocation_and_rollback(env, capsys):
 def test_root_rotation_renewal_and_swapped_root(env, capsys, tmp_path):
     d = env
     assert run(capsys, "trust", "init", "--name", "OPS", "--keystore", str(d / "ops"), "--at", T0)[0] == 0
-    assert (
-        run(
-            capsys,
-            "city",
-            "init",
-            "jp-ichikawa",
-            "--name",
-            "Ichikawa",
-            "--country",
-            "JP",
-            "--keystore",
-            str(d / "cities"),
-            "--at",
-            T0,
-        )[0]
-        == 0
-    )
+    _city_init(capsys, d / "cities", "jp-ichikawa", "Ichikawa", "JP", T0)
     _publish(capsys, d, "tl1.cbor", T0, "jp-ichikawa")
     _issue(capsys, d, "jp-ichikawa", "ichikawa.json", "ic1")
     assert _verify(capsys, d, "ic1", "tl1.cbor", T0)[0] == 0
@@ -260,23 +255,7 @@ def test_root_rotation_renewal_and_swapped_root(env, capsys, tmp_path):
     assert _verify(capsys, d, "ic2", "tl3.cbor", T2)[0] == 0
 
     # An attacker's fresh "jp-ichikawa" (a new root, no cross-certificate) is refused by trust add.
-    assert (
-        run(
-            capsys,
-            "city",
-            "init",
-            "jp-ichikawa",
-            "--name",
-            "Ichikawa",
-            "--country",
-            "JP",
-            "--keystore",
-            str(d / "evil"),
-            "--at",
-            T2,
-        )[0]
-        == 0
-    )
+    _city_init(capsys, d / "evil", "jp-ichikawa", "Ichikawa", "JP", T2)
     assert (
         run(
             capsys,
@@ -369,23 +348,7 @@ def test_threshold_co_signing_and_dry_run(env, capsys):
 def test_no_pinned_root_is_refused_clearly(env, capsys, tmp_path, monkeypatch):
     d = env
     assert run(capsys, "trust", "init", "--name", "OPS", "--keystore", str(d / "ops"), "--at", T0)[0] == 0
-    assert (
-        run(
-            capsys,
-            "city",
-            "init",
-            "cn-qingdao",
-            "--name",
-            "Qingdao",
-            "--country",
-            "CN",
-            "--keystore",
-            str(d / "cities"),
-            "--at",
-            T0,
-        )[0]
-        == 0
-    )
+    _city_init(capsys, d / "cities", "cn-qingdao", "Qingdao", "CN", T0)
     _publish(capsys, d, "tl.cbor", T0, "cn-qingdao")
     _issue(capsys, d, "cn-qingdao", "qingdao.json", "qd")
     monkeypatch.setenv("EDL_HOME", str(tmp_path / "empty-home"))
@@ -420,23 +383,7 @@ def test_keystore_without_passphrase_exits_2(env, capsys, monkeypatch):
 
 def test_no_private_key_material_in_public_state(env, capsys):
     d = env
-    assert (
-        run(
-            capsys,
-            "city",
-            "init",
-            "cn-qingdao",
-            "--name",
-            "Qingdao",
-            "--country",
-            "CN",
-            "--keystore",
-            str(d / "cities"),
-            "--at",
-            T0,
-        )[0]
-        == 0
-    )
+    _city_init(capsys, d / "cities", "cn-qingdao", "Qingdao", "CN", T0)
     for p in (d / "cities" / "cities").rglob("*"):
         if p.is_file():
             assert b"PRIVATE KEY" not in p.read_bytes(), p
