@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
+import threading
 from typing import Any
 
 import cbor2
@@ -40,6 +41,7 @@ __all__ = [
     "encode_tag24",
     "full_date",
     "head",
+    "read_head",
     "tdate",
     "unwrap24",
     "wrap24",
@@ -68,6 +70,18 @@ def _refuse_tag(tag: int) -> Any:
 _REFUSED_TAGS = {tag: _refuse_tag(tag) for tag in (25, 28, 29, 35, 36, 256)}
 
 
+_LOCAL = threading.local()
+
+
+def _decoders() -> dict[int, cbor2.CBORDecoder]:
+    # One decoder per thread and depth limit, re-pointed at each input: building a decoder
+    # costs more than decoding a QR frame. Decoding never re-enters (no hooks call back here).
+    decoders: dict[int, cbor2.CBORDecoder] | None = getattr(_LOCAL, "decoders", None)
+    if decoders is None:
+        decoders = _LOCAL.decoders = {}
+    return decoders
+
+
 def decode(
     data: bytes,
     *,
@@ -90,23 +104,31 @@ def decode(
     if size > max_size:
         raise MalformedError(f"{what} is {size} bytes, more than the {max_size} allowed")
     fp = io.BytesIO(data)
-    decoder = cbor2.CBORDecoder(
-        fp,
-        max_depth=max_depth,
-        allow_duplicate_keys=False,
-        semantic_decoders=_REFUSED_TAGS,
-    )
+    decoders = _decoders()
+    decoder = decoders.get(max_depth)
+    if decoder is None:
+        decoder = decoders[max_depth] = cbor2.CBORDecoder(
+            fp,
+            max_depth=max_depth,
+            allow_duplicate_keys=False,
+            semantic_decoders=_REFUSED_TAGS,
+        )
+    else:
+        decoder.fp = fp
     try:
         value = decoder.decode()
-    except MalformedError:
+    except BaseException as e:
+        del decoders[max_depth]  # a fresh decoder after any failure: no state carried over
+        if isinstance(e, MalformedError):
+            raise
+        if isinstance(e, cbor2.CBORDecodeError):
+            cause = e.__cause__
+            if isinstance(cause, MalformedError):
+                raise MalformedError(f"{what}: {cause.message}") from e
+            raise MalformedError(f"{what} is not valid CBOR ({e})") from e
+        if isinstance(e, (ValueError, TypeError, OverflowError, RecursionError, MemoryError)):
+            raise MalformedError(f"{what} is not valid CBOR ({e})") from e
         raise
-    except cbor2.CBORDecodeError as e:
-        cause = e.__cause__
-        if isinstance(cause, MalformedError):
-            raise MalformedError(f"{what}: {cause.message}") from e
-        raise MalformedError(f"{what} is not valid CBOR ({e})") from e
-    except (ValueError, TypeError, OverflowError, RecursionError, MemoryError) as e:
-        raise MalformedError(f"{what} is not valid CBOR ({e})") from e
     if fp.tell() != size:
         raise MalformedError(f"{what} has {size - fp.tell()} unexpected bytes after its end")
     return value
@@ -138,6 +160,25 @@ def head(major: int, length: int) -> bytes:
     if length < 0x100000000:
         return bytes([mt | 26]) + length.to_bytes(4, "big")
     return bytes([mt | 27]) + length.to_bytes(8, "big")
+
+
+def read_head(data: bytes, at: int) -> tuple[int, int, int] | None:
+    """(major type, argument, offset after the head) of the data item at ``at``, for fast
+    paths that split a known layout without decoding it; ``None`` for an indefinite length,
+    a reserved value or a head cut short (the caller then hands the bytes to :func:`decode`,
+    which decides). It checks no content: callers bound lengths against ``len(data)``."""
+    if at >= len(data):
+        return None
+    first = data[at]
+    info = first & 0x1F
+    if info < 24:
+        return first >> 5, info, at + 1
+    if info > 27:
+        return None
+    end = at + 1 + (1 << (info - 24))
+    if end > len(data):
+        return None
+    return first >> 5, int.from_bytes(data[at + 1 : end], "big"), end
 
 
 def encode_tag24(inner: bytes) -> bytes:

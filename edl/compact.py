@@ -258,38 +258,30 @@ class CompactCredential:
     claims: Mapping[int, Any]
     id: bytes
     """Carousel id: the first 8 bytes of SHA-256 over the credential's bytes."""
+    _elements: Mapping[str, Any]
 
     def elements(self) -> dict[str, Any]:
         """The licence data as ISO element identifiers → Python values (dates as dates)."""
-        return dict(_elements_of(self.raw))
+        return dict(self._elements)
 
-    def _compute_elements(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for claim, ident in CLAIM_ELEMENTS.items():
-            if claim not in self.claims:
-                continue
-            value = self.claims[claim]
-            if claim == Claim.PRIVILEGES:
-                value = [_privilege_out(p) for p in value]
-            elif ident in ("birth_date", "expiry_date"):
-                value = _date(value, ident)
-            out[ident] = value
-        return out
+
+_EPOCH_ORDINAL = EPOCH.toordinal()
 
 
 def _date(value: Any, what: str) -> _dt.date:
-    if not isinstance(value, int) or isinstance(value, bool) or not -36500 < value < 73000:
+    if type(value) is not int or not -36500 < value < 73000:
         raise MalformedError(f"{what} must be a day number")
-    return EPOCH + _dt.timedelta(days=value)
+    return _dt.date.fromordinal(_EPOCH_ORDINAL + value)
 
 
 def _privilege_out(p: Any) -> dict[str, Any]:
     if not isinstance(p, (list, tuple)) or len(p) not in (3, 4) or not isinstance(p[0], str) or not p[0]:
         raise MalformedError("a vehicle category is [code, issue day, expiry day, (codes)]")
     out: dict[str, Any] = {"vehicle_category_code": p[0]}
-    for value, name in ((p[1], "issue_date"), (p[2], "expiry_date")):
-        if value is not None:
-            out[name] = _date(value, name)
+    if p[1] is not None:
+        out["issue_date"] = _date(p[1], "issue_date")
+    if p[2] is not None:
+        out["expiry_date"] = _date(p[2], "expiry_date")
     if len(p) == 4:
         if not isinstance(p[3], (list, tuple)) or not all(isinstance(c, str) for c in p[3]):
             raise MalformedError("restriction codes must be text")
@@ -297,8 +289,42 @@ def _privilege_out(p: Any) -> dict[str, Any]:
     return out
 
 
+def _privileges_out(value: Any, what: str) -> list[dict[str, Any]]:
+    if not isinstance(value, (list, tuple)):
+        raise MalformedError("driving privileges must be an array")
+    return [_privilege_out(p) for p in value]
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise MalformedError(f"{what} must be text")
+    return value
+
+
+def _bool(value: Any, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise MalformedError(f"{what} must be true or false")
+    return value
+
+
+# How each licence-data claim is checked and turned into its element value (one pass).
+_ELEMENT_OF: Mapping[int, tuple[str, Any]] = {
+    claim: (
+        ident,
+        _privileges_out
+        if claim == Claim.PRIVILEGES
+        else _date
+        if ident in ("birth_date", "expiry_date")
+        else _bool
+        if claim == Claim.AGE_OVER_18
+        else _text,
+    )
+    for claim, ident in CLAIM_ELEMENTS.items()
+}
+
+
 def _time(value: Any, what: str) -> _dt.datetime:
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**40:
+    if type(value) is not int or not 0 <= value < 2**40:
         raise MalformedError(f"compact credential {what} must be epoch seconds")
     return _dt.datetime.fromtimestamp(value, tz=_dt.UTC)
 
@@ -315,60 +341,55 @@ def decode_compact(data: bytes) -> CompactCredential:
 @functools.lru_cache(maxsize=256)
 def _decode_compact(data: bytes) -> CompactCredential:
     sign1 = cose.decode_sign1(data, what="compact credential")
-    if sign1.protected.get(cose.Header.CONTENT_TYPE) != CONTENT_TYPE:
+    protected = sign1.protected
+    if protected.get(cose.Header.CONTENT_TYPE) != CONTENT_TYPE:
         raise UnsupportedError(
             "this is not a compact driving-licence credential (wrong content type)", code="wrong_type"
         )
-    kid = sign1.protected.get(cose.Header.KID)
-    if not isinstance(kid, bytes) or len(kid) != 8:
+    kid = protected.get(cose.Header.KID)
+    if type(kid) is not bytes or len(kid) != 8:
         raise MalformedError("a compact credential names its signer by an 8-byte key id")
     if sign1.payload is None:
         raise MalformedError("a compact credential carries its claims")
     claims = cbor.decode(sign1.payload, what="compact credential claims", max_size=MAX_CREDENTIAL_SIZE)
-    if not isinstance(claims, dict) or not all(
-        isinstance(k, int) and not isinstance(k, bool) for k in claims
-    ):
+    if not isinstance(claims, dict):
         raise MalformedError("compact credential claims must be a map with integer keys")
+    # One pass: every claim's type is checked, and the licence data turned into elements.
+    elements: dict[str, Any] = {}
+    for claim, value in claims.items():
+        if type(claim) is not int:
+            raise MalformedError("compact credential claims must be a map with integer keys")
+        known = _ELEMENT_OF.get(claim)
+        if known is not None:
+            ident, convert = known
+            elements[ident] = convert(value, ident)
     raw_profile = claims.get(Claim.PROFILE)
-    profile = _PROFILE_NAMES.get(raw_profile) if isinstance(raw_profile, int) else None
+    profile = _PROFILE_NAMES.get(raw_profile) if type(raw_profile) is int else None
     if profile is None:
         raise UnsupportedError(f"unknown compact credential profile {claims.get(Claim.PROFILE)!r}")
     city = claims.get(Claim.CITY)
     if not isinstance(city, str) or not city:
         raise MalformedError("a compact credential names its city")
     digest = claims.get(Claim.PORTRAIT_DIGEST)
-    if digest is not None and (not isinstance(digest, bytes) or len(digest) != DIGEST_SIZE):
+    if digest is not None and (type(digest) is not bytes or len(digest) != DIGEST_SIZE):
         raise MalformedError(f"the portrait digest is {DIGEST_SIZE} bytes")
-    if profile in _PORTRAIT_PROFILES and digest is None:
+    if digest is None and profile in _PORTRAIT_PROFILES:
         raise MalformedError(f"a {profile} credential signs its portrait digest")
     status = claims.get(Claim.STATUS)
     if status is not None:
         if not (
             isinstance(status, (list, tuple))
             and len(status) == 2
-            and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in status)
+            and all(type(s) is int and s >= 0 for s in status)
         ):
             raise MalformedError("status is [list id, index]")
         status = (status[0], status[1])
-    for claim, ident in CLAIM_ELEMENTS.items():
-        if claim in claims and claim == Claim.PRIVILEGES:
-            if not isinstance(claims[claim], (list, tuple)):
-                raise MalformedError("driving privileges must be an array")
-            for p in claims[claim]:
-                _privilege_out(p)
-        elif claim in claims and ident in ("birth_date", "expiry_date"):
-            _date(claims[claim], ident)
-        elif claim in claims and claim == Claim.AGE_OVER_18:
-            if not isinstance(claims[claim], bool):
-                raise MalformedError("age_over_18 must be true or false")
-        elif claim in claims and not isinstance(claims[claim], str):
-            raise MalformedError(f"{ident} must be text")
     issued = _time(claims.get(Claim.ISSUED), "issue time")
     valid_until = _time(claims.get(Claim.VALID_UNTIL), "valid-until")
     if valid_until <= issued:
         raise MalformedError("a compact credential must be valid for some time")
     return CompactCredential(
-        raw=bytes(data),
+        raw=data,
         sign1=sign1,
         kid=kid,
         profile=profile,
@@ -380,9 +401,5 @@ def _decode_compact(data: bytes) -> CompactCredential:
         status=status,
         claims=MappingProxyType(claims),
         id=hashlib.sha256(data).digest()[:8],
+        _elements=MappingProxyType(elements),
     )
-
-
-@functools.lru_cache(maxsize=256)
-def _elements_of(data: bytes) -> Mapping[str, Any]:
-    return MappingProxyType(_decode_compact(data)._compute_elements())

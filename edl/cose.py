@@ -150,6 +150,10 @@ _ECDSA: dict[Algorithm, tuple[str, hashes.HashAlgorithm, int, int]] = {
         0x01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409,
     ),
 }
+# alg: (the signature scheme object, reused: it is immutable; coordinate size; group order)
+_ECDSA_VERIFY: dict[Algorithm, tuple[ec.ECDSA, int, int]] = {
+    alg: (ec.ECDSA(digest), size, order) for alg, (_curve, digest, size, order) in _ECDSA.items()
+}
 _ALG_BY_CURVE = {"secp256r1": Algorithm.ES256, "secp384r1": Algorithm.ES384, "secp521r1": Algorithm.ES512}
 _KNOWN_CRIT: frozenset[int | str] = frozenset()  # we understand no extension header that could be critical
 
@@ -191,7 +195,7 @@ def verify_signature(key: PublicKey, alg: int, data: bytes, signature: bytes) ->
     if not isinstance(signature, bytes):
         raise MalformedError("signature must be a byte string")
     if isinstance(key, ec.EllipticCurvePublicKey):
-        _curve, digest, size, order = _ECDSA[Algorithm(alg)]
+        scheme, size, order = _ECDSA_VERIFY[expected]
         if len(signature) != 2 * size:
             raise SignatureError(
                 f"ECDSA signature is {len(signature)} bytes; {_alg_name(alg)} needs {2 * size}"
@@ -201,7 +205,7 @@ def verify_signature(key: PublicKey, alg: int, data: bytes, signature: bytes) ->
         if not (0 < r < order and 0 < s < order):
             raise SignatureError("ECDSA signature values are out of range")
         try:
-            key.verify(encode_dss_signature(r, s), data, ec.ECDSA(digest))
+            key.verify(encode_dss_signature(r, s), data, scheme)
         except InvalidSignature:
             raise SignatureError("signature does not match the signed data") from None
         return
@@ -341,13 +345,29 @@ def sign1_body(
     ]
 
 
+def _check_labels(bucket: Mapping[Any, Any], what: str) -> None:
+    for label in bucket:
+        if not isinstance(label, (int, str)) or isinstance(label, bool):
+            raise MalformedError(f"{what}: header labels must be integers or text")
+
+
 @functools.lru_cache(maxsize=256)
 def _decode_protected(protected_bytes: bytes, what: str) -> dict[Any, Any]:
-    # Protected headers repeat (every frame, every credential of a signer): decode each once.
-    # Callers get a copy. Failures raise and are not cached.
+    # Protected headers repeat (every frame, every credential of a signer): decode and check
+    # each once. Callers get a copy. Failures raise and are not cached.
     protected = cbor.decode(protected_bytes, what=f"{what} protected header")
     if not isinstance(protected, dict):
         raise MalformedError(f"{what}: protected header must encode a map")
+    _check_labels(protected, what)
+    crit = protected.get(Header.CRIT)
+    if crit is not None:
+        if not isinstance(crit, list) or not crit:
+            raise MalformedError(f"{what}: crit must be a non-empty array")
+        if not all(isinstance(label, (int, str)) and not isinstance(label, bool) for label in crit):
+            raise MalformedError(f"{what}: crit labels must be integers or text")
+        unknown = [label for label in crit if label not in _KNOWN_CRIT]
+        if unknown:
+            raise UnsupportedError(f"{what}: critical header {unknown} is not understood")
     return protected
 
 
@@ -358,29 +378,16 @@ def _parse_headers(
         raise MalformedError(f"{what}: protected header must be a byte string")
     if not isinstance(unprotected, Mapping):  # cbor2 gives a frozendict inside a tag
         raise MalformedError(f"{what}: unprotected header must be a map")
+    protected: dict[Any, Any] = dict(_decode_protected(protected_bytes, what)) if protected_bytes else {}
+    if not unprotected:
+        return protected_bytes, protected, {}
     unprotected = dict(unprotected)
-    if protected_bytes == b"":
-        protected: Any = {}
-    else:
-        protected = dict(_decode_protected(protected_bytes, what))
-    for bucket in (protected, unprotected):
-        for label in bucket:
-            if not isinstance(label, (int, str)) or isinstance(label, bool):
-                raise MalformedError(f"{what}: header labels must be integers or text")
+    _check_labels(unprotected, what)
     both = protected.keys() & unprotected.keys()
     if both:
         raise MalformedError(f"{what}: header {sorted(map(str, both))} is in both buckets")
     if Header.ALG in unprotected:
         raise UnsupportedError(f"{what}: the algorithm must be in the protected header")
-    crit = protected.get(Header.CRIT)
-    if crit is not None:
-        if not isinstance(crit, list) or not crit:
-            raise MalformedError(f"{what}: crit must be a non-empty array")
-        if not all(isinstance(label, (int, str)) and not isinstance(label, bool) for label in crit):
-            raise MalformedError(f"{what}: crit labels must be integers or text")
-        unknown = [label for label in crit if label not in _KNOWN_CRIT]
-        if unknown:
-            raise UnsupportedError(f"{what}: critical header {unknown} is not understood")
     return protected_bytes, protected, unprotected
 
 
@@ -436,6 +443,12 @@ class CoseSign1:
             algorithm=_alg_of(protected, what=what),
         )
 
+    @classmethod
+    def from_parts(cls, protected_bytes: bytes, payload: bytes, signature: bytes, *, what: str) -> CoseSign1:
+        """A COSE_Sign1 with an empty unprotected header, from :func:`split_sign1`'s parts."""
+        protected: dict[Any, Any] = dict(_decode_protected(protected_bytes, what)) if protected_bytes else {}
+        return cls(protected_bytes, protected, {}, payload, signature, _alg_of(protected, what=what))
+
     def header(self, label: int) -> Any:
         """A header value from the protected bucket, else the unprotected one."""
         if label in self.protected:
@@ -470,7 +483,39 @@ class CoseSign1:
 
 def decode_sign1(data: bytes, *, what: str = "COSE_Sign1") -> CoseSign1:
     """Parse encoded COSE_Sign1 bytes (tag 18 or untagged) without verifying."""
+    parts = split_sign1(data)
+    if parts is not None:
+        return CoseSign1.from_parts(*parts, what=what)
     return CoseSign1.from_value(cbor.decode(data, what=what), what=what)
+
+
+def split_sign1(data: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """(protected, payload, signature) of a COSE_Sign1 in the layout every QR frame and
+    compact credential has: ``[bstr, {}, bstr, bstr]`` (untagged or tag 18), definite lengths,
+    nothing after it. ``None`` for any other bytes, which the strict decoder then judges.
+
+    A fast path only: what it accepts, the strict decoder decodes to the same values
+    (``tests/property/test_fast_paths.py`` holds it to that)."""
+    at = 2 if data[:2] == b"\xd2\x84" else 1 if data[:1] == b"\x84" else 0
+    if not at or len(data) > cbor.DEFAULT_MAX_SIZE:
+        return None
+    parts: list[bytes] = []
+    for index in range(4):
+        if index == 1:
+            if data[at : at + 1] != b"\xa0":
+                return None
+            at += 1
+            continue
+        head = cbor.read_head(data, at)
+        if head is None or head[0] != 2:
+            return None
+        start, at = head[2], head[2] + head[1]
+        if at > len(data):
+            return None
+        parts.append(data[start:at])
+    if at != len(data):
+        return None
+    return parts[0], parts[1], parts[2]
 
 
 # --- COSE_Mac0 --------------------------------------------------------------------------

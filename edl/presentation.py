@@ -132,40 +132,70 @@ def parse_payload(data: bytes) -> Frame | Chunk:
     """Parse one QR payload (already base45-decoded) into a frame or a portrait chunk."""
     if len(data) > 4 * MAX_PAYLOAD_BYTES:
         raise MalformedError("this QR holds more than a licence frame can")
-    value = cbor.decode(data, what="QR payload", max_size=4 * MAX_PAYLOAD_BYTES)
-    if isinstance(value, list) and len(value) == 5 and value[0] == CHUNK_TAG:
-        _tag, cid, index, count, part = value
-        if not (
-            isinstance(cid, bytes)
-            and len(cid) == 8
-            and _uint(index)
-            and _uint(count)
-            and 0 <= index < count <= 23
-            and isinstance(part, bytes)
-        ):
-            raise MalformedError("a portrait chunk is damaged")
-        return Chunk(credential_id=cid, index=index, count=count, data=part)
-    sign1 = cose.CoseSign1.from_value(value, what="frame")
+    # The common case, a frame in the layout the wallet writes, is split without decoding it
+    # whole; anything else goes through the strict decoder (same values either way).
+    parts = cose.split_sign1(data)
+    if parts is not None:
+        sign1 = cose.CoseSign1.from_parts(*parts, what="frame")
+    else:
+        value = cbor.decode(data, what="QR payload", max_size=4 * MAX_PAYLOAD_BYTES)
+        if isinstance(value, list) and len(value) == 5 and value[0] == CHUNK_TAG:
+            return _chunk(value)
+        sign1 = cose.CoseSign1.from_value(value, what="frame")
     if sign1.protected.get(cose.Header.CONTENT_TYPE) != FRAME_CONTENT_TYPE:
         raise UnsupportedError("this is not a licence frame (wrong content type)", code="wrong_type")
     if sign1.payload is None:
         raise MalformedError("a frame carries its content")
-    inner: Any = cbor.decode(sign1.payload, what="frame content", max_size=4 * MAX_PAYLOAD_BYTES)
-    if not isinstance(inner, list) or len(inner) != 3:
-        raise MalformedError("a frame holds [credential, time, challenge]")
+    inner = _split_content(sign1.payload)
+    if inner is None:
+        inner = cbor.decode(sign1.payload, what="frame content", max_size=4 * MAX_PAYLOAD_BYTES)
+        if not isinstance(inner, list) or len(inner) != 3:
+            raise MalformedError("a frame holds [credential, time, challenge]")
     credential, signed_at, challenge = inner
-    if not isinstance(credential, bytes):
+    if type(credential) is not bytes:
         raise MalformedError("a frame's credential must be a byte string")
-    if not isinstance(signed_at, int) or isinstance(signed_at, bool) or not 0 <= signed_at < 2**40:
+    if type(signed_at) is not int or not 0 <= signed_at < 2**40:
         raise MalformedError("a frame's signing time must be epoch seconds")
-    if challenge is not None and (not isinstance(challenge, bytes) or len(challenge) > MAX_CHALLENGE):
+    if challenge is not None and (type(challenge) is not bytes or len(challenge) > MAX_CHALLENGE):
         raise MalformedError(f"a frame's challenge must be a byte string of at most {MAX_CHALLENGE} bytes")
     return Frame(
-        sign1=sign1,
-        credential=decode_compact(credential),
-        signed_at=_dt.datetime.fromtimestamp(signed_at, tz=_dt.UTC),
-        challenge=challenge,
+        sign1, decode_compact(credential), _dt.datetime.fromtimestamp(signed_at, tz=_dt.UTC), challenge
     )
+
+
+def _chunk(value: list[Any]) -> Chunk:
+    _tag, cid, index, count, part = value
+    if not (
+        isinstance(cid, bytes)
+        and len(cid) == 8
+        and _uint(index)
+        and _uint(count)
+        and 0 <= index < count <= 23
+        and isinstance(part, bytes)
+    ):
+        raise MalformedError("a portrait chunk is damaged")
+    return Chunk(credential_id=cid, index=index, count=count, data=part)
+
+
+def _split_content(payload: bytes) -> list[Any] | None:
+    """``[credential, time, challenge]`` of a frame's content in the wallet's layout (a byte
+    string, an unsigned integer, null or a byte string; nothing after), else ``None``."""
+    if payload[:1] != b"\x83":
+        return None
+    head = cbor.read_head(payload, 1)
+    if head is None or head[0] != 2 or head[2] + head[1] > len(payload):
+        return None
+    credential = payload[head[2] : head[2] + head[1]]
+    head = cbor.read_head(payload, head[2] + head[1])
+    if head is None or head[0] != 0:
+        return None
+    signed_at, at = head[1], head[2]
+    if payload[at:] == b"\xf6":
+        return [credential, signed_at, None]
+    head = cbor.read_head(payload, at)
+    if head is None or head[0] != 2 or head[2] + head[1] != len(payload):
+        return None
+    return [credential, signed_at, payload[head[2] :]]
 
 
 def _uint(v: Any) -> bool:

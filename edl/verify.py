@@ -193,17 +193,7 @@ class _Checks:
         required: bool = True,
         error: EdlError | None = None,
     ) -> None:
-        self.items.append(
-            Check(
-                name=name,
-                status=status,
-                code=code,
-                message=message,
-                required=required,
-                document=self.document,
-                error=error,
-            )
-        )
+        self.items.append(Check(name, status, code, message, required, self.document, error))
 
     def run(self, name: str, fn: Callable[[], str], *, status: CheckStatus = CheckStatus.PASSED) -> bool:
         try:

@@ -47,6 +47,7 @@ from .x509 import (
     check_ds_profile_der,
     check_validity,
     load_certificate,
+    public_key_of,
     validity_of,
     verify_chain,
 )
@@ -123,7 +124,7 @@ def _issuer_signature_error(credential: bytes, certificate: bytes) -> tuple[type
     # frame and every rotation, so the handheld checks its signature once. (The error is kept
     # as its class, message and code, and raised afresh each time.)
     try:
-        decode_compact(credential).sign1.verify(load_certificate(certificate).public_key())  # type: ignore[arg-type]
+        decode_compact(credential).sign1.verify(public_key_of(certificate))
     except EdlError as e:
         return (type(e), e.message, e.code)
     return None
@@ -193,8 +194,10 @@ def verify_presentation(
             f"the issuer's signing key {cred.kid.hex()} has been revoked by {revoked[0].name}",
         )
     elif not candidates:
-        err = UntrustedIssuerError(f"no trusted authority has a signing key {cred.kid.hex()}")
-        checks.add("certificate_chain", CheckStatus.FAILED, err.code, err.diagnostics(), error=err)
+        untrusted = UntrustedIssuerError(f"no trusted authority has a signing key {cred.kid.hex()}")
+        checks.add(
+            "certificate_chain", CheckStatus.FAILED, untrusted.code, untrusted.diagnostics(), error=untrusted
+        )
     else:
         last_error: EdlError | None = None
         for vl, city, signer in candidates:
@@ -225,77 +228,75 @@ def verify_presentation(
         return VerificationResult(checks=tuple(checks.items))
 
     city, signer, chain = chosen
+    err: EdlError | None
     ds_der = signer.certificate
-    ds = load_certificate(ds_der)
-    checks.add(
-        "certificate_chain",
-        CheckStatus.PASSED,
-        "ok",
-        f"{city.name} ({city.country}), signer {cred.kid.hex()}",
-    )
-
-    def profile() -> str:
+    ok = CheckStatus.PASSED
+    add = checks.add
+    add("certificate_chain", ok, "ok", f"{city.name} ({city.country}), signer {cred.kid.hex()}")
+    try:
         check_ds_profile_der(ds_der, chain.anchor_der)
-        return "document signer certificate fits the ISO 18013-5 profile"
-
-    checks.run("ds_profile", profile)
-
-    def ds_validity() -> str:
+        add("ds_profile", ok, "ok", "document signer certificate fits the ISO 18013-5 profile")
+    except EdlError as e:
+        add("ds_profile", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
+    not_before, not_after = validity_of(ds_der)
+    try:
         check_validity(ds_der, now, what="the document signer certificate")
-        return f"document signer certificate valid until {validity_of(ds_der)[1]:%Y-%m-%d}"
+        add(
+            "ds_validity", ok, "ok", f"document signer certificate valid until {not_after.date().isoformat()}"
+        )
+    except EdlError as e:
+        add("ds_validity", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
+    add("issuer_signature", ok, "ok", "the issuing city's signature is valid")
+    if cred.city == city.id:
+        add("city", ok, "ok", f"issued by {city.name}")
+    else:
+        err = VerificationError(
+            f"the licence claims city {cred.city!r} but its signer belongs to {city.id!r}",
+            code="city_mismatch",
+        )
+        add("city", CheckStatus.FAILED, err.code, err.diagnostics(), error=err)
 
-    checks.run("ds_validity", ds_validity)
-    checks.add("issuer_signature", CheckStatus.PASSED, "ok", "the issuing city's signature is valid")
+    if now + skew < cred.issued:
+        err = NotYetValidError(f"the licence credential is not valid before {cred.issued:%Y-%m-%d %H:%M}Z")
+    elif now > cred.valid_until:
+        err = ExpiredError(f"the licence credential expired on {cred.valid_until:%Y-%m-%d %H:%M}Z")
+    elif not not_before <= cred.issued <= not_after:
+        err = VerificationError(
+            "the credential was signed outside its signer certificate's validity",
+            code="signed_outside_certificate",
+        )
+    else:
+        err = None
+    if err is None:
+        add("credential_validity", ok, "ok", f"valid until {cred.valid_until.date().isoformat()}")
+    else:
+        add("credential_validity", CheckStatus.FAILED, err.code, err.diagnostics(), error=err)
 
-    def city_check() -> str:
-        if cred.city != city.id:
-            raise VerificationError(
-                f"the licence claims city {cred.city!r} but its signer belongs to {city.id!r}",
-                code="city_mismatch",
-            )
-        return f"issued by {city.name}"
+    try:
+        frame.sign1.verify(cred.device_key)
+        device_ok = True
+        add("device_auth", ok, "ok", "made by the holder's own phone")
+    except EdlError as e:
+        device_ok = False
+        err = DeviceAuthError("this QR was not made by the holder's own phone")
+        err.__cause__ = e
+        add("device_auth", CheckStatus.FAILED, err.code, err.diagnostics(), error=err)
 
-    checks.run("city", city_check)
-
-    def validity() -> str:
-        if now + skew < cred.issued:
-            raise NotYetValidError(
-                f"the licence credential is not valid before {cred.issued:%Y-%m-%d %H:%M}Z"
-            )
-        if now > cred.valid_until:
-            raise ExpiredError(f"the licence credential expired on {cred.valid_until:%Y-%m-%d %H:%M}Z")
-        not_before, not_after = validity_of(ds_der)
-        if not not_before <= cred.issued <= not_after:
-            raise VerificationError(
-                "the credential was signed outside its signer certificate's validity",
-                code="signed_outside_certificate",
-            )
-        return f"valid until {cred.valid_until:%Y-%m-%d}"
-
-    checks.run("credential_validity", validity)
-
-    def device() -> str:
-        try:
-            frame.sign1.verify(cred.device_key)
-        except EdlError as e:
-            raise DeviceAuthError("this QR was not made by the holder's own phone") from e
-        return "made by the holder's own phone"
-
-    device_ok = checks.run("device_auth", device)
-
-    def freshness() -> str:
+    if device_ok:
         age = now - frame.signed_at
         if age > window:
-            raise StalePresentationError(f"QR expired: it was made {int(age.total_seconds())} s ago")
-        if -age > skew:
-            raise StalePresentationError(
+            err = StalePresentationError(f"QR expired: it was made {int(age.total_seconds())} s ago")
+        elif -age > skew:
+            err = StalePresentationError(
                 f"the QR's time is {int(-age.total_seconds())} s ahead of this device: check both clocks",
                 code="clock_skew",
             )
-        return f"made {max(0, int(age.total_seconds()))} s ago"
-
-    if device_ok:
-        checks.run("freshness", freshness)
+        else:
+            err = None
+        if err is None:
+            add("freshness", ok, "ok", f"made {max(0, int(age.total_seconds()))} s ago")
+        else:
+            add("freshness", CheckStatus.FAILED, err.code, err.diagnostics(), error=err)
     else:
         checks.skip("freshness", "not checked: the frame's signature did not verify")
 
@@ -304,9 +305,9 @@ def verify_presentation(
     elif not device_ok:
         checks.skip("challenge", "not checked: the frame's signature did not verify")
     elif frame.challenge == challenge:
-        checks.add("challenge", CheckStatus.PASSED, "ok", "the QR answers this device's challenge")
+        add("challenge", ok, "ok", "the QR answers this device's challenge")
     else:
-        checks.add(
+        add(
             "challenge",
             CheckStatus.FAILED,
             "challenge_mismatch",
@@ -345,6 +346,6 @@ def verify_presentation(
     if portrait is not None:
         elements["portrait"] = portrait
     document = VerifiedDocument(
-        doc_type=DOC_TYPE_MDL, elements={NAMESPACE_MDL: elements}, issuer_certificate=ds
+        doc_type=DOC_TYPE_MDL, elements={NAMESPACE_MDL: elements}, issuer_certificate=load_certificate(ds_der)
     )
     return VerificationResult(checks=tuple(checks.items), documents=(document,))

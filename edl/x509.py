@@ -45,6 +45,7 @@ __all__ = [
     "load_certificate",
     "make_document_signer",
     "make_iaca",
+    "public_key_of",
     "subject_text",
     "validity_of",
     "verify_chain",
@@ -132,6 +133,13 @@ def check_validity(cert: x509.Certificate | bytes, now: _dt.datetime, *, what: s
         raise NotYetValidError(f"{what} is not valid before {not_before:%Y-%m-%d %H:%M}Z")
     if now > not_after:
         raise ExpiredError(f"{what} expired on {not_after:%Y-%m-%d %H:%M}Z")
+
+
+@functools.lru_cache(maxsize=256)
+def public_key_of(der: bytes) -> Any:
+    """The public key of a DER certificate (cached by its bytes: parsing it costs microseconds
+    on every verification otherwise)."""
+    return load_certificate(der).public_key()
 
 
 @functools.lru_cache(maxsize=512)
@@ -270,10 +278,23 @@ def verify_chain(chain: Sequence[bytes], anchors: TrustAnchors, now: _dt.datetim
 
     Raises ``UntrustedIssuerError`` when no anchor vouches for the leaf, ``ExpiredError``
     or ``NotYetValidError`` when a certificate on the path is outside its validity.
-    The signature check of each link is cached by the exact certificate bytes.
+    The path found is cached by the exact certificate bytes and the anchors (a handheld checks
+    the same signers all day); only the validity dates are compared at ``now`` each time.
     """
     if not chain:
         raise MalformedError("no certificate to check")
+    result, dated = _walk(tuple(chain), anchors)
+    for der, what in dated:
+        check_validity(der, now, what=what)
+    return result
+
+
+@functools.lru_cache(maxsize=256)
+def _walk(
+    chain: tuple[bytes, ...], anchors: TrustAnchors
+) -> tuple[ChainResult, tuple[tuple[bytes, str], ...]]:
+    """The time-independent part of :func:`verify_chain`: the path to an anchor and the
+    certificates on it whose validity must hold (failures raise and are not cached)."""
     leaf_der = chain[0]
     if anchors.revoked and key_id(leaf_der) in anchors.revoked:
         raise UntrustedIssuerError(
@@ -282,7 +303,8 @@ def verify_chain(chain: Sequence[bytes], anchors: TrustAnchors, now: _dt.datetim
         )
     pinned = anchors.pinned(leaf_der)
     if pinned is not None:
-        return ChainResult(anchor=pinned, pinned=True, anchor_der=leaf_der)
+        return ChainResult(anchor=pinned, pinned=True, anchor_der=leaf_der), ()
+    dated: list[tuple[bytes, str]] = []
     current_der = leaf_der
     current = load_certificate(current_der)
     intermediates = [load_certificate(d) for d in chain[1:]]
@@ -291,8 +313,8 @@ def verify_chain(chain: Sequence[bytes], anchors: TrustAnchors, now: _dt.datetim
             if _issued_by(current_der, anchor_der):
                 if not _is_ca(anchor_der):
                     raise UntrustedIssuerError("the trust anchor is not a certificate authority")
-                check_validity(anchor_der, now, what="the issuing authority's root certificate")
-                return ChainResult(anchor=anchor, pinned=False, anchor_der=anchor_der)
+                dated.append((anchor_der, "the issuing authority's root certificate"))
+                return ChainResult(anchor=anchor, pinned=False, anchor_der=anchor_der), tuple(dated)
         step = next(
             (
                 (d, c)
@@ -305,7 +327,7 @@ def verify_chain(chain: Sequence[bytes], anchors: TrustAnchors, now: _dt.datetim
             break
         current_der, current = step
         _check_ca(current, what="an intermediate certificate")
-        check_validity(current_der, now, what="an intermediate certificate")
+        dated.append((current_der, "an intermediate certificate"))
     raise UntrustedIssuerError("the issuer's certificate does not chain to any trusted authority")
 
 

@@ -1,0 +1,155 @@
+"""The verifier's fast paths decide exactly as the strict decoder does.
+
+A QR frame and its compact credential are split by hand when they have the wallet's layout
+(``cose.split_sign1``, ``presentation._split_content``) instead of going through the strict CBOR
+decoder. These tests hold the fast paths to the strict ones: on genuine frames, on hostile
+variants of them (bytes flipped, cut, added, heads re-encoded longer) and on arbitrary bytes,
+parsing with the fast paths on and off gives the same frame, or the same error."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from edl import cbor, compact, cose, presentation
+from edl.cose import KeySigner
+from edl.credentials import issue_licence
+from edl.demo import make_portrait
+from edl.errors import EdlError
+from edl.issue import DocumentSigner
+from edl.model import Licence
+from edl.presentation import decode_text
+from edl.wallet import Wallet
+from edltest import NOW, licence_json, make_city
+
+PROPERTY = settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@pytest.fixture(scope="module")
+def payloads() -> list[bytes]:
+    city = make_city("Qingdao", "CN")
+    phone = ec.generate_private_key(ec.SECP256R1())
+    issued = issue_licence(
+        Licence.from_json(licence_json(portrait=make_portrait())),
+        city="cn-qingdao",
+        device_key=phone.public_key(),
+        signer=DocumentSigner(KeySigner(city.ds_key), city.ds),
+        now=NOW,
+    )
+    wallet = Wallet(phone)
+    wallet.add(issued.compact, issued.thumbnail)
+    out = []
+    for profile in ("roadside", "age-check", "rental"):
+        out += [decode_text(t) for t in wallet.frames(profile, at=NOW)]
+    out += [decode_text(wallet.frames("roadside", at=NOW, challenge=b"\x01" * 16)[0])]
+    return out
+
+
+def _outcome(data: bytes) -> object:
+    """What parsing gives: the frame's fields, the chunk, or the error's class and code."""
+    compact._decode_compact.cache_clear()
+    try:
+        parsed = presentation.parse_payload(data)
+    except EdlError as e:
+        return (type(e).__name__, e.code)
+    if isinstance(parsed, presentation.Chunk):
+        return parsed
+    cred = parsed.credential
+    return (
+        parsed.sign1,
+        parsed.signed_at,
+        parsed.challenge,
+        cred.raw,
+        cred.sign1,
+        cred.claims,
+        cred.elements(),
+    )
+
+
+def _strict(monkeypatch: pytest.MonkeyPatch, data: bytes) -> object:
+    with monkeypatch.context() as m:
+        m.setattr(cose, "split_sign1", lambda _data: None)
+        m.setattr(presentation, "_split_content", lambda _payload: None)
+        return _outcome(data)
+
+
+def test_genuine_frames_take_the_fast_path(payloads):
+    frames = [p for p in payloads if p[0] == 0x84]
+    assert len(frames) >= 4
+    for data in frames:
+        assert cose.split_sign1(data) is not None
+        sign1 = cose.decode_sign1(data)
+        assert presentation._split_content(sign1.payload) is not None
+        assert cose.split_sign1(presentation._split_content(sign1.payload)[0]) is not None
+
+
+def test_fast_and_strict_agree_on_genuine_frames(payloads, monkeypatch):
+    for data in payloads:
+        assert _outcome(data) == _strict(monkeypatch, data)
+
+
+def _longer_heads(data: bytes) -> bytes:
+    """The same CBOR with every byte-string head at the top level one size longer."""
+    value = cbor.decode(data)
+    if not isinstance(value, list):
+        return data
+    out = bytearray(cbor.head(4, len(value)))
+    for item in value:
+        if isinstance(item, bytes):
+            out += bytes([0x59]) + len(item).to_bytes(2, "big") + item
+        else:
+            out += cbor.encode(item)
+    return bytes(out)
+
+
+def test_non_preferred_heads_agree(payloads, monkeypatch):
+    for data in payloads:
+        longer = _longer_heads(data)
+        assert longer != data
+        assert _outcome(longer) == _strict(monkeypatch, longer)
+
+
+@PROPERTY
+@given(pick=st.integers(min_value=0), at=st.integers(min_value=0), byte=st.integers(0, 255))
+def test_one_byte_changed_agrees(payloads, monkeypatch, pick, at, byte):
+    data = bytearray(payloads[pick % len(payloads)])
+    data[at % len(data)] = byte
+    assert _outcome(bytes(data)) == _strict(monkeypatch, bytes(data))
+
+
+@PROPERTY
+@given(pick=st.integers(min_value=0), cut=st.integers(min_value=0), extra=st.binary(max_size=4))
+def test_cut_or_extended_agrees(payloads, monkeypatch, pick, cut, extra):
+    data = payloads[pick % len(payloads)]
+    data = data[: len(data) - cut % len(data)] + extra
+    if data:
+        assert _outcome(data) == _strict(monkeypatch, data)
+
+
+@PROPERTY
+@given(data=st.binary(min_size=1, max_size=64).map(lambda b: b"\x84" + b))
+def test_arbitrary_arrays_agree(monkeypatch, data):
+    assert _outcome(data) == _strict(monkeypatch, data)
+
+
+@given(at=st.integers(min_value=0, max_value=40), data=st.binary(max_size=40))
+def test_read_head_matches_the_decoder(at, data):
+    head = cbor.read_head(data, at)
+    if head is None:
+        return
+    major, argument, end = head
+    assert 0 <= major <= 7 and end <= len(data)
+    if major in (0, 1):  # an integer: the decoder reads the same argument
+        value = cbor.decode(data[at:end])
+        assert value == (argument if major == 0 else -1 - argument)
+
+
+def test_frame_time_is_kept_as_signed(payloads):
+    frame = presentation.parse_payload(payloads[0])
+    assert frame.signed_at == NOW.replace(microsecond=0).astimezone(dt.UTC)
