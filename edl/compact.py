@@ -326,7 +326,7 @@ _ELEMENT_OF: Mapping[int, tuple[str, Any]] = {
 def _time(value: Any, what: str) -> _dt.datetime:
     if type(value) is not int or not 0 <= value < 2**40:
         raise MalformedError(f"compact credential {what} must be epoch seconds")
-    return _dt.datetime.fromtimestamp(value, tz=_dt.UTC)
+    return _dt.datetime.fromtimestamp(value, _dt.UTC)
 
 
 def decode_compact(data: bytes) -> CompactCredential:

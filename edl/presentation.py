@@ -190,7 +190,7 @@ def parse_payload(data: bytes) -> Frame | Chunk:
     if challenge is not None and (type(challenge) is not bytes or len(challenge) > MAX_CHALLENGE):
         raise MalformedError(f"a frame's challenge must be a byte string of at most {MAX_CHALLENGE} bytes")
     return Frame(
-        sign1, decode_compact(credential), _dt.datetime.fromtimestamp(signed_at, tz=_dt.UTC), challenge
+        sign1, decode_compact(credential), _dt.datetime.fromtimestamp(signed_at, _dt.UTC), challenge
     )
 
 

@@ -42,7 +42,7 @@ from .errors import (
 from .mdoc.namespaces import DOC_TYPE_MDL, NAMESPACE_MDL
 from .presentation import Chunk, Frame, decode_text, parse_payload
 from .trust import VerifiedTrustList
-from .verify import CheckStatus, VerificationResult, VerifiedDocument, _Checks
+from .verify import Check, CheckStatus, VerificationResult, VerifiedDocument, _Checks
 from .x509 import (
     check_ds_profile_der,
     check_validity,
@@ -76,6 +76,20 @@ CHECK_NAMES = (
     "challenge",
     "portrait",
     "status",
+)
+
+
+# Checks whose outcome reads the same every time (immutable, so shared).
+_DS_PROFILE_OK = Check(
+    "ds_profile", CheckStatus.PASSED, "ok", "document signer certificate fits the ISO 18013-5 profile"
+)
+_ISSUER_SIGNATURE_OK = Check(
+    "issuer_signature", CheckStatus.PASSED, "ok", "the issuing city's signature is valid"
+)
+_DEVICE_AUTH_OK = Check("device_auth", CheckStatus.PASSED, "ok", "made by the holder's own phone")
+_CHALLENGE_OK = Check("challenge", CheckStatus.PASSED, "ok", "the QR answers this device's challenge")
+_NO_CHALLENGE = Check(
+    "challenge", CheckStatus.NOT_CHECKED, "no_challenge", "no challenge was asked", required=False
 )
 
 
@@ -232,10 +246,11 @@ def verify_presentation(
     ds_der = signer.certificate
     ok = CheckStatus.PASSED
     add = checks.add
+    items = checks.items
     add("certificate_chain", ok, "ok", f"{city.name} ({city.country}), signer {cred.kid.hex()}")
     try:
         check_ds_profile_der(ds_der, chain.anchor_der)
-        add("ds_profile", ok, "ok", "document signer certificate fits the ISO 18013-5 profile")
+        items.append(_DS_PROFILE_OK)
     except EdlError as e:
         add("ds_profile", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
     not_before, not_after = validity_of(ds_der)
@@ -246,7 +261,7 @@ def verify_presentation(
         )
     except EdlError as e:
         add("ds_validity", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
-    add("issuer_signature", ok, "ok", "the issuing city's signature is valid")
+    items.append(_ISSUER_SIGNATURE_OK)
     if cred.city == city.id:
         add("city", ok, "ok", f"issued by {city.name}")
     else:
@@ -275,7 +290,7 @@ def verify_presentation(
     try:
         frame.sign1.verify(cred.device_key)
         device_ok = True
-        add("device_auth", ok, "ok", "made by the holder's own phone")
+        items.append(_DEVICE_AUTH_OK)
     except EdlError as e:
         device_ok = False
         err = DeviceAuthError("this QR was not made by the holder's own phone")
@@ -301,11 +316,11 @@ def verify_presentation(
         checks.skip("freshness", "not checked: the frame's signature did not verify")
 
     if challenge is None:
-        checks.skip("challenge", "no challenge was asked", code="no_challenge", required=False)
+        items.append(_NO_CHALLENGE)
     elif not device_ok:
         checks.skip("challenge", "not checked: the frame's signature did not verify")
     elif frame.challenge == challenge:
-        add("challenge", ok, "ok", "the QR answers this device's challenge")
+        items.append(_CHALLENGE_OK)
     else:
         add(
             "challenge",
