@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import base45
-import numpy as np
 
 from . import cbor, cose
 from .compact import CompactCredential, decode_compact
@@ -88,32 +87,44 @@ def decode_text(text: str | bytes) -> bytes:
 
 _B45_ALPHABET = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _B45_VALUES = bytes(_B45_ALPHABET.find(bytes([c])) % 256 for c in range(256))  # not in it: 255
-_B45_WEIGHTS = np.array([1, 45, 45 * 45], dtype=np.uint32)
 
 
 def b45decode(text: str) -> bytes:
-    """RFC 9285 base45 decoding, vectorised: the ``base45`` package gives the same bytes and
-    refuses the same texts (``tests/property/test_fast_paths.py``), but takes ~50 µs for a
-    frame, a quarter of the whole verification budget; this takes ~10 µs.
+    """RFC 9285 base45 decoding, all groups at once: the ``base45`` package gives the same
+    bytes and refuses the same texts (``tests/property/test_fast_paths.py``) but spends ~60 µs
+    on a frame, a third of the verification budget; this spends ~17 µs.
 
+    Each group of three values goes in a 32-bit lane of one big integer per position, so
+    ``c0 + 45·c1 + 2025·c2`` is three integer operations for the whole text (a lane holds at
+    most 91,124: no carry crosses lanes); the low two bytes of each lane are the output.
     Raises ``ValueError`` for a character outside the alphabet, a length of 3n+1, or a group
     worth more than its bytes can hold."""
-    values = np.frombuffer(text.encode("ascii").translate(_B45_VALUES), dtype=np.uint8)
+    values = text.encode("ascii").translate(_B45_VALUES)
     size = len(values)
     tail = size % 3
-    if tail == 1 or (size and values.max() == 255):
+    if tail == 1 or b"\xff" in values:
         raise ValueError("not base45")
     full = size - tail
-    groups = values[:full].reshape(-1, 3) @ _B45_WEIGHTS
-    if full and groups.max() > 0xFFFF:
+    groups = full // 3
+    lanes = bytearray(4 * groups)
+    lanes[3::4] = values[0:full:3]
+    low = int.from_bytes(lanes, "big")
+    lanes[3::4] = values[1:full:3]
+    middle = int.from_bytes(lanes, "big")
+    lanes[3::4] = values[2:full:3]
+    high = int.from_bytes(lanes, "big")
+    total = (low + 45 * middle + 2025 * high).to_bytes(4 * groups, "big")
+    if total[1::4].count(0) != groups:  # a lane over 0xFFFF
         raise ValueError("a base45 group is out of range")
-    out: bytes = groups.astype(">u2").tobytes()
+    out = bytearray(2 * groups + tail // 2)
+    out[0 : 2 * groups : 2] = total[2::4]
+    out[1 : 2 * groups : 2] = total[3::4]
     if tail:
-        last = int(values[full]) + 45 * int(values[full + 1])
+        last = values[full] + 45 * values[full + 1]
         if last > 0xFF:
             raise ValueError("a base45 group is out of range")
-        out += bytes((last,))
-    return out
+        out[-1] = last
+    return bytes(out)
 
 
 def make_frame(
@@ -189,9 +200,7 @@ def parse_payload(data: bytes) -> Frame | Chunk:
         raise MalformedError("a frame's signing time must be epoch seconds")
     if challenge is not None and (type(challenge) is not bytes or len(challenge) > MAX_CHALLENGE):
         raise MalformedError(f"a frame's challenge must be a byte string of at most {MAX_CHALLENGE} bytes")
-    return Frame(
-        sign1, decode_compact(credential), _dt.datetime.fromtimestamp(signed_at, _dt.UTC), challenge
-    )
+    return Frame(sign1, decode_compact(credential), _dt.datetime.fromtimestamp(signed_at, _dt.UTC), challenge)
 
 
 def _chunk(value: list[Any]) -> Chunk:
