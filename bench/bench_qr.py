@@ -13,7 +13,9 @@ from a fixed seed (frame *i* of a cell is the same whatever ``--frames`` is), as
 * **harsh**: symbol 30–50 % of the frame height, rotation ±35°, perspective (corners moved up to
   12 % of the side, ~25° of tilt), blur σ 0.5–0.8 px, noise σ 4–8, contrast 35–45 %, a lighting
   gradient that dims one side by 30–50 % and a glare spot on the screen;
-* blur and size are per 480 lines: at 1280×720 the same scene has 1.5× the pixels, so σ is 1.5×.
+* blur and size are per 480 lines: at 1280×720 the same scene has 1.5× the pixels, so σ is 1.5×;
+* the code and its quiet zone always lie inside the picture (a tilt that pushes them out slides
+  the phone back in: an officer frames the code, and no decoder reads what is not there).
 
 For each (resolution, condition) and backend: success rate (one decoded text exactly equal to the
 payload), misreads (a decoded text that is not the payload), median and 95th-percentile decode
@@ -163,6 +165,19 @@ def _frame(
     corners = np.array([(-half, -half), (half, -half), (half, half), (-half, half)])
     dst = np.array([(cx + x * cos - y * sin, cy + x * sin + y * cos) for x, y in corners])
     dst += rng.uniform(-cond.tilt, cond.tilt, (4, 2)) * side
+    # The tilt can push a corner of the code out of the picture, which no decoder can read:
+    # slide the phone back in (no random draw, so every other frame stays as it was).
+    inner = np.array([(pad - QUIET) / total, (pad + n + QUIET) / total])
+    region = np.array(
+        [
+            (1 - u) * (1 - v) * dst[0] + u * (1 - v) * dst[1] + u * v * dst[2] + (1 - u) * v * dst[3]
+            for u in inner
+            for v in inner
+        ]
+    )
+    for axis, limit in ((0, w - 2), (1, h - 2)):
+        low, high = region[:, axis].min(), region[:, axis].max()
+        dst[:, axis] += max(0.0, 1 - low) - max(0.0, high - limit)
     size_src = total * px
     src = np.array([(0, 0), (size_src, 0), (size_src, size_src), (0, size_src)], dtype=np.float64)
     coeffs = _perspective_coeffs(dst, src)
