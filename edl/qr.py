@@ -377,8 +377,11 @@ def _zxing(image: Image.Image | npt.NDArray[np.uint8], *, text: bool) -> list[An
         fmt = zxingcpp.ImageFormat.RGB if image.shape[2] == 3 else zxingcpp.ImageFormat.RGBA
         source = zxingcpp.ImageView(image, image.shape[1], image.shape[0], fmt)
     # try_rotate only matters for 1D symbologies: the QR detector finds any orientation.
+    # Only the plain QR code (model 2) that every licence frame is: zxing-cpp 3's "QRCode" also
+    # looks for Micro QR and rMQR, and once read a 4-digit "Micro QR" out of a noisy background
+    # in place of the real code (bench_qr.py, seed 3, harsh 640×480 frame 395).
     options: dict[str, Any] = {
-        "formats": zxingcpp.BarcodeFormat.QRCode,
+        "formats": getattr(zxingcpp.BarcodeFormat, "QRCodeModel2", zxingcpp.BarcodeFormat.QRCode),
         "text_mode": zxingcpp.TextMode.Plain,
         "try_rotate": False,
     }
