@@ -7,6 +7,7 @@ import base64
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -126,6 +127,33 @@ def make_trust_list(
         cities=tuple(entries),
     )
     return verify_trust_list(sign_trust_list(tl, [op], [sign_root(root, [op])]), [root], now=now)
+
+
+def issue_to_wallet(
+    city: City,
+    phone: ec.EllipticCurvePrivateKey,
+    licence: Any,
+    *,
+    city_id: str = "cn-qingdao",
+    now: dt.datetime = NOW,
+) -> tuple[Any, Any]:
+    """Issue ``licence`` (an ``edl.model.Licence``) for ``phone`` by ``city``'s DS and put it in
+    the phone's wallet: ``(IssuedLicence, Wallet)``."""
+    from edl.cose import KeySigner
+    from edl.credentials import issue_licence
+    from edl.issue import DocumentSigner
+    from edl.wallet import Wallet
+
+    issued = issue_licence(
+        licence,
+        city=city_id,
+        device_key=phone.public_key(),
+        signer=DocumentSigner(KeySigner(city.ds_key), city.ds),
+        now=now,
+    )
+    wallet = Wallet(phone)
+    wallet.add(issued.compact, issued.thumbnail)
+    return issued, wallet
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:

@@ -25,30 +25,18 @@ with atheris.instrument_imports(include=["edl"]):
     from cryptography.hazmat.primitives.asymmetric import ec
 
     from edl.compact import decode_compact
-    from edl.cose import KeySigner
-    from edl.credentials import issue_licence
     from edl.demo import make_portrait
     from edl.errors import EdlError
-    from edl.issue import DocumentSigner
     from edl.model import Licence
     from edl.presentation import decode_text, parse_payload
     from edl.verify import Verdict
     from edl.verify_qr import verify_presentation
-    from edl.wallet import Wallet
-    from edltest import NOW, licence_json, make_city, make_trust_list
+    from edltest import NOW, issue_to_wallet, licence_json, make_city, make_trust_list
 
 CITY = make_city()
 TRUST = make_trust_list({"cn-qingdao": (CITY, "CN")})
 PHONE = ec.generate_private_key(ec.SECP256R1())
-ISSUED = issue_licence(
-    Licence.from_json(licence_json(portrait=make_portrait(seed=4))),
-    city="cn-qingdao",
-    device_key=PHONE.public_key(),
-    signer=DocumentSigner(KeySigner(CITY.ds_key), CITY.ds),
-    now=NOW,
-)
-WALLET = Wallet(PHONE)
-WALLET.add(ISSUED.compact, ISSUED.thumbnail)
+ISSUED, WALLET = issue_to_wallet(CITY, PHONE, Licence.from_json(licence_json(portrait=make_portrait(seed=4))))
 CHALLENGE = b"K7Q2"
 TEXTS = WALLET.frames("roadside", at=NOW, challenge=CHALLENGE)
 CHECK_AT = NOW + dt.timedelta(seconds=5)

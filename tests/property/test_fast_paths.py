@@ -17,15 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edl import cbor, compact, cose, presentation
-from edl.cose import KeySigner
-from edl.credentials import issue_licence
 from edl.demo import make_portrait
 from edl.errors import EdlError
-from edl.issue import DocumentSigner
 from edl.model import Licence
 from edl.presentation import decode_text
-from edl.wallet import Wallet
-from edltest import NOW, licence_json, make_city
+from edltest import NOW, issue_to_wallet, licence_json, make_city
 
 PROPERTY = settings(
     max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -34,17 +30,9 @@ PROPERTY = settings(
 
 @pytest.fixture(scope="module")
 def payloads() -> list[bytes]:
-    city = make_city("Qingdao", "CN")
     phone = ec.generate_private_key(ec.SECP256R1())
-    issued = issue_licence(
-        Licence.from_json(licence_json(portrait=make_portrait())),
-        city="cn-qingdao",
-        device_key=phone.public_key(),
-        signer=DocumentSigner(KeySigner(city.ds_key), city.ds),
-        now=NOW,
-    )
-    wallet = Wallet(phone)
-    wallet.add(issued.compact, issued.thumbnail)
+    licence = Licence.from_json(licence_json(portrait=make_portrait()))
+    _issued, wallet = issue_to_wallet(make_city("Qingdao", "CN"), phone, licence)
     out = []
     for profile in ("roadside", "age-check", "rental"):
         out += [decode_text(t) for t in wallet.frames(profile, at=NOW)]

@@ -19,7 +19,7 @@ from edl.presentation import MAX_PAYLOAD_BYTES, decode_text, encode_text, make_f
 from edl.verify import CheckStatus, Verdict
 from edl.verify_qr import DEFAULT_WINDOW, MixedCarouselError, verify_presentation
 from edl.wallet import Wallet
-from edltest import NOW, licence_json, make_city, make_trust_list
+from edltest import NOW, issue_to_wallet, licence_json, make_city, make_trust_list
 
 SOON = NOW + dt.timedelta(seconds=5)
 ISO = "org.iso.18013.5.1"
@@ -126,15 +126,7 @@ def test_a_long_realistic_licence_still_fits(qingdao, phone):
             {"vehicle_category_code": "D", "issue_date": "2018-09-10", "expiry_date": "2034-01-14"},
         ]
     )
-    got = issue_licence(
-        lic,
-        city="cn-qingdao",
-        device_key=phone.public_key(),
-        signer=DocumentSigner(KeySigner(qingdao.ds_key), qingdao.ds),
-        now=NOW,
-    )
-    w = Wallet(phone)
-    w.add(got.compact, got.thumbnail)
+    _got, w = issue_to_wallet(qingdao, phone, lic)
     for text in w.frames("roadside", at=NOW, challenge=b"0123456789abcdef"):
         assert len(decode_text(text)) <= MAX_PAYLOAD_BYTES
 
