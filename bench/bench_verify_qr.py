@@ -42,7 +42,7 @@ from edl.presentation import decode_text  # noqa: E402
 from edl.verify import Verdict  # noqa: E402
 from edl.verify_qr import verify_presentation  # noqa: E402
 from edl.wallet import Wallet  # noqa: E402
-from edltest import licence_json, make_city, make_trust_list  # noqa: E402
+from edltest import issue_to_wallet, licence_json, make_city, make_trust_list  # noqa: E402
 
 AT = dt.datetime(2026, 6, 1, 8, 0, 0, tzinfo=dt.UTC)
 CHECK_AT = AT + dt.timedelta(seconds=5)
@@ -95,15 +95,7 @@ def main() -> int:
     city = make_city("Qingdao", "CN", now=AT)
     phone = ec.generate_private_key(ec.SECP256R1())
     licence = Licence.from_json(licence_json(portrait=make_portrait(seed=5)))
-    issued = issue_licence(
-        licence,
-        city="cn-qingdao",
-        device_key=phone.public_key(),
-        signer=DocumentSigner(KeySigner(city.ds_key), city.ds),
-        now=AT,
-    )
-    wallet = Wallet(phone)
-    wallet.add(issued.compact, issued.thumbnail)
+    _issued, wallet = issue_to_wallet(city, phone, licence, now=AT)
     texts = wallet.frames("roadside", at=AT)
     trust = make_trust_list({"cn-qingdao": (city, "CN")}, now=AT)
     payload = decode_text(texts[0])

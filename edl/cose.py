@@ -496,6 +496,8 @@ def split_sign1(data: bytes) -> tuple[bytes, bytes, bytes] | None:
 
     A fast path only: what it accepts, the strict decoder decodes to the same values
     (``tests/property/test_fast_paths.py`` holds it to that)."""
+    if type(data) is not bytes:  # a bytearray or memoryview: the strict decoder copies it
+        return None
     at = 2 if data[:2] == b"\xd2\x84" else 1 if data[:1] == b"\x84" else 0
     if not at or len(data) > cbor.DEFAULT_MAX_SIZE:
         return None

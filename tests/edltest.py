@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,43 @@ def issue_to_wallet(
     wallet = Wallet(phone)
     wallet.add(issued.compact, issued.thumbnail)
     return issued, wallet
+
+
+def load_script(path: Path) -> Any:
+    """A script of scripts/ (a golden-vector writer) imported as a module."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def cose_private_parts(value: Any) -> list[Any]:
+    """COSE_Key ``d`` (label -4) anywhere in a decoded CBOR value, tag-24 contents included."""
+    from edl import cbor
+
+    if isinstance(value, cbor.CBORTag):
+        inner = value.value
+        if value.tag == 24 and isinstance(inner, bytes):
+            return cose_private_parts(cbor.decode(inner))
+        return cose_private_parts(inner)
+    if isinstance(value, dict):
+        found = [value[-4]] if -4 in value else []
+        return found + [d for k, v in value.items() for d in cose_private_parts(k) + cose_private_parts(v)]
+    if isinstance(value, (list, tuple)):
+        return [d for v in value for d in cose_private_parts(v)]
+    return []
+
+
+def signed_parts(data: bytes) -> list[bytes]:
+    """The bytes of a COSE_Sign and of everything signed inside it (payload, edl-roots)."""
+    from edl import cose
+
+    signed = cose.decode_sign(data)
+    parts = [data, signed.payload]
+    for raw in signed.unprotected.get("edl-roots", []):
+        parts.extend(signed_parts(raw))
+    return parts
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:

@@ -173,3 +173,10 @@ def test_base45_refuses_what_the_reference_refuses(text):
 @pytest.mark.parametrize("text", ["", "A", "GGW", ":::", "ZZ", "abc", "QED8WEX0", "%69 VD92EX0", "BB8"])
 def test_base45_edges(text):
     assert _ours_b45(text) == _reference_b45(text)
+
+
+def test_buffers_other_than_bytes_take_the_strict_path(payloads):
+    data = payloads[0]
+    assert cose.split_sign1(bytearray(data)) is None
+    assert cose.decode_sign1(bytearray(data)) == cose.decode_sign1(data)
+    assert cose.decode_sign1(memoryview(data)) == cose.decode_sign1(data)

@@ -275,15 +275,7 @@ def test_compact_credential_as_mso_and_mso_as_compact_are_red(issued, trust, qin
 
 def test_two_licences_in_one_carousel_are_refused(wallet, trust, qingdao, portrait_licence):
     other_phone = ec.generate_private_key(ec.SECP256R1())
-    other = issue_licence(
-        portrait_licence,
-        city="cn-qingdao",
-        device_key=other_phone.public_key(),
-        signer=DocumentSigner(KeySigner(qingdao.ds_key), qingdao.ds),
-        now=NOW,
-    )
-    w2 = Wallet(other_phone)
-    w2.add(other.compact, other.thumbnail)
+    _other, w2 = issue_to_wallet(qingdao, other_phone, portrait_licence)
     with pytest.raises(MixedCarouselError):
         verify_presentation(
             wallet.frames("roadside", at=NOW) + w2.frames("roadside", at=NOW)[1:], trust=trust, now=SOON

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -26,7 +25,7 @@ from edl.cli import main
 from edl.mdoc import DeviceResponse, IssuerSigned
 from edl.verify import verify_device_response, verify_issuer_signed
 from edl.x509 import TrustAnchors
-from edltest import DATA
+from edltest import DATA, cose_private_parts, load_script
 
 GOLDEN = DATA / "golden"
 ROOT = DATA.parent.parent
@@ -74,11 +73,7 @@ def _at(text: str) -> dt.datetime:
 
 @pytest.fixture(scope="module")
 def make_golden() -> Any:
-    spec = importlib.util.spec_from_file_location("make_golden", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 # --- the cases -------------------------------------------------------------------------------
@@ -103,21 +98,6 @@ def test_case_is_complete(case_dir: Path):
         assert expected["exit_code"] == {"green": 0, "red": 1, "amber": 3}[expected["verdict"]]
 
 
-def _cose_private_parts(value: Any) -> list[Any]:
-    """COSE_Key ``d`` (label -4) anywhere in a decoded value, tag-24 contents included."""
-    if isinstance(value, cbor.CBORTag):
-        inner = value.value
-        if value.tag == 24 and isinstance(inner, bytes):
-            return _cose_private_parts(cbor.decode(inner))
-        return _cose_private_parts(inner)
-    if isinstance(value, dict):
-        found = [value[-4]] if -4 in value else []
-        return found + [d for k, v in value.items() for d in _cose_private_parts(k) + _cose_private_parts(v)]
-    if isinstance(value, (list, tuple)):
-        return [d for v in value for d in _cose_private_parts(v)]
-    return []
-
-
 def test_no_private_key_in_golden_data(case_dir: Path):
     for path in case_dir.iterdir():
         data = path.read_bytes()
@@ -125,7 +105,7 @@ def test_no_private_key_in_golden_data(case_dir: Path):
         if path.suffix == ".pem":
             assert set(re.findall(rb"-----BEGIN ([A-Z ]+)-----", data)) == {b"CERTIFICATE"}, path.name
         if path.suffix == ".cbor":
-            assert _cose_private_parts(cbor.decode(data)) == [], path.name
+            assert cose_private_parts(cbor.decode(data)) == [], path.name
 
 
 def test_verifier_gives_every_expected_stage(case_dir: Path, clock: str):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -37,7 +36,7 @@ from edl.qr import ALPHANUMERIC, qr_version
 from edl.trust import VerifiedTrustList, verify_root, verify_trust_list
 from edl.verify_qr import CHECK_NAMES, DEFAULT_SKEW, DEFAULT_WINDOW, verify_presentation
 from edl.x509 import key_id
-from edltest import DATA
+from edltest import DATA, cose_private_parts, load_script, signed_parts
 
 CASE_DIR = DATA / "golden" / "qr-roadside"
 ROOT = DATA.parent.parent
@@ -100,11 +99,7 @@ def _challenge() -> bytes:
 
 @pytest.fixture(scope="module")
 def make_qr_golden() -> Any:
-    spec = importlib.util.spec_from_file_location("make_qr_golden", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 # --- the case -------------------------------------------------------------------------------
@@ -135,40 +130,19 @@ def test_case_is_complete():
     }
 
 
-def _cose_private_parts(value: Any) -> list[Any]:
-    """COSE_Key ``d`` (label -4) anywhere in a decoded value."""
-    if isinstance(value, cbor.CBORTag):
-        return _cose_private_parts(value.value)
-    if isinstance(value, dict):
-        found = [value[-4]] if -4 in value else []
-        return found + [d for k, v in value.items() for d in _cose_private_parts(k) + _cose_private_parts(v)]
-    if isinstance(value, (list, tuple)):
-        return [d for v in value for d in _cose_private_parts(v)]
-    return []
-
-
-def _signed_parts(data: bytes) -> list[bytes]:
-    """The bytes of a COSE_Sign and of everything signed inside it (payload, edl-roots)."""
-    signed = cose.decode_sign(data)
-    parts = [data, signed.payload]
-    for raw in signed.unprotected.get("edl-roots", []):
-        parts.extend(_signed_parts(raw))
-    return parts
-
-
 def test_no_private_key_in_golden_data():
     files = _case()["files"]
     for path in CASE_DIR.rglob("*"):
         if path.is_file():
             assert b"PRIVATE" not in path.read_bytes(), path.name
     for role in ("operator_root", "trust_list"):
-        for part in _signed_parts((CASE_DIR / files[role]).read_bytes()):
-            assert _cose_private_parts(cbor.decode(part)) == [], role
+        for part in signed_parts((CASE_DIR / files[role]).read_bytes()):
+            assert cose_private_parts(cbor.decode(part)) == [], role
     frame = parse_payload(_payloads()[0])
     assert isinstance(frame, Frame)
     assert isinstance(frame.credential.claims[Claim.DEVICE_KEY], bytes)  # a public point, nothing else
     assert frame.sign1.payload is not None
-    assert _cose_private_parts(cbor.decode(frame.sign1.payload)) == []
+    assert cose_private_parts(cbor.decode(frame.sign1.payload)) == []
 
 
 # --- verifying ------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -25,7 +24,7 @@ from edl.errors import EdlError, ThresholdError, TrustError, TrustListExpiredErr
 from edl.pins import Pins
 from edl.trust import TrustList, TrustRoot, verify_root, verify_trust_list
 from edl.x509 import key_id
-from edltest import DATA
+from edltest import DATA, cose_private_parts, load_script, signed_parts
 
 CASE_DIR = DATA / "golden" / "trust-list-2of3"
 ROOT = DATA.parent.parent
@@ -69,11 +68,7 @@ def _pinned() -> list[TrustRoot]:
 
 @pytest.fixture(scope="module")
 def make_trust_golden() -> Any:
-    spec = importlib.util.spec_from_file_location("make_trust_golden", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 # --- the case -------------------------------------------------------------------------------
@@ -96,34 +91,13 @@ def test_case_is_complete():
     assert case["EXPECTEDRESULTS_EXPIRED"]["trust_list"]["code"] == "trust_expired"
 
 
-def _cose_private_parts(value: Any) -> list[Any]:
-    """COSE_Key ``d`` (label -4) anywhere in a decoded value."""
-    if isinstance(value, cbor.CBORTag):
-        return _cose_private_parts(value.value)
-    if isinstance(value, dict):
-        found = [value[-4]] if -4 in value else []
-        return found + [d for k, v in value.items() for d in _cose_private_parts(k) + _cose_private_parts(v)]
-    if isinstance(value, (list, tuple)):
-        return [d for v in value for d in _cose_private_parts(v)]
-    return []
-
-
-def _signed_parts(data: bytes) -> list[bytes]:
-    """The bytes of a COSE_Sign and of everything signed inside it (payload, edl-roots)."""
-    signed = cose.decode_sign(data)
-    parts = [data, signed.payload]
-    for raw in signed.unprotected.get("edl-roots", []):
-        parts.extend(_signed_parts(raw))
-    return parts
-
-
 def test_no_private_key_in_golden_data():
     for path in CASE_DIR.iterdir():
         data = path.read_bytes()
         assert b"PRIVATE" not in data, path.name
         if path.suffix == ".cbor":
-            for part in _signed_parts(data):
-                assert _cose_private_parts(cbor.decode(part)) == [], path.name
+            for part in signed_parts(data):
+                assert cose_private_parts(cbor.decode(part)) == [], path.name
 
 
 # --- verifying ------------------------------------------------------------------------------
