@@ -136,7 +136,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from .cli_trust import _pins, trust_roots_from_args
     from .mdoc import SessionTranscript
     from .verify import verify_device_response
-    from .verify_qr import MixedCarouselError, verify_presentation
+    from .verify_qr import verify_presentation
 
     now = _now(args)
     texts, responses = _inputs(args.inputs, args.qr_backend)
@@ -162,10 +162,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         )
         return int(print_result(result, as_json=args.json))
     challenge = args.challenge.encode() if args.challenge else None
-    try:
-        result = verify_presentation(texts, trust=verified, now=now, challenge=challenge)
-    except MixedCarouselError as e:
-        _usage(str(e))
+    result = verify_presentation(texts, trust=verified, now=now, challenge=challenge)
+    structure = result.checks[0]
+    if structure.code == "mixed_carousel":  # the officer's mistake, not the licence's: exit 2
+        _usage(structure.message)
     return int(print_result(result, as_json=args.json))
 
 

@@ -10,6 +10,7 @@ impossible option) raises ``ValueError`` or ``TypeError`` as Python code expects
     ├── MalformedError            "malformed"          bytes that are not what they claim to be
     ├── UnsupportedError          "unsupported"        well-formed but outside what we accept
     ├── KeyStoreError             "key_store"          a key could not be read or used
+    ├── MixedCarouselError        "mixed_carousel"     QR frames of two licences read together
     ├── VerificationError
     │   ├── SignatureError        "bad_signature"      a signature or MAC does not verify
     │   ├── UntrustedIssuerError  "untrusted_issuer"   no trust anchor vouches for the signer
@@ -26,11 +27,22 @@ impossible option) raises ``ValueError`` or ``TypeError`` as Python code expects
         ├── TrustListRollbackError "trust_rollback"
         ├── TrustListExpiredError  "trust_expired"
         └── ThresholdError         "insufficient_signatures"
+
+Untrusted values never go into a message as they are: :func:`safe_repr` renders them short and
+safe (an attacker's 5,000-digit CBOR integer would make ``str()`` itself raise).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
+from collections.abc import Iterable, Mapping, Set
+from typing import Any
+
+from cryptography.exceptions import InternalError, UnsupportedAlgorithm
+from cryptography.x509 import InvalidVersion
+
 __all__ = [
+    "CRYPTOGRAPHY_LOAD_ERRORS",
     "CertificateProfileError",
     "DeviceAuthError",
     "DigestMismatchError",
@@ -39,6 +51,7 @@ __all__ = [
     "ExpiredError",
     "KeyStoreError",
     "MalformedError",
+    "MixedCarouselError",
     "NotYetValidError",
     "RevokedError",
     "SignatureError",
@@ -51,7 +64,20 @@ __all__ = [
     "UnsupportedError",
     "UntrustedIssuerError",
     "VerificationError",
+    "safe_repr",
 ]
+
+CRYPTOGRAPHY_LOAD_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    TypeError,
+    UnsupportedAlgorithm,
+    InternalError,
+    InvalidVersion,
+)
+"""Everything ``cryptography``'s PEM/DER loaders raise on bad input (``load_pem_*``,
+``load_der_*``): not only ``ValueError`` but an unknown key type or curve
+(``UnsupportedAlgorithm``), a certificate version other than 1 or 3 (``InvalidVersion``),
+OpenSSL trouble (``InternalError``), and ``TypeError`` for a password given or missing."""
 
 
 class EdlError(Exception):
@@ -90,6 +116,13 @@ class UnsupportedError(EdlError):
 
 class KeyStoreError(EdlError):
     code = "key_store"
+
+
+class MixedCarouselError(EdlError):
+    """The main QR frames of two different licences were read together."""
+
+    code = "mixed_carousel"
+    advice = "Scan one phone at a time."
 
 
 class VerificationError(EdlError):
@@ -160,3 +193,81 @@ class TrustListExpiredError(TrustError):
 
 class ThresholdError(TrustError):
     code = "insufficient_signatures"
+
+
+# --- untrusted values in messages -----------------------------------------------------------
+
+_MAX_DEPTH = 3
+_MAX_INT_BITS = 128
+_MAX_BYTES_SHOWN = 16
+
+
+def safe_repr(value: object, *, limit: int = 60) -> str:
+    """``value`` as one short line for an error message, whatever an attacker made it.
+
+    Safe for everything decoded CBOR or JSON can hold: an integer too big for ``str()``
+    (Python refuses more than 4,300 digits) is shown by its size, nesting is cut after three
+    levels, texts and byte strings are cut (bytes shown as ``h'hex'`` with their length),
+    control characters are escaped, and a value of any other type is shown only by its type's
+    name. The result has at most ``limit`` characters.
+
+    >>> safe_repr(10**5000)
+    '<integer of 16610 bits>'
+    >>> safe_repr({"version": [[["1.0"]]], "x": b"\\x00" * 20}, limit=80)
+    "{'version': [[[…]]], 'x': h'00000000000000000000000000000000…' (20 bytes)}"
+    """
+    if limit < 8:
+        raise ValueError("limit must be at least 8")
+    text = _render(value, 0, limit)
+    return text if len(text) <= limit else text[: limit - 1].rstrip("…") + "…"
+
+
+def _render(value: object, depth: int, room: int) -> str:
+    # ``room``: how much more text is worth making; the caller cuts the result.
+    if value is None or isinstance(value, (bool, float)):
+        return repr(value)
+    if isinstance(value, int):
+        if value.bit_length() <= _MAX_INT_BITS:
+            return int.__repr__(value)
+        return f"<{'negative ' if value < 0 else ''}integer of {value.bit_length()} bits>"
+    if isinstance(value, str):
+        shown = repr(value[:room])
+        return shown + "…" if len(value) > room else shown
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        data = bytes(value[:_MAX_BYTES_SHOWN])
+        size = len(value) if not isinstance(value, memoryview) else value.nbytes
+        if size <= _MAX_BYTES_SHOWN:
+            return f"h'{data.hex()}'"
+        return f"h'{data.hex()}…' ({size} bytes)"
+    if isinstance(value, (_dt.datetime, _dt.date)):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        if depth >= _MAX_DEPTH:
+            return "{…}"
+        return _join("{", "}", value.items(), depth, room, pairs=True)
+    if isinstance(value, (list, tuple, Set)):
+        if depth >= _MAX_DEPTH:
+            return "[…]"
+        open_, close = ("{", "}") if isinstance(value, Set) else ("[", "]")
+        return _join(open_, close, value, depth, room, pairs=False)
+    tag = getattr(value, "tag", None)
+    if type(value).__name__ == "CBORTag" and isinstance(tag, int):
+        return f"{_render(tag, depth, room)}({_render(getattr(value, 'value', None), depth + 1, room)})"
+    return f"<{type(value).__name__}>"
+
+
+def _join(open_: str, close: str, items: Iterable[Any], depth: int, room: int, *, pairs: bool) -> str:
+    parts: list[str] = []
+    used = 2
+    for item in items:
+        if used >= room:
+            parts.append("…")
+            break
+        if pairs:
+            k, v = item
+            part = f"{_render(k, depth + 1, room - used)}: {_render(v, depth + 1, room - used)}"
+        else:
+            part = _render(item, depth + 1, room - used)
+        parts.append(part)
+        used += len(part) + 2
+    return open_ + ", ".join(parts) + close

@@ -3,7 +3,8 @@
 This module owns the ordered checks of ``specs/presentation-qr.md`` §6, reported in the same
 :class:`~edl.verify.VerificationResult` as the mdoc verifier (same verdicts and codes):
 
-1. ``structure``          every input is a ``DL1:`` frame or portrait chunk of one credential
+1. ``structure``          every input is a ``DL1:`` frame or portrait chunk; the frames are of
+                          one credential (chunks of another are ignored)
 2. ``certificate_chain``  a DS certificate with the credential's key id is in the trust list,
                           not revoked, and chains to its city's root
 3. ``ds_profile``         that certificate fits the DS profile
@@ -34,6 +35,7 @@ from .errors import (
     DeviceAuthError,
     EdlError,
     ExpiredError,
+    MixedCarouselError,
     NotYetValidError,
     StalePresentationError,
     UntrustedIssuerError,
@@ -91,10 +93,6 @@ _CHALLENGE_OK = Check("challenge", CheckStatus.PASSED, "ok", "the QR answers thi
 _NO_CHALLENGE = Check(
     "challenge", CheckStatus.NOT_CHECKED, "no_challenge", "no challenge was asked", required=False
 )
-
-
-class MixedCarouselError(ValueError):
-    """The inputs come from more than one credential (two phones scanned together)."""
 
 
 def _parse_inputs(inputs: Sequence[str | bytes]) -> tuple[list[Frame], list[Chunk]]:
@@ -169,8 +167,9 @@ def verify_presentation(
 ) -> VerificationResult:
     """Verify a carousel of QR payloads (``DL1:`` texts or their decoded bytes) at ``now``.
 
-    Hostile inputs give a red result. Inputs from two different credentials raise
-    :class:`MixedCarouselError` (a caller's mistake: scan one phone at a time).
+    Hostile inputs give a red result, never an exception. Main frames of two different
+    credentials are red (``structure`` failed, code ``mixed_carousel``: scan one phone at a
+    time); portrait chunks of another credential are ignored (``structure`` says how many).
     """
     if now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
@@ -187,13 +186,25 @@ def verify_presentation(
         for name in CHECK_NAMES:
             checks.skip(name, "not checked: the QR could not be read")
         return VerificationResult(checks=tuple(checks.items))
-    ids = {f.credential.id for f in frames} | {c.credential_id for c in chunks}
-    if len(ids) > 1:
-        raise MixedCarouselError("these QR frames come from more than one licence: scan one phone at a time")
+    if len({f.credential.id for f in frames}) > 1:
+        mixed = MixedCarouselError("these QR frames come from more than one licence.")
+        checks.add("structure", CheckStatus.FAILED, mixed.code, mixed.diagnostics(), error=mixed)
+        for name in CHECK_NAMES:
+            checks.skip(name, "not checked: the QR frames are of more than one licence")
+        return VerificationResult(checks=tuple(checks.items))
     frame = max(frames, key=lambda f: f.signed_at)  # the newest frame decides freshness
     cred = frame.credential
+    # A portrait chunk is unsigned: one of another credential (a stray QR, a hostile phone's)
+    # is left out rather than spoiling the verdict; the digest check guards the rest.
+    mine = [c for c in chunks if c.credential_id == cred.id]
+    ignored = len(chunks) - len(mine)
+    chunks = mine
     checks.add(
-        "structure", CheckStatus.PASSED, "ok", f"{cred.profile} frame (+{len(chunks)} portrait frame(s))"
+        "structure",
+        CheckStatus.PASSED,
+        "ok",
+        f"{cred.profile} frame (+{len(chunks)} portrait frame(s)"
+        + (f"; {ignored} portrait frame(s) of another licence ignored)" if ignored else ")"),
     )
 
     # 2-5: find the signer by key id; try every certificate with that id.

@@ -168,8 +168,12 @@ def test_main_frame_alone_is_amber(world, capsys):
 def test_two_phones_in_one_carousel_exit_2(world, capsys):
     a = _qr(capsys, world, "alice", "mix-a")
     b = _qr(capsys, world, "bob", "mix-b")
-    code, _, err = _verify(capsys, world, a[0], b[1])
-    assert code == 2 and "more than one licence" in err
+    code, _, err = _verify(capsys, world, a[0], b[0])
+    assert code == 2 and "more than one licence" in err and "one phone at a time" in err
+    # A portrait frame of the other phone is ignored (the verdict is judged, not refused).
+    code, res, err = _verify(capsys, world, *a, b[1])
+    assert code == 0, err
+    assert "1 portrait frame(s) of another licence ignored" in res["checks"][0]["message"]
 
 
 def test_challenge_and_profile(world, capsys):
