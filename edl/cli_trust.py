@@ -218,10 +218,19 @@ def _operator(args: argparse.Namespace, *, creating: bool = False) -> Any:
     return Operator(args.keystore, open_keystore(args.keystore, creating=creating, args=args))
 
 
+_WARNED: set[str] = set()
+
+
 def _pins() -> Any:
+    """The verifier's state folder; what it found untrustworthy is said once, on stderr."""
     from .pins import Pins, default_home
 
-    return Pins(default_home())
+    pins = Pins(default_home())
+    for problem in pins.problems():
+        if problem not in _WARNED:
+            _WARNED.add(problem)
+            print(f"edl: warning: {problem}", file=sys.stderr)
+    return pins
 
 
 def cmd_trust_init(args: argparse.Namespace) -> int:

@@ -63,6 +63,12 @@ ROOTS_HEADER = "edl-roots"
 """Unprotected header of a published list: the signed roots, version 1 first."""
 
 MAX_LIST_SIZE = 4 << 20
+MAX_ROOT_CHAIN = 64
+"""Most signed roots a list's ``edl-roots`` header may carry (one per root version)."""
+MAX_ROOT_KEYS = 32
+"""Most keys an operator root may list."""
+MAX_SIGNATURES = 32
+"""Most signatures a trust list or root may carry; each key's signature is tried once."""
 CLOCK_SKEW = _dt.timedelta(minutes=5)
 SIGNER_STATES = ("current", "retired")
 
@@ -120,6 +126,20 @@ class TrustRoot:
             if operator_key_id(key) != kid:
                 raise ValueError("a root key is listed under another key's id")
 
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 (hex) over the sorted SHA-256 digests of the root's SubjectPublicKeyInfos.
+
+        What a verifier remembers about an operator is keyed by this, never by the operator's
+        name (a name is a label anyone can give a root; two operators may share one)."""
+        spkis = sorted(
+            hashlib.sha256(
+                k.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+            ).digest()
+            for k in self.keys.values()
+        )
+        return hashlib.sha256(b"".join(spkis)).hexdigest()
+
     def to_value(self) -> dict[str, Any]:
         return {
             "type": "edl-trust-root",
@@ -140,6 +160,8 @@ class TrustRoot:
         raw_keys = value.get("keys")
         if not isinstance(raw_keys, list) or not raw_keys:
             raise MalformedError("a trust root lists its keys")
+        if len(raw_keys) > MAX_ROOT_KEYS:
+            raise MalformedError(f"a trust root lists more than {MAX_ROOT_KEYS} keys")
         for k in raw_keys:
             if not isinstance(k, dict):
                 raise MalformedError("trust root keys must be COSE_Key maps")
@@ -183,11 +205,15 @@ def sign_root(root: TrustRoot, signers: Sequence[cose.Signer]) -> bytes:
 
 def _valid_kids(signed: cose.CoseSign, keys: Mapping[bytes, cose.PublicKey]) -> list[bytes]:
     """The distinct key ids among ``keys`` whose signature on ``signed`` verifies."""
+    if len(signed.signatures) > MAX_SIGNATURES:
+        raise MalformedError(f"more than {MAX_SIGNATURES} signatures: refusing to check them all")
     good: list[bytes] = []
+    tried: set[bytes] = set()
     for sig in signed.signatures:
         kid = sig.kid
-        if kid is None or kid in good or kid not in keys:
+        if kid is None or kid in tried or kid not in keys:
             continue
+        tried.add(kid)  # one try per key: repeated signatures under one kid cost nothing more
         try:
             signed.verify_signature(sig, keys[kid])
         except (SignatureError, UnsupportedError):
@@ -406,6 +432,12 @@ class VerifiedTrustList:
     root: TrustRoot
     signed_by: tuple[bytes, ...]
     root_chain: tuple[bytes, ...]
+    """The signed roots walked through from ``start`` (each verified by :func:`update_root`),
+    oldest first; empty when the list was signed under ``start`` itself."""
+    start: TrustRoot | None = None
+    """The pinned (or ``--trust-root``) root the verification began from."""
+    chain_roots: tuple[TrustRoot, ...] = ()
+    """``start`` and every root walked through: all of them verified, oldest first."""
     _index: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """Lookups built once per list (key ids, each city's anchors): a handheld scans all day."""
 
@@ -455,6 +487,19 @@ def anchors_from(lists: Iterable[VerifiedTrustList]) -> TrustAnchors:
     return TrustAnchors(roots, revoked=frozenset(revoked))
 
 
+def read_unverified(data: bytes) -> tuple[cose.CoseSign, TrustList]:
+    """Parse a published list without verifying it (to show it, or to see whose it claims to
+    be): nothing in it is to be believed until :func:`verify_trust_list` says so."""
+    signed = _decode_signed(data, CONTENT_TYPE_LIST, "trust list")
+    try:
+        trust_list = TrustList.from_value(
+            cbor.decode(signed.payload, what="trust list", max_size=MAX_LIST_SIZE)
+        )
+    except (TypeError, ValueError, KeyError, AttributeError) as e:  # a shape the parsers did not foresee
+        raise MalformedError(f"the trust list cannot be read ({e})") from e
+    return signed, trust_list
+
+
 def verify_trust_list(
     data: bytes,
     pinned: Sequence[TrustRoot],
@@ -474,44 +519,93 @@ def verify_trust_list(
         raise ValueError("no pinned trust-list root: refusing a trust list that nothing vouches for")
     if now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
-    signed = _decode_signed(data, CONTENT_TYPE_LIST, "trust list")
-    try:
-        trust_list = TrustList.from_value(
-            cbor.decode(signed.payload, what="trust list", max_size=MAX_LIST_SIZE)
-        )
-    except (TypeError, ValueError, KeyError, AttributeError) as e:  # a shape the parsers did not foresee
-        raise MalformedError(f"the trust list cannot be read ({e})") from e
+    signed, trust_list = read_unverified(data)
     headers: Mapping[Any, Any] = signed.unprotected  # text labels are allowed (RFC 9052 §3)
     chain = headers.get(ROOTS_HEADER, [])
     if not isinstance(chain, (list, tuple)) or not all(isinstance(r, bytes) for r in chain):
         raise MalformedError("the trust list's root chain must be an array of signed roots")
-    candidates = [r for r in pinned if r.name == trust_list.provider]
+    if len(chain) > MAX_ROOT_CHAIN:
+        raise MalformedError(f"the trust list's root chain holds more than {MAX_ROOT_CHAIN} roots")
+    # The operators pinned under the list's name, newest version first. Two operators may share a
+    # name: each is tried on its own keys, and only the one whose threshold signed the list wins.
+    candidates = sorted(
+        (r for r in pinned if r.name == trust_list.provider), key=lambda r: r.version, reverse=True
+    )
     if not candidates:
         raise TrustError(
             f"the trust list comes from {trust_list.provider!r}, whose root is not pinned here",
             code="trust_root_unknown",
         )
-    root = max(candidates, key=lambda r: r.version)
-    if trust_list.root_version < root.version:
-        raise TrustListRollbackError(
-            f"the trust list was signed under root v{trust_list.root_version}; "
-            f"this device already trusts v{root.version}"
-        )
-    by_version: dict[int, bytes] = {}
+    # The unprotected chain is only a hint: each entry is verified from a pinned root by
+    # update_root before it is used, and what it says on its own is never believed.
+    by_version: dict[int, list[bytes]] = {}
     for raw in chain:
         try:
-            v = TrustRoot.from_value(cbor.decode(cose.decode_sign(raw).payload)).version
+            value = cbor.decode(cose.decode_sign(raw, what="trust root", max_size=MAX_LIST_SIZE).payload)
         except EdlError as e:
             raise MalformedError(f"a root in the trust list's chain cannot be read: {e.message}") from None
-        by_version[v] = raw
-    while root.version < trust_list.root_version:
-        step = by_version.get(root.version + 1)
-        if step is None:
+        # Only the version is read here (to index the hint); keys are parsed when a step needs it.
+        version = value.get("version") if isinstance(value, dict) else None
+        if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= 1 << 32:
+            raise MalformedError("a root in the trust list's chain has no version")
+        by_version.setdefault(version, []).append(raw)
+    errors: list[EdlError] = []
+    for start in candidates:
+        try:
+            return _verify_under(signed, trust_list, start, by_version, now=now, min_sequence=min_sequence)
+        except (TrustError, MalformedError) as e:
+            errors.append(e)
+    raise most_telling(errors)
+
+
+def most_telling(errors: Sequence[EdlError]) -> EdlError:
+    """Of the errors from trying several pinned operators of one name, the one to report: an
+    operator whose keys did not sign says nothing about the list, so another error wins."""
+    return next((e for e in errors if not isinstance(e, ThresholdError)), errors[0])
+
+
+def _walk_roots(
+    start: TrustRoot, by_version: Mapping[int, list[bytes]], target: int
+) -> tuple[TrustRoot, list[bytes]]:
+    """From ``start`` up to version ``target``: each step one of the chain's candidates for the
+    next version that a threshold of the current keys and of its own keys signed."""
+    root, walked = start, []
+    while root.version < target:
+        step_error: EdlError | None = None
+        for raw in by_version.get(root.version + 1, []):
+            try:
+                nxt = update_root(root, raw)
+            except EdlError as e:
+                step_error = step_error or e
+                continue
+            root = nxt
+            walked.append(raw)
+            break
+        else:
+            if step_error is not None:
+                raise step_error
             raise TrustError(
                 f"the trust list lacks root v{root.version + 1} to move on from v{root.version}",
                 code="trust_root_chain",
             )
-        root = update_root(root, step)
+    return root, walked
+
+
+def _verify_under(
+    signed: cose.CoseSign,
+    trust_list: TrustList,
+    start: TrustRoot,
+    by_version: Mapping[int, list[bytes]],
+    *,
+    now: _dt.datetime,
+    min_sequence: int | None,
+) -> VerifiedTrustList:
+    if trust_list.root_version < start.version:
+        raise TrustListRollbackError(
+            f"the trust list was signed under root v{trust_list.root_version}; "
+            f"this device already trusts v{start.version}"
+        )
+    root, walked = _walk_roots(start, by_version, trust_list.root_version)
     if now > root.expires:
         raise TrustListExpiredError(f"the trust-list root v{root.version} expired on {root.expires:%Y-%m-%d}")
     good = _check_threshold(signed, root, f"trust list #{trust_list.sequence}")
@@ -534,8 +628,14 @@ def verify_trust_list(
         trust_list=trust_list,
         root=root,
         signed_by=tuple(good),
-        root_chain=tuple(by_version[v] for v in sorted(by_version)),
+        root_chain=tuple(walked),
+        start=start,
+        chain_roots=(start, *_roots_of(walked)),
     )
+
+
+def _roots_of(raws: Sequence[bytes]) -> list[TrustRoot]:
+    return [TrustRoot.from_value(cbor.decode(cose.decode_sign(raw).payload)) for raw in raws]
 
 
 def city_certificates(entry: CityEntry) -> list[x509.Certificate]:

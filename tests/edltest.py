@@ -73,6 +73,28 @@ def licence_json(country: str = "CN", portrait: bytes = TINY_JPEG) -> dict:
     }
 
 
+def operator_keys(n: int) -> list:
+    """``n`` fresh P-256 operator signers."""
+    from cryptography.hazmat.primitives.asymmetric import ec as _ec
+
+    from edl.cose import KeySigner
+
+    return [KeySigner(_ec.generate_private_key(_ec.SECP256R1())) for _ in range(n)]
+
+
+def operator_root(signers: list, version: int = 1, threshold: int = 2, name: str = "CN-MPS", *, now=NOW):
+    """A trust-list operator root over ``signers`` (ten years from ``now``)."""
+    from edl.trust import TrustRoot, operator_key_id
+
+    return TrustRoot(
+        name=name,
+        version=version,
+        threshold=threshold,
+        keys={operator_key_id(s.public_key()): s.public_key() for s in signers},
+        expires=now + dt.timedelta(days=3650),
+    )
+
+
 def make_trust_list(
     cities: dict, *, now: dt.datetime = NOW, revoked: dict | None = None, retired: dict | None = None
 ):

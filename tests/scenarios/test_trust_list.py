@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from edl import cbor, cose
 from edl.cose import KeySigner
@@ -35,25 +34,13 @@ from edl.trust import (
 )
 from edl.verify import CheckStatus, Verdict, verify_issuer_signed
 from edl.x509 import certificate_der
-from edltest import NOW, City, make_city
+from edltest import NOW, City, make_city, operator_keys, operator_root
 
 DAY = dt.timedelta(days=1)
 
 
-def keys(n: int) -> list[KeySigner]:
-    return [KeySigner(ec.generate_private_key(ec.SECP256R1())) for _ in range(n)]
-
-
-def root_of(
-    signers: list[KeySigner], version: int = 1, threshold: int = 2, name: str = "CN-MPS"
-) -> TrustRoot:
-    return TrustRoot(
-        name=name,
-        version=version,
-        threshold=threshold,
-        keys={operator_key_id(s.public_key()): s.public_key() for s in signers},
-        expires=NOW + 3650 * DAY,
-    )
+keys = operator_keys
+root_of = operator_root
 
 
 def city_entry(
@@ -225,7 +212,15 @@ def _old_root_after_rotation(w):
     # The device already trusts v2; a list signed under v1 (by the old keys) is refused.
     new_ops = keys(3)
     v2 = root_of(new_ops, version=2)
-    return sign_trust_list(a_list(root_version=1), w.ops[:2], [w.root_bytes]), [w.root, v2], {}
+    return sign_trust_list(a_list(root_version=1), w.ops[:2], [w.root_bytes]), [v2], {}
+
+
+def _two_operators_one_name(w):
+    # Two operators may carry the same name: each is tried on its own keys (the old code took
+    # the highest version of that name and refused the other's lists).
+    other = keys(3)
+    other_root = root_of(other, version=3)
+    return sign_trust_list(a_list(root_version=1), w.ops[:2], [w.root_bytes]), [other_root, w.root], {}
 
 
 def _not_a_list(w):
@@ -250,6 +245,7 @@ ROWS = [
     Row("root-rotation-step-missing", _rotation_missing_step, TrustError, "trust_root_chain"),
     Row("signed-under-superseded-root", _old_root_after_rotation, TrustListRollbackError, "trust_rollback"),
     Row("root-file-instead-of-list", _not_a_list, MalformedError, "malformed"),
+    Row("two-operators-share-a-name", _two_operators_one_name, None),
 ]
 
 

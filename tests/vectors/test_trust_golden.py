@@ -221,10 +221,11 @@ def test_one_signature_variant_only_drops_signatures():
 def test_verifier_state_refuses_rollback_and_keeps_the_clock_floor(tmp_path: Path):
     case = _case()
     pins = Pins(tmp_path)
-    pins.pin(_file("pinned_root"))
+    root = pins.pin(_file("pinned_root"))
     pins.load_list(_file("trust_list"), now=_at(case["VALIDATIONCLOCK"]))
-    assert pins.last_sequence(case["trust_list"]["provider"]) == 1
-    assert pins.newest_issued(case["trust_list"]["provider"]) == _at(case["trust_list"]["issued"])
+    assert pins.last_sequence(root) == 1  # keyed by the root's key fingerprint, not its name
+    assert pins.last_sequence(case["trust_list"]["provider"]) is None
+    assert pins.newest_issued(root.fingerprint) == _at(case["trust_list"]["issued"])
     # A clock turned back before the list's issue time: the floor (newest issue time seen) applies.
     pins.load_list(_file("trust_list"), now=_at(case["VALIDATIONCLOCK_NOT_YET_VALID"]), record=False)
     with pytest.raises(TrustListRollbackError):  # a verifier that has seen #2 refuses #1
