@@ -11,7 +11,10 @@ This module owns the wire rules every other module relies on:
 * Tag 24 (``#6.24(bstr .cbor X)``) stays as the bytes received: :func:`unwrap24` gives them
   back untouched, so digests and signatures are computed over exactly what was sent.
 * ISO 18013-5 dates: :func:`tdate` (tag 0, UTC, whole seconds, ``Z``) and
-  :func:`full_date` (tag 1004, ``YYYY-MM-DD``).
+  :func:`full_date` (tag 1004, ``YYYY-MM-DD``). A received tag 0 must stay within the years
+  1 to 9999 once moved to UTC (Python's datetime cannot hold more), and untagged epoch
+  seconds go through :func:`datetime_from_epoch`: both refuse what is out of range here, as
+  ``malformed``, rather than raise later.
 
 It knows nothing about mdoc or COSE structure; see ``edl.cose`` and ``edl.mdoc``.
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
+import re
 import threading
 from typing import Any
 
@@ -35,6 +39,8 @@ __all__ = [
     "CBORTag",
     "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_SIZE",
+    "MAX_EPOCH",
+    "datetime_from_epoch",
     "decode",
     "encode",
     "encode_ordered",
@@ -68,6 +74,55 @@ def _refuse_tag(tag: int) -> Any:
 # Value sharing and string references can make cycles or amplification; regex and MIME
 # values have no place in a licence.
 _REFUSED_TAGS = {tag: _refuse_tag(tag) for tag in (25, 28, 29, 35, 36, 256)}
+
+# RFC 3339 §5.6 date-time, as tag 0 carries it (RFC 8949 §3.4.1); "T" and "Z" may be lower
+# case (RFC 3339 §5.6, note). Fractions beyond microseconds are dropped, as cbor2 does.
+_TDATE_TEXT = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,6})[0-9]*)?"
+    r"(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))"
+)
+
+
+def _decode_tdate(value: Any, _immutable: bool = False) -> _dt.datetime:
+    """Tag 0 as an aware datetime that can be moved to UTC: ``9999-12-31T23:00:00-05:00`` is
+    a valid text, but no ``datetime`` holds it in UTC (``astimezone`` would raise later)."""
+    m = _TDATE_TEXT.fullmatch(value) if isinstance(value, str) else None
+    if m is None:
+        raise MalformedError("a date-time (tag 0) must be RFC 3339 text such as 2026-06-01T08:00:00Z")
+    year, month, day, hour, minute, second = (int(m[i]) for i in range(1, 7))
+    try:
+        if m[8] is None:
+            zone = _dt.UTC
+        else:
+            offset = _dt.timedelta(hours=int(m[9]), minutes=int(m[10]))
+            zone = _dt.timezone(-offset if m[8] == "-" else offset)
+        moment = _dt.datetime(
+            year, month, day, hour, minute, second, int((m[7] or "0").ljust(6, "0")), tzinfo=zone
+        )
+        moment.astimezone(_dt.UTC)
+    except (ValueError, OverflowError):
+        raise MalformedError(
+            "a date-time (tag 0) is not a valid time between the years 1 and 9999 (UTC)"
+        ) from None
+    return moment
+
+
+_SEMANTIC_DECODERS: dict[int, Any] = {**_REFUSED_TAGS, TAG_TDATE: _decode_tdate}
+
+MAX_EPOCH = 253_402_300_800
+"""10000-01-01T00:00:00Z in epoch seconds: the first second no Python ``datetime`` can hold."""
+
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+
+
+def datetime_from_epoch(seconds: Any, *, what: str) -> _dt.datetime:
+    """Untrusted epoch seconds (an unsigned integer, untagged) as an aware UTC datetime.
+
+    ``MalformedError`` unless ``0 <= seconds < MAX_EPOCH``: ``datetime.fromtimestamp`` would
+    raise for the years after 9999."""
+    if type(seconds) is not int or not 0 <= seconds < MAX_EPOCH:
+        raise MalformedError(f"{what} must be epoch seconds from 1970 to the year 9999")
+    return _EPOCH + _dt.timedelta(seconds=seconds)
 
 
 _LOCAL = threading.local()
@@ -111,7 +166,7 @@ def decode(
             fp,
             max_depth=max_depth,
             allow_duplicate_keys=False,
-            semantic_decoders=_REFUSED_TAGS,
+            semantic_decoders=_SEMANTIC_DECODERS,
         )
     else:
         decoder.fp = fp
@@ -208,7 +263,10 @@ def tdate(moment: _dt.datetime) -> CBORTag:
     """
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("tdate needs a timezone-aware datetime")
-    utc = moment.astimezone(_dt.UTC).replace(microsecond=0, tzinfo=None)
+    try:
+        utc = moment.astimezone(_dt.UTC).replace(microsecond=0, tzinfo=None)
+    except OverflowError:
+        raise ValueError("tdate: the time falls outside the years 1 to 9999 in UTC") from None
     return CBORTag(TAG_TDATE, utc.isoformat() + "Z")
 
 

@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import cbor, cose
-from .errors import MalformedError, UnsupportedError
+from .errors import MalformedError, UnsupportedError, safe_repr
 from .issue import DocumentSigner
 from .model import Licence
 from .x509 import certificate_der, key_id
@@ -324,9 +324,7 @@ _ELEMENT_OF: Mapping[int, tuple[str, Any]] = {
 
 
 def _time(value: Any, what: str) -> _dt.datetime:
-    if type(value) is not int or not 0 <= value < 2**40:
-        raise MalformedError(f"compact credential {what} must be epoch seconds")
-    return _dt.datetime.fromtimestamp(value, _dt.UTC)
+    return cbor.datetime_from_epoch(value, what=f"compact credential {what}")
 
 
 def decode_compact(data: bytes) -> CompactCredential:
@@ -366,7 +364,7 @@ def _decode_compact(data: bytes) -> CompactCredential:
     raw_profile = claims.get(Claim.PROFILE)
     profile = _PROFILE_NAMES.get(raw_profile) if type(raw_profile) is int else None
     if profile is None:
-        raise UnsupportedError(f"unknown compact credential profile {claims.get(Claim.PROFILE)!r}")
+        raise UnsupportedError(f"unknown compact credential profile {safe_repr(claims.get(Claim.PROFILE))}")
     city = claims.get(Claim.CITY)
     if not isinstance(city, str) or not city:
         raise MalformedError("a compact credential names its city")

@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 
 from . import cbor
-from .errors import MalformedError, SignatureError, UnsupportedError
+from .errors import MalformedError, SignatureError, UnsupportedError, safe_repr
 
 __all__ = [
     "Algorithm",
@@ -367,7 +367,7 @@ def _decode_protected(protected_bytes: bytes, what: str) -> dict[Any, Any]:
             raise MalformedError(f"{what}: crit labels must be integers or text")
         unknown = [label for label in crit if label not in _KNOWN_CRIT]
         if unknown:
-            raise UnsupportedError(f"{what}: critical header {unknown} is not understood")
+            raise UnsupportedError(f"{what}: critical header {safe_repr(unknown)} is not understood")
     return protected
 
 
@@ -385,7 +385,7 @@ def _parse_headers(
     _check_labels(unprotected, what)
     both = protected.keys() & unprotected.keys()
     if both:
-        raise MalformedError(f"{what}: header {sorted(map(str, both))} is in both buckets")
+        raise MalformedError(f"{what}: header {safe_repr(sorted(both, key=safe_repr))} is in both buckets")
     if Header.ALG in unprotected:
         raise UnsupportedError(f"{what}: the algorithm must be in the protected header")
     return protected_bytes, protected, unprotected
@@ -396,11 +396,11 @@ def _alg_of(protected: dict[int, Any], *, what: str) -> Algorithm:
     if alg is None:
         raise UnsupportedError(f"{what}: no algorithm in the protected header")
     if not isinstance(alg, int) or isinstance(alg, bool):
-        raise UnsupportedError(f"{what}: algorithm {alg!r} is not accepted")
+        raise UnsupportedError(f"{what}: algorithm {safe_repr(alg)} is not accepted")
     try:
         return Algorithm(alg)
     except ValueError:
-        raise UnsupportedError(f"{what}: algorithm {alg} is not accepted") from None
+        raise UnsupportedError(f"{what}: algorithm {safe_repr(alg)} is not accepted") from None
 
 
 def _untag(value: Any, tag: int, *, what: str) -> Any:
@@ -623,11 +623,13 @@ def key_from_cose(cose_key: Any) -> PublicKey:
     x = cose_key.get(KeyParam.X)
     for value in (kty, crv):  # every key we accept has integer kty and crv (a bool is no int here)
         if not isinstance(value, int) or isinstance(value, bool):
-            raise UnsupportedError(f"COSE_Key type {kty!r} with curve {crv!r} is not accepted")
+            raise UnsupportedError(
+                f"COSE_Key type {safe_repr(kty)} with curve {safe_repr(crv)} is not accepted"
+            )
     try:
         if kty == KeyType.EC2:
             if crv not in _EC_CURVES:
-                raise UnsupportedError(f"COSE_Key curve {crv!r} is not accepted")
+                raise UnsupportedError(f"COSE_Key curve {safe_repr(crv)} is not accepted")
             curve_cls, size = _EC_CURVES[Curve(crv)]
             xb = _coord(x, size, "x")
             y = cose_key.get(KeyParam.Y)
@@ -641,10 +643,10 @@ def key_from_cose(cose_key: Any) -> PublicKey:
                 return ed25519.Ed25519PublicKey.from_public_bytes(_coord(x, 32, "x"))
             if crv == Curve.ED448:
                 return ed448.Ed448PublicKey.from_public_bytes(_coord(x, 57, "x"))
-            raise UnsupportedError(f"COSE_Key OKP curve {crv!r} is not accepted for signing")
+            raise UnsupportedError(f"COSE_Key OKP curve {safe_repr(crv)} is not accepted for signing")
     except ValueError as e:
         raise MalformedError(f"COSE_Key is not a valid point ({e})") from e
-    raise UnsupportedError(f"COSE_Key type {kty!r} is not accepted")
+    raise UnsupportedError(f"COSE_Key type {safe_repr(kty)} is not accepted")
 
 
 def key_to_cose(key: PublicKey) -> dict[int, Any]:
@@ -680,7 +682,7 @@ def _alg_name(alg: int) -> str:
     try:
         return Algorithm(alg).name
     except ValueError:
-        return str(alg)
+        return safe_repr(alg)
 
 
 def _key_name(key: Any) -> str:

@@ -71,8 +71,9 @@ def decode_text(text: str | bytes) -> bytes:
     if m is None:
         raise MalformedError("this QR is not a driving licence (no DL1: prefix)")
     if m.group(1) != "1":
+        version = m.group(1) if len(m.group(1)) <= 8 else m.group(1)[:8] + "…"
         raise UnsupportedError(
-            f"this QR uses licence format DL{m.group(1)}, which this verifier does not know: "
+            f"this QR uses licence format DL{version}, which this verifier does not know: "
             "update the verifier",
             code="unsupported_version",
         )
@@ -196,11 +197,10 @@ def parse_payload(data: bytes) -> Frame | Chunk:
     credential, signed_at, challenge = inner
     if type(credential) is not bytes:
         raise MalformedError("a frame's credential must be a byte string")
-    if type(signed_at) is not int or not 0 <= signed_at < 2**40:
-        raise MalformedError("a frame's signing time must be epoch seconds")
+    signed = cbor.datetime_from_epoch(signed_at, what="a frame's signing time")
     if challenge is not None and (type(challenge) is not bytes or len(challenge) > MAX_CHALLENGE):
         raise MalformedError(f"a frame's challenge must be a byte string of at most {MAX_CHALLENGE} bytes")
-    return Frame(sign1, decode_compact(credential), _dt.datetime.fromtimestamp(signed_at, _dt.UTC), challenge)
+    return Frame(sign1, decode_compact(credential), signed, challenge)
 
 
 def _chunk(value: list[Any]) -> Chunk:

@@ -41,6 +41,7 @@ from .errors import (
     MalformedError,
     NotYetValidError,
     VerificationError,
+    safe_repr,
 )
 from .mdoc.device_response import (
     DeviceResponse,
@@ -287,7 +288,7 @@ def _verify_issuer_part(
     def doctype() -> str:
         if doc_type is not None and doc_type != mso.doc_type:
             raise DocTypeMismatchError(
-                f"the document says {doc_type!r} but the issuer signed {mso.doc_type!r}"
+                f"the document says {safe_repr(doc_type)} but the issuer signed {safe_repr(mso.doc_type)}"
             )
         return f"docType {mso.doc_type}"
 
@@ -349,7 +350,8 @@ def _verify_issuer_part(
             cert_country = str(attrs[0].value) if attrs else None
             if country != cert_country:
                 raise VerificationError(
-                    f"the licence says issuing country {country!r} but its signer is from {cert_country!r}",
+                    f"the licence says issuing country {safe_repr(country)} but its signer is from "
+                    f"{safe_repr(cert_country)}",
                     code="country_mismatch",
                 )
             return f"issuing country {country} matches the signer"
@@ -426,7 +428,8 @@ def _status(checks: _Checks, mso: MobileSecurityObject | None) -> None:
     elif mso.status is not None:
         checks.skip(
             "status",
-            f"revocation status not checked: no status list for {mso.status.uri} (index {mso.status.idx})",
+            f"revocation status not checked: no status list for {safe_repr(mso.status.uri, limit=200)} "
+            f"(index {safe_repr(mso.status.idx)})",
             code="status_unchecked",
         )
     else:
@@ -464,7 +467,7 @@ def verify_device_response(
             "structure",
             CheckStatus.FAILED,
             "no_documents",
-            f"the response holds no document (status {response.status})",
+            f"the response holds no document (status {safe_repr(response.status)})",
         )
         return VerificationResult(checks=tuple(top.items))
     top.add(
@@ -475,7 +478,7 @@ def verify_device_response(
             "response_status",
             CheckStatus.FAILED,
             "response_error",
-            f"the holder's device reported status {response.status}",
+            f"the holder's device reported status {safe_repr(response.status)}",
         )
     all_checks = list(top.items)
     documents = []

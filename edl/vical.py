@@ -63,6 +63,7 @@ from .errors import (
     TrustListExpiredError,
     UnsupportedError,
     UntrustedIssuerError,
+    safe_repr,
 )
 from .mdoc.namespaces import DOC_TYPE_MDL
 
@@ -154,7 +155,7 @@ class VicalEntry:
             country = cert_country
         country = _text(country, f"{what} issuingCountry")
         if not _COUNTRY.fullmatch(country):
-            raise MalformedError(f"{what} issuingCountry {country!r} is not an ISO 3166 code")
+            raise MalformedError(f"{what} issuingCountry {safe_repr(country)} is not an ISO 3166 code")
         if cert_country is not None and cert_country != country[:2]:
             raise MalformedError(f"{what} is listed for {country} but its certificate is from {cert_country}")
         authority = value.get("issuingAuthority")
@@ -354,7 +355,7 @@ def _parse_payload(payload: bytes, *, signer: bytes) -> Vical:
     _text_keys(body, "VICAL payload")
     version = _text(body.get("version"), "VICAL version")
     if version.split(".")[0] != _VERSION_MAJOR:
-        raise UnsupportedError(f"VICAL version {version!r} is not understood (only 1.x)")
+        raise UnsupportedError(f"VICAL version {safe_repr(version)} is not understood (only 1.x)")
     vical_date = _tdate(body.get("date"), "VICAL date")
     if body.get("nextUpdate") is None:
         raise UnsupportedError("VICAL has no nextUpdate: a list that never expires is not accepted")

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .. import cbor, cose
-from ..errors import MalformedError, UnsupportedError
+from ..errors import MalformedError, UnsupportedError, safe_repr
 from .issuer_signed import IssuerSigned
 
 __all__ = [
@@ -191,7 +191,7 @@ class DeviceResponse:
             raise MalformedError("DeviceResponse must be a map")
         version = value.get("version")
         if not isinstance(version, str) or not version.startswith("1."):
-            raise UnsupportedError(f"DeviceResponse version {version!r} is not supported")
+            raise UnsupportedError(f"DeviceResponse version {safe_repr(version)} is not supported")
         status = value.get("status")
         if not isinstance(status, int) or isinstance(status, bool):
             raise MalformedError("DeviceResponse status must be an integer")

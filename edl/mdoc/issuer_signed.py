@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import cbor, cose
-from ..errors import MalformedError
+from ..errors import MalformedError, safe_repr
 from .items import IssuerSignedItem
 from .mso import MobileSecurityObject
 
@@ -46,7 +46,9 @@ class IssuerSigned:
             raise MalformedError("IssuerSigned must be a map")
         unknown = set(value) - {"nameSpaces", "issuerAuth"}
         if unknown:
-            raise MalformedError(f"IssuerSigned has unexpected fields {sorted(map(str, unknown))}")
+            raise MalformedError(
+                f"IssuerSigned has unexpected fields {safe_repr(sorted(unknown, key=safe_repr))}"
+            )
         auth = value.get("issuerAuth")
         if auth is None:
             raise MalformedError("IssuerSigned lacks issuerAuth")

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from cbor2 import dumps as cbor2_dumps
 
 from .. import cbor
-from ..errors import MalformedError
+from ..errors import MalformedError, safe_repr
 
 __all__ = ["IssuerSignedItem", "RANDOM_LENGTH"]
 
@@ -81,7 +81,7 @@ class IssuerSignedItem(NamedTuple):
     @classmethod
     def from_value(cls, value: Any, *, namespace: str) -> IssuerSignedItem:
         """Parse a received ``IssuerSignedItemBytes`` (already decoded to a tag-24 value)."""
-        what = f"an item of {namespace}"
+        what = f"an item of {safe_repr(namespace)}"
         raw = cbor.unwrap24(value, what=what)
         item = cbor.decode(raw, what=what)
         if not isinstance(item, dict):
@@ -94,10 +94,9 @@ class IssuerSignedItem(NamedTuple):
         except KeyError as e:
             raise MalformedError(f"{what} lacks {e.args[0]}") from None
         if len(item) != 4:
-            extra = sorted(
-                str(k) for k in item if k not in ("digestID", "random", "elementIdentifier", "elementValue")
-            )
-            raise MalformedError(f"{what} has unexpected fields {extra}")
+            known = ("digestID", "random", "elementIdentifier", "elementValue")
+            extra = sorted((k for k in item if k not in known), key=safe_repr)
+            raise MalformedError(f"{what} has unexpected fields {safe_repr(extra)}")
         if not isinstance(digest_id, int) or isinstance(digest_id, bool) or not 0 <= digest_id < 2**31:
             raise MalformedError(f"{what}: digestID must be a small unsigned integer")
         if not isinstance(rnd, bytes) or len(rnd) < RANDOM_LENGTH:

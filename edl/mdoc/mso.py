@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import cbor, cose
-from ..errors import MalformedError, UnsupportedError
+from ..errors import MalformedError, UnsupportedError, safe_repr
 
 __all__ = ["DeviceKeyInfo", "MobileSecurityObject", "StatusReference", "ValidityInfo"]
 
@@ -189,9 +189,9 @@ class MobileSecurityObject:
         except KeyError as e:
             raise MalformedError(f"MSO lacks {e.args[0]}") from None
         if version != MSO_VERSION:
-            raise UnsupportedError(f"MSO version {version!r} is not supported")
+            raise UnsupportedError(f"MSO version {safe_repr(version)} is not supported")
         if alg not in DIGEST_ALGORITHMS:
-            raise UnsupportedError(f"MSO digest algorithm {alg!r} is not accepted")
+            raise UnsupportedError(f"MSO digest algorithm {safe_repr(alg)} is not accepted")
         if not isinstance(doc_type, str):
             raise MalformedError("MSO docType must be text")
         if not isinstance(digests, dict):

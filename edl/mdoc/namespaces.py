@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import cbor
+from ..errors import safe_repr
 
 __all__ = [
     "DOC_TYPE_MDL",
@@ -137,6 +138,11 @@ def _check_date(v: Any, kind: ElementKind, where: str) -> None:
         raise _Invalid(f"{where}: expected a date or a date and time")
     if isinstance(v, _dt.datetime) and v.utcoffset() is None:
         raise _Invalid(f"{where}: a date and time needs a time zone")
+    if isinstance(v, _dt.datetime):
+        try:
+            v.astimezone(_dt.UTC)  # a tdate is written in UTC: 9999-12-31T23:00-05:00 has none
+        except OverflowError:
+            raise _Invalid(f"{where}: the time falls outside the years 1 to 9999 in UTC") from None
 
 
 def _check_privileges(v: Any, where: str) -> None:
@@ -208,15 +214,15 @@ def _parse_date(text: Any, kind: ElementKind, where: str) -> _dt.date:
         try:
             return _dt.date.fromisoformat(text)
         except ValueError:
-            raise _Invalid(f"{where}: {text!r} is not a date YYYY-MM-DD") from None
+            raise _Invalid(f"{where}: {safe_repr(text)} is not a date YYYY-MM-DD") from None
     if kind is _K.FULL_DATE:
-        raise _Invalid(f"{where}: expected a date YYYY-MM-DD, got {text!r}")
+        raise _Invalid(f"{where}: expected a date YYYY-MM-DD, got {safe_repr(text)}")
     try:
         moment = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise _Invalid(f"{where}: {text!r} is not an RFC 3339 date-time") from None
+        raise _Invalid(f"{where}: {safe_repr(text)} is not an RFC 3339 date-time") from None
     if moment.utcoffset() is None:
-        raise _Invalid(f"{where}: {text!r} needs a time zone (Z or +hh:mm)")
+        raise _Invalid(f"{where}: {safe_repr(text)} needs a time zone (Z or +hh:mm)")
     return moment
 
 
