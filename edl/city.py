@@ -38,6 +38,7 @@ from .keys import KeyStore
 from .trust import CityEntry, SignerEntry
 from .x509 import (
     CA_KEY_USAGE,
+    RevokedSigner,
     certificate_der,
     der_length,
     key_id,
@@ -343,10 +344,11 @@ class CityAdmin:
         signers = []
         revoked = []
         for s in st.signers:
-            if s["status"] == "revoked":
-                revoked.append(bytes.fromhex(s["kid"]))
-                continue
             cert = self.certificate(city_id, s["file"])
+            if s["status"] == "revoked":
+                # Named by its public key and issuer + serial, not only by the hash of its bytes.
+                revoked.append(RevokedSigner.of(cert))
+                continue
             if alive(cert):
                 signers.append(SignerEntry(certificate=certificate_der(cert), status=s["status"]))
         return CityEntry(

@@ -325,7 +325,7 @@ def cmd_trust_add(args: argparse.Namespace) -> int:
             "action": what,
             "root_sha256": fingerprints,
             "signers": [s.kid for s in entry.signers],
-            "revoked": list(entry.revoked),
+            "revoked": [r.kid for r in entry.revoked],
         },
         [
             f"{what} city {entry.id} ({entry.name}, {entry.country}): {len(entry.roots)} root(s), "
@@ -444,7 +444,7 @@ def cmd_trust_show(args: argparse.Namespace) -> int:
                     }
                     for s in c.signers
                 ],
-                "revoked": [k.hex() for k in c.revoked],
+                "revoked": [r.kid.hex() for r in c.revoked],
             }
         )
     obj = {

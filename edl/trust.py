@@ -40,7 +40,7 @@ from .errors import (
     TrustListRollbackError,
     UnsupportedError,
 )
-from .x509 import TrustAnchors, certificate_der, key_id, load_certificate
+from .x509 import RevokedSigner, TrustAnchors, certificate_der, key_id, load_certificate, signer_identity
 
 __all__ = [
     "CityEntry",
@@ -288,7 +288,7 @@ class CityEntry:
     country: str
     roots: tuple[bytes, ...]
     signers: tuple[SignerEntry, ...] = ()
-    revoked: tuple[bytes, ...] = ()
+    revoked: tuple[RevokedSigner, ...] = ()
 
     def to_value(self) -> dict[str, Any]:
         return {
@@ -299,7 +299,10 @@ class CityEntry:
             "signers": [
                 {"certificate": s.certificate, "kid": s.kid, "status": s.status} for s in self.signers
             ],
-            "revoked": list(self.revoked),
+            "revoked": [
+                {"kid": r.kid, "spki": r.spki_sha256, "issuer": r.issuer, "serial": r.serial}
+                for r in self.revoked
+            ],
         }
 
     @classmethod
@@ -321,9 +324,10 @@ class CityEntry:
             if s.get("status") not in SIGNER_STATES:
                 raise MalformedError("a signer's status is current or retired")
             signers.append(SignerEntry(certificate=s["certificate"], status=s["status"]))
-        revoked = value.get("revoked", [])
-        if not isinstance(revoked, list) or not all(isinstance(k, bytes) and len(k) == 8 for k in revoked):
-            raise MalformedError("revoked signers are 8-byte key ids")
+        raw_revoked = value.get("revoked", [])
+        if not isinstance(raw_revoked, list):
+            raise MalformedError("a city entry's revoked signers must be an array")
+        revoked = tuple(_revoked_signer(r) for r in raw_revoked)
         country = _text(value.get("country"), "city country")
         if len(country) != 2 or not country.isupper():
             raise MalformedError("city country must be an ISO 3166-1 alpha-2 code")
@@ -337,8 +341,27 @@ class CityEntry:
             country=country,
             roots=tuple(roots),
             signers=tuple(signers),
-            revoked=tuple(revoked),
+            revoked=revoked,
         )
+
+
+def _revoked_signer(value: Any) -> RevokedSigner:
+    fields = ("kid", "spki", "issuer", "serial")
+    if (
+        not isinstance(value, dict)
+        or set(value) != set(fields)
+        or not all(isinstance(value[f], bytes) for f in fields)
+    ):
+        raise MalformedError(
+            "a revoked signer is a map of kid, spki, issuer and serial (byte strings); "
+            "a bare key id (edl 0.1) can be dodged by re-encoding the certificate: republish the list"
+        )
+    try:
+        return RevokedSigner(
+            kid=value["kid"], spki_sha256=value["spki"], issuer=value["issuer"], serial=value["serial"]
+        )
+    except ValueError as e:
+        raise MalformedError(f"a revoked signer: {e}") from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -459,11 +482,28 @@ class VerifiedTrustList:
         return list(by_kid.get(kid, []))
 
     def revoked_by(self, kid: bytes) -> CityEntry | None:
-        """The city that revoked signer ``kid``, if any."""
+        """The city that revoked a signer with key id ``kid``, if any (a lookup by the short id,
+        for a credential that names its signer by kid; see :meth:`revocation_of` for a
+        certificate)."""
         revoked = self._index.get("revoked")
         if revoked is None:
-            revoked = self._index["revoked"] = {k: c for c in self.trust_list.cities for k in c.revoked}
+            revoked = self._index["revoked"] = {r.kid: c for c in self.trust_list.cities for r in c.revoked}
         return revoked.get(kid)
+
+    def revocation_of(self, certificate: bytes) -> CityEntry | None:
+        """The city that revoked the signer of DER ``certificate`` (matched on its public key or
+        its issuer + serial, as :class:`~edl.x509.RevokedSigner` says), if any."""
+        index = self._index.get("revocations")
+        if index is None:
+            index = self._index["revocations"] = {
+                key: c
+                for c in self.trust_list.cities
+                for r in c.revoked
+                for key in (r.spki_sha256, (r.issuer, r.serial))
+            }
+        spki, issuer, serial = signer_identity(certificate)
+        city: CityEntry | None = index.get(spki) or index.get((issuer, serial))
+        return city
 
     def city_anchors(self, city: CityEntry) -> TrustAnchors:
         """Trust anchors of one city (its roots; its revoked signers refused)."""
@@ -471,7 +511,7 @@ class VerifiedTrustList:
         cached = self._index.get(key)
         if cached is None:
             cached = self._index[key] = TrustAnchors(
-                [load_certificate(r) for r in city.roots], revoked=frozenset(city.revoked)
+                [load_certificate(r) for r in city.roots], revoked=city.revoked
             )
         return cached
 
@@ -479,12 +519,12 @@ class VerifiedTrustList:
 def anchors_from(lists: Iterable[VerifiedTrustList]) -> TrustAnchors:
     """Trust anchors for the mdoc verifier: every city root; revoked signers refused."""
     roots: list[x509.Certificate] = []
-    revoked: set[bytes] = set()
+    revoked: list[RevokedSigner] = []
     for vl in lists:
         for city in vl.trust_list.cities:
             roots.extend(load_certificate(r) for r in city.roots)
-            revoked.update(city.revoked)
-    return TrustAnchors(roots, revoked=frozenset(revoked))
+            revoked.extend(city.revoked)
+    return TrustAnchors(roots, revoked=revoked)
 
 
 def read_unverified(data: bytes) -> tuple[cose.CoseSign, TrustList]:

@@ -208,8 +208,12 @@ def verify_presentation(
     )
 
     # 2-5: find the signer by key id; try every certificate with that id.
-    revoked = [c for c in (vl.revoked_by(cred.kid) for vl in lists) if c is not None]
+    # Revoked: by the key id the credential names (its certificate is no longer listed), or a
+    # listed certificate whose public key or issuer + serial a city revoked (a re-issued one).
     candidates = [(vl, c, s) for vl in lists for c, s in vl.find_signers(cred.kid)]
+    revoked = [c for c in (vl.revoked_by(cred.kid) for vl in lists) if c is not None] + [
+        c for _, _, s in candidates for vl in lists if (c := vl.revocation_of(s.certificate)) is not None
+    ]
     chosen = None
     if revoked:
         checks.add(

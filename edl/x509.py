@@ -35,6 +35,7 @@ __all__ = [
     "CA_KEY_USAGE",
     "DS_EKU",
     "ChainResult",
+    "RevokedSigner",
     "TrustAnchors",
     "check_ds_profile",
     "check_ds_profile_der",
@@ -46,6 +47,7 @@ __all__ = [
     "make_document_signer",
     "make_iaca",
     "public_key_of",
+    "signer_identity",
     "subject_text",
     "validity_of",
     "verify_chain",
@@ -119,6 +121,54 @@ def key_id(cert: x509.Certificate | bytes) -> bytes:
     """Key id of a certificate: the first 8 bytes of SHA-256 over its DER encoding."""
     der = cert if isinstance(cert, bytes) else cert.public_bytes(serialization.Encoding.DER)
     return hashlib.sha256(der).digest()[:8]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RevokedSigner:
+    """A revoked document signer, named by what nobody can change without its issuer's key.
+
+    A key id (:func:`key_id`) hashes the whole DER certificate, and that includes the issuer's
+    ECDSA signature, which anyone can rewrite from (r, s) to (r, n − s) and keep valid: a key
+    id alone would let a revoked signer's licences through under a fresh id. So a revocation
+    matches a certificate on its public key (SHA-256 of its SubjectPublicKeyInfo) **or** on its
+    issuer name and serial number; ``kid`` is kept for lookup and display only.
+    """
+
+    kid: bytes
+    spki_sha256: bytes
+    issuer: bytes
+    """The certificate's issuer Name, DER."""
+    serial: bytes
+    """The certificate's serial number as its DER INTEGER contents (two's complement, minimal)."""
+
+    def __post_init__(self) -> None:
+        if len(self.kid) != 8 or len(self.spki_sha256) != 32 or not self.issuer or not self.serial:
+            raise ValueError(
+                "a revoked signer has an 8-byte kid, a 32-byte SPKI digest, an issuer and a serial"
+            )
+
+    @classmethod
+    def of(cls, certificate: x509.Certificate | bytes) -> RevokedSigner:
+        der = certificate if isinstance(certificate, bytes) else certificate_der(certificate)
+        spki, issuer, serial = signer_identity(der)
+        return cls(kid=key_id(der), spki_sha256=spki, issuer=issuer, serial=serial)
+
+    def matches(self, der: bytes) -> bool:
+        spki, issuer, serial = signer_identity(der)
+        return spki == self.spki_sha256 or (issuer, serial) == (self.issuer, self.serial)
+
+
+@functools.lru_cache(maxsize=512)
+def signer_identity(der: bytes) -> tuple[bytes, bytes, bytes]:
+    """(SHA-256 of the SubjectPublicKeyInfo, issuer Name DER, serial bytes) of a certificate:
+    the parts its issuer signed, which re-encoding the certificate's signature cannot change."""
+    cert = load_certificate(der)
+    spki = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    serial = cert.serial_number
+    serial_bytes = serial.to_bytes((serial.bit_length() + 8) // 8, "big", signed=True)  # DER INTEGER octets
+    return hashlib.sha256(spki).digest(), cert.issuer.public_bytes(), serial_bytes
 
 
 def _country(name: x509.Name) -> str | None:
@@ -224,17 +274,20 @@ class ChainResult:
 class TrustAnchors:
     """A set of trust anchors: IACA roots, or pinned DS certificates. Empty is refused.
 
-    ``revoked`` holds key ids (:func:`key_id`) of document signers that must be refused even
-    though they chain to an anchor (a trust list's revoked signers).
+    ``revoked`` holds the document signers (:class:`RevokedSigner`) that must be refused even
+    though they chain to an anchor (a trust list's revoked signers): matched on public key or
+    on issuer + serial, never on a hash of the certificate's bytes.
     """
 
-    __slots__ = ("_by_subject", "_der", "certificates", "revoked")
+    __slots__ = ("_by_subject", "_der", "_revoked_keys", "_revoked_serials", "certificates", "revoked")
 
     def __init__(
-        self, certificates: Iterable[x509.Certificate], *, revoked: frozenset[bytes] = frozenset()
+        self, certificates: Iterable[x509.Certificate], *, revoked: Iterable[RevokedSigner] = ()
     ) -> None:
         self.certificates = tuple(certificates)
-        self.revoked = frozenset(revoked)
+        self.revoked = tuple(revoked)
+        self._revoked_keys = {r.spki_sha256: r for r in self.revoked}
+        self._revoked_serials = {(r.issuer, r.serial): r for r in self.revoked}
         if not self.certificates:
             raise ValueError("no trust anchors: refusing to verify against nothing")
         self._der = {certificate_der(c): c for c in self.certificates}
@@ -249,6 +302,13 @@ class TrustAnchors:
             return cls(x509.load_pem_x509_certificates(data))
         except ValueError as e:
             raise MalformedError(f"trust anchor file holds no readable certificate ({e})") from e
+
+    def revocation_of(self, der: bytes) -> RevokedSigner | None:
+        """The revocation that covers the certificate ``der``, if any."""
+        if not self.revoked:
+            return None
+        spki, issuer, serial = signer_identity(der)
+        return self._revoked_keys.get(spki) or self._revoked_serials.get((issuer, serial))
 
     def pinned(self, der: bytes) -> x509.Certificate | None:
         return self._der.get(der)
@@ -296,9 +356,10 @@ def _walk(
     """The time-independent part of :func:`verify_chain`: the path to an anchor and the
     certificates on it whose validity must hold (failures raise and are not cached)."""
     leaf_der = chain[0]
-    if anchors.revoked and key_id(leaf_der) in anchors.revoked:
+    revocation = anchors.revocation_of(leaf_der)
+    if revocation is not None:
         raise UntrustedIssuerError(
-            f"the issuer's signing key {key_id(leaf_der).hex()} has been revoked by its authority",
+            f"the issuer's signing key {revocation.kid.hex()} has been revoked by its authority",
             code="signer_revoked",
         )
     pinned = anchors.pinned(leaf_der)

@@ -95,6 +95,36 @@ def operator_root(signers: list, version: int = 1, threshold: int = 2, name: str
     )
 
 
+def malleate_certificate(der: bytes) -> bytes:
+    """The same certificate with its ECDSA signature (r, s) rewritten as (r, n − s): still valid
+    under the issuer's key, other bytes, another SHA-256 (what anyone can do without a key)."""
+    from cryptography import x509 as _x509
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+
+    from edl.x509 import der_length
+
+    n = {
+        "secp256r1": 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551,
+        "secp384r1": int(
+            "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973", 16
+        ),
+    }
+    cert = _x509.load_der_x509_certificate(der)
+    r, s_ = decode_dss_signature(cert.signature)
+    sig = encode_dss_signature(r, n[_issuer_curve(cert)] - s_)
+    old_bits = b"\x03" + der_length(len(cert.signature) + 1) + b"\x00" + cert.signature
+    assert der.endswith(old_bits)
+    body_start = len(der) - len(der[der.index(cert.tbs_certificate_bytes) :])
+    middle = der[body_start : len(der) - len(old_bits)]
+    body = middle + b"\x03" + der_length(len(sig) + 1) + b"\x00" + sig
+    return b"\x30" + der_length(len(body)) + body
+
+
+def _issuer_curve(cert) -> str:
+    algo = cert.signature_hash_algorithm
+    return "secp384r1" if algo is not None and algo.name == "sha384" else "secp256r1"
+
+
 def make_trust_list(
     cities: dict, *, now: dt.datetime = NOW, revoked: dict | None = None, retired: dict | None = None
 ):
@@ -114,7 +144,7 @@ def make_trust_list(
         sign_trust_list,
         verify_trust_list,
     )
-    from edl.x509 import certificate_der, key_id
+    from edl.x509 import RevokedSigner, certificate_der
 
     op = KeySigner(_ec.generate_private_key(_ec.SECP256R1()))
     root = TrustRoot(
@@ -129,7 +159,7 @@ def make_trust_list(
         signers = [SignerEntry(certificate=certificate_der(city.ds))]
         for old in (retired or {}).get(cid, []):
             signers.append(SignerEntry(certificate=certificate_der(old.ds), status="retired"))
-        rev = tuple(key_id(certificate_der(c.ds)) for c in (revoked or {}).get(cid, []))
+        rev = tuple(RevokedSigner.of(certificate_der(c.ds)) for c in (revoked or {}).get(cid, []))
         entries.append(
             CityEntry(
                 id=cid,

@@ -33,7 +33,7 @@ from edl.trust import (
     verify_trust_list,
 )
 from edl.verify import CheckStatus, Verdict, verify_issuer_signed
-from edl.x509 import certificate_der
+from edl.x509 import RevokedSigner, certificate_der
 from edltest import NOW, City, make_city, operator_keys, operator_root
 
 DAY = dt.timedelta(days=1)
@@ -44,7 +44,7 @@ root_of = operator_root
 
 
 def city_entry(
-    city: City, city_id: str, name: str, country: str, revoked: tuple[bytes, ...] = ()
+    city: City, city_id: str, name: str, country: str, revoked: tuple[RevokedSigner, ...] = ()
 ) -> CityEntry:
     return CityEntry(
         id=city_id,
@@ -299,7 +299,7 @@ def test_revoked_signer_is_red_once_listed(world, device_key, licence):
         verify_issuer_signed(issued, trust=before.anchors(), now=NOW).check("certificate_chain").status
         is CheckStatus.PASSED
     )
-    revoked = city_entry(world.qingdao, "cn-qingdao", "Qingdao", "CN", revoked=(cose_kid(world.qingdao),))
+    revoked = city_entry(world.qingdao, "cn-qingdao", "Qingdao", "CN", revoked=(RevokedSigner.of(world.qingdao.ds),))
     after = verify_trust_list(
         sign_trust_list(a_list(2, (revoked,)), world.ops[:2], [world.root_bytes]),
         [world.root],
