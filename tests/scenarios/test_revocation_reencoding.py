@@ -110,7 +110,8 @@ def test_qr_signer_listed_under_a_new_certificate_of_a_revoked_key_is_red(qingda
     wallet.add(issued.compact, issued.thumbnail)
     listed = City(root_key=qingdao.root_key, root=qingdao.root, ds_key=qingdao.ds_key, ds=again)
     trust = make_trust_list(
-        {"cn-qingdao": (listed, "CN")}, revoked={"cn-qingdao": [qingdao]}  # the old certificate revoked
+        {"cn-qingdao": (listed, "CN")},
+        revoked={"cn-qingdao": [qingdao]},  # the old certificate revoked
     )
     result = verify_presentation(wallet.frames("roadside", at=NOW), trust=trust, now=SOON)
     assert result.verdict is Verdict.RED

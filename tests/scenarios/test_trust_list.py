@@ -299,7 +299,9 @@ def test_revoked_signer_is_red_once_listed(world, device_key, licence):
         verify_issuer_signed(issued, trust=before.anchors(), now=NOW).check("certificate_chain").status
         is CheckStatus.PASSED
     )
-    revoked = city_entry(world.qingdao, "cn-qingdao", "Qingdao", "CN", revoked=(RevokedSigner.of(world.qingdao.ds),))
+    revoked = city_entry(
+        world.qingdao, "cn-qingdao", "Qingdao", "CN", revoked=(RevokedSigner.of(world.qingdao.ds),)
+    )
     after = verify_trust_list(
         sign_trust_list(a_list(2, (revoked,)), world.ops[:2], [world.root_bytes]),
         [world.root],
