@@ -32,7 +32,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import cbor, cose
-from .errors import KeyStoreError, MalformedError, SignatureError, UntrustedIssuerError
+from .errors import (
+    CRYPTOGRAPHY_LOAD_ERRORS,
+    KeyStoreError,
+    MalformedError,
+    SignatureError,
+    UntrustedIssuerError,
+)
 from .issue import DocumentSigner
 from .keys import KeyStore
 from .trust import CityEntry, SignerEntry
@@ -158,7 +164,15 @@ class CityAdmin:
         tmp.replace(d / "city.json")
 
     def certificate(self, city_id: str, file: str) -> x509.Certificate:
-        return x509.load_pem_x509_certificate((self._dir(city_id) / file).read_bytes())
+        path = self._dir(city_id) / file
+        try:
+            return x509.load_pem_x509_certificate(path.read_bytes())
+        except OSError as e:
+            raise KeyStoreError(f"cannot read {path}: {e.strerror or e}") from None
+        except CRYPTOGRAPHY_LOAD_ERRORS:
+            raise KeyStoreError(
+                f"{path} is not a readable PEM certificate: restore it from a backup of the key store"
+            ) from None
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from .errors import EdlError
+from .errors import CRYPTOGRAPHY_LOAD_ERRORS, EdlError
 
 __all__ = ["main", "parse_time"]
 
@@ -71,6 +72,15 @@ def _passphrase(path: str) -> bytes:
     _fail_usage(f"{path} is encrypted: set EDL_KEYSTORE_PASSPHRASE (no terminal to ask on)")
 
 
+# cryptography's loaders raise more than ValueError on odd files (CRYPTOGRAPHY_LOAD_ERRORS);
+# each becomes one sentence and exit 2, never a traceback.
+_KEY_TYPES = "an EC (P-256, P-384, P-521), Ed25519 or Ed448 key"
+
+
+def _unsupported_key(path: str, e: Exception) -> NoReturn:
+    _fail_usage(f"{path}: {str(e)[:120]}: edl signs and verifies with {_KEY_TYPES} only")
+
+
 def load_private_key(path: str) -> Any:
     data = _read(path, "key file")
     try:
@@ -78,32 +88,51 @@ def load_private_key(path: str) -> Any:
     except TypeError:  # encrypted
         try:
             return serialization.load_pem_private_key(data, password=_passphrase(path))
-        except ValueError:
+        except UnsupportedAlgorithm as e:
+            _unsupported_key(path, e)
+        except CRYPTOGRAPHY_LOAD_ERRORS:
             _fail_usage(f"cannot decrypt {path}: wrong passphrase or damaged file")
-    except ValueError:
-        _fail_usage(f"{path} is not a PEM private key")
+    except UnsupportedAlgorithm as e:
+        _unsupported_key(path, e)
+    except CRYPTOGRAPHY_LOAD_ERRORS:
+        _fail_usage(f"{path} is not a PEM private key: give the file that starts -----BEGIN PRIVATE KEY-----")
 
 
 def load_public_key(path: str) -> Any:
     data = _read(path, "key file")
     try:
         return serialization.load_pem_public_key(data)
-    except ValueError:
+    except UnsupportedAlgorithm as e:
+        _unsupported_key(path, e)
+    except CRYPTOGRAPHY_LOAD_ERRORS:
         pass
     if b"PRIVATE KEY" in data:
         return load_private_key(path).public_key()
-    _fail_usage(f"{path} is not a PEM public key")
+    _fail_usage(f"{path} is not a PEM public key: give the file that starts -----BEGIN PUBLIC KEY-----")
+
+
+def _certificates(data: bytes, path: str, *, several: bool) -> list[x509.Certificate]:
+    """The certificate(s) of a PEM or DER file, each parsed through (a damaged one exits 2)."""
+    from .x509 import certificate_der, load_certificate
+
+    try:
+        if b"-----BEGIN" not in data:
+            certs = [x509.load_der_x509_certificate(data)]
+        elif several:
+            certs = x509.load_pem_x509_certificates(data)
+        else:
+            certs = [x509.load_pem_x509_certificate(data)]
+        for cert in certs:
+            load_certificate(certificate_der(cert))  # the fields a check reads later parse now
+    except EdlError as e:
+        _fail_usage(f"{path} holds no readable certificate: {e.message}")
+    except CRYPTOGRAPHY_LOAD_ERRORS as e:
+        _fail_usage(f"{path} holds no readable certificate (PEM or DER): {str(e)[:120]}")
+    return certs
 
 
 def load_certificate_pem(path: str) -> x509.Certificate:
-    data = _read(path, "certificate")
-    try:
-        return x509.load_pem_x509_certificate(data)
-    except ValueError:
-        try:
-            return x509.load_der_x509_certificate(data)
-        except ValueError:
-            _fail_usage(f"{path} is not a certificate (PEM or DER)")
+    return _certificates(_read(path, "certificate"), path, several=False)[0]
 
 
 def _load_anchors(paths: Sequence[str]) -> Any:
@@ -111,14 +140,7 @@ def _load_anchors(paths: Sequence[str]) -> Any:
 
     certs: list[x509.Certificate] = []
     for p in paths:
-        data = _read(p, "trust anchor")
-        try:
-            certs.extend(x509.load_pem_x509_certificates(data))
-        except ValueError:
-            try:
-                certs.append(x509.load_der_x509_certificate(data))
-            except ValueError:
-                _fail_usage(f"{p} holds no certificate (PEM or DER)")
+        certs.extend(_certificates(_read(p, "trust anchor"), p, several=True))
     return TrustAnchors(certs)
 
 

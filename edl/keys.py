@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from .cose import Algorithm, KeySigner, PublicKey, Signer, algorithm_for_key
-from .errors import KeyStoreError
+from .errors import CRYPTOGRAPHY_LOAD_ERRORS, KeyStoreError
 
 __all__ = ["FileKeyStore", "KeyStore", "Pkcs11KeyStore", "Pkcs11Signer", "check_key_name"]
 
@@ -64,6 +64,64 @@ class KeyStore(Protocol):
     def names(self) -> list[str]: ...
 
 
+_SCRYPT_WRITTEN = {"n": 2**15, "r": 8, "p": 1}
+"""The scrypt parameters a new store gets (32 MiB, ~0.1 s)."""
+_SCRYPT_MAX_N, _SCRYPT_MAX_R, _SCRYPT_MAX_P = 2**17, 16, 4
+_SCRYPT_MAX_MEMORY = 128 * 2**20  # bytes: 128·n·r
+_SCRYPT_MAX_WORK = 2**20  # n·r·p; ours is 2**18
+_KDF_MAX_BYTES = 4096
+
+
+def _read_kdf(kdf_file: Path) -> tuple[bytes, int, int, int]:
+    """(salt, n, r, p) of a store's ``kdf.json``, checked before any work is done.
+
+    The parameters are capped a little above what :class:`FileKeyStore` writes: a damaged or
+    planted file must not make unlocking run for hours or take gigabytes.
+    """
+
+    def damaged(why: str) -> KeyStoreError:
+        return KeyStoreError(
+            f"{kdf_file} is damaged ({why}): restore it from a backup of this key store; "
+            "without it the keys cannot be unlocked"
+        )
+
+    try:
+        with kdf_file.open("rb") as f:
+            raw = f.read(_KDF_MAX_BYTES + 1)
+    except OSError as e:
+        raise KeyStoreError(f"cannot read {kdf_file}: {e.strerror or e}") from None
+    if len(raw) > _KDF_MAX_BYTES:
+        raise damaged(f"more than {_KDF_MAX_BYTES} bytes")
+    try:
+        params = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # (UnicodeDecodeError and JSONDecodeError are ValueErrors)
+        raise damaged("not JSON") from None
+    if not isinstance(params, dict) or set(params) != {"kdf", "salt", "n", "r", "p"}:
+        raise damaged("expected exactly kdf, salt, n, r and p")
+    if params["kdf"] != "scrypt":
+        raise damaged("the key derivation must be scrypt")
+    salt = params["salt"]
+    if not isinstance(salt, str) or not 32 <= len(salt) <= 128 or len(salt) % 2:
+        raise damaged("the salt must be 16 to 64 bytes in hex")
+    try:
+        salt_bytes = bytes.fromhex(salt)
+    except ValueError:
+        raise damaged("the salt must be 16 to 64 bytes in hex") from None
+    n, r, p = params["n"], params["r"], params["p"]
+    if not all(type(v) is int for v in (n, r, p)):
+        raise damaged("n, r and p must be integers")
+    if not (
+        2 <= n <= _SCRYPT_MAX_N and n & (n - 1) == 0 and 1 <= r <= _SCRYPT_MAX_R and 1 <= p <= _SCRYPT_MAX_P
+    ):
+        raise damaged(
+            f"scrypt needs n a power of two up to {_SCRYPT_MAX_N}, "
+            f"r up to {_SCRYPT_MAX_R} and p up to {_SCRYPT_MAX_P}"
+        )
+    if 128 * n * r > _SCRYPT_MAX_MEMORY or n * r * p > _SCRYPT_MAX_WORK:
+        raise damaged("the scrypt parameters ask for more memory or time than edl ever writes")
+    return salt_bytes, n, r, p
+
+
 class FileKeyStore:
     """Encrypted PKCS#8 files in ``directory`` (one ``NAME.key.pem`` per key)."""
 
@@ -83,26 +141,15 @@ class FileKeyStore:
         if self._passphrase is not None:
             return self._passphrase
         kdf_file = self._dir / "kdf.json"
-        try:
-            params = json.loads(kdf_file.read_text())
-        except FileNotFoundError:
+        if not kdf_file.exists() and not kdf_file.is_symlink():
             if not creating:
-                raise KeyStoreError(f"no key store in {self._dir}") from None
-            params = {"kdf": "scrypt", "salt": os.urandom(16).hex(), "n": 2**15, "r": 8, "p": 1}
+                raise KeyStoreError(f"no key store in {self._dir}")
+            params = {"kdf": "scrypt", "salt": os.urandom(16).hex(), **_SCRYPT_WRITTEN}
             fd = os.open(kdf_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
                 json.dump(params, f)
-        except ValueError:
-            raise KeyStoreError(f"{kdf_file} is damaged") from None
-        if params.get("kdf") != "scrypt":
-            raise KeyStoreError(f"{kdf_file}: unknown key derivation {params.get('kdf')!r}")
-        derived = Scrypt(
-            salt=bytes.fromhex(params["salt"]),
-            length=32,
-            n=int(params["n"]),
-            r=int(params["r"]),
-            p=int(params["p"]),
-        ).derive(self._secret)
+        salt, n, r, p = _read_kdf(kdf_file)
+        derived = Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(self._secret)
         self._passphrase = base64.b64encode(derived)
         return self._passphrase
 
@@ -156,9 +203,10 @@ class FileKeyStore:
                 raise KeyStoreError(f"no key {name} in {self._dir}") from None
             except OSError as e:
                 raise KeyStoreError(f"cannot read key {name}: {e.strerror}") from None
+            password = self._password(creating=False)
             try:
-                key = serialization.load_pem_private_key(data, password=self._password(creating=False))
-            except (ValueError, TypeError):
+                key = serialization.load_pem_private_key(data, password=password)
+            except CRYPTOGRAPHY_LOAD_ERRORS:
                 raise KeyStoreError(
                     f"cannot unlock key {name}: wrong passphrase or damaged file", code="key_store_locked"
                 ) from None

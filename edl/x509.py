@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .errors import (
+    CRYPTOGRAPHY_LOAD_ERRORS,
     CertificateProfileError,
     ExpiredError,
     MalformedError,
@@ -300,7 +301,7 @@ class TrustAnchors:
     def from_pem(cls, data: bytes) -> TrustAnchors:
         try:
             return cls(x509.load_pem_x509_certificates(data))
-        except ValueError as e:
+        except CRYPTOGRAPHY_LOAD_ERRORS as e:  # not only ValueError: InvalidVersion, UnsupportedAlgorithm
             raise MalformedError(f"trust anchor file holds no readable certificate ({e})") from e
 
     def revocation_of(self, der: bytes) -> RevokedSigner | None:

@@ -245,3 +245,191 @@ def test_licence_date_time_without_utc_form_is_a_licence_error():
     data = licence_json() | {"portrait_capture_date": "9999-12-31T23:59:59-05:00"}
     with pytest.raises(LicenceError, match="portrait_capture_date: the time falls outside"):
         Licence.from_json(data)
+
+
+# --- 3. PEM and DER files cryptography cannot load ----------------------------------------
+
+_EC_PUBLIC_KEY_OID = bytes.fromhex("06072a8648ce3d0201")  # id-ecPublicKey
+_UNKNOWN_OID = bytes.fromhex("06072a8648ce3d0209")
+
+
+def _pem(label: str, der: bytes) -> bytes:
+    import base64
+
+    body = base64.encodebytes(der).decode()
+    return f"-----BEGIN {label}-----\n{body}-----END {label}-----\n".encode()
+
+
+def _unknown_algorithm_private_pem() -> bytes:
+    """A PKCS#8 key whose algorithm OID nobody knows: cryptography raises UnsupportedAlgorithm."""
+    from cryptography.hazmat.primitives import serialization
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    der = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return _pem("PRIVATE KEY", der.replace(_EC_PUBLIC_KEY_OID, _UNKNOWN_OID))
+
+
+def _unknown_algorithm_public_pem() -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    der = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    return _pem("PUBLIC KEY", der.replace(_EC_PUBLIC_KEY_OID, _UNKNOWN_OID))
+
+
+def _version_7_certificate_der(city) -> bytes:
+    """The city root with X.509 version 7: cryptography raises InvalidVersion."""
+    from edl.x509 import certificate_der
+
+    der = certificate_der(city.root)
+    at = der.index(bytes.fromhex("a003020102"))  # [0] EXPLICIT INTEGER 2 (v3)
+    return der[:at] + bytes.fromhex("a003020107") + der[at + 5 :]
+
+
+@pytest.mark.parametrize("form", ["pem", "der"])
+def test_cli_trust_anchor_with_invalid_version_exits_2(form, city, tmp_path, capsys):
+    from edltest import run_cli
+
+    der = _version_7_certificate_der(city)
+    anchor = tmp_path / "anchor.crt"
+    anchor.write_bytes(_pem("CERTIFICATE", der) if form == "pem" else der)
+    response = tmp_path / "response.cbor"
+    response.write_bytes(b"\xa0")
+    code, _, err = run_cli(capsys, "mdoc", "verify", str(response), "--trust-anchor", str(anchor))
+    assert code == 2 and err.count("\n") == 1
+    assert "holds no readable certificate" in err and "Traceback" not in err
+
+
+def test_cli_private_key_of_unknown_algorithm_exits_2(tmp_path, capsys):
+    from edltest import run_cli
+
+    key = tmp_path / "phone.key.pem"
+    key.write_bytes(_unknown_algorithm_private_pem())
+    code, _, err = run_cli(
+        capsys, "wallet", "qr", str(tmp_path), "--device-key", str(key), "--out", str(tmp_path / "f")
+    )
+    assert code == 2 and err.count("\n") == 1
+    assert "Unknown key type" in err and "EC (P-256" in err
+
+
+def test_cli_public_key_of_unknown_algorithm_is_a_usage_error(tmp_path):
+    from edl.cli import UsageError, load_public_key
+
+    key = tmp_path / "phone.pub.pem"
+    key.write_bytes(_unknown_algorithm_public_pem())
+    with pytest.raises(UsageError, match="Unknown key type"):
+        load_public_key(str(key))
+
+
+def test_cli_certificate_of_invalid_version_is_a_usage_error(city, tmp_path):
+    from edl.cli import UsageError, load_certificate_pem
+
+    cert = tmp_path / "ds.pem"
+    cert.write_bytes(_pem("CERTIFICATE", _version_7_certificate_der(city)))
+    with pytest.raises(UsageError, match="not a valid X509 version"):
+        load_certificate_pem(str(cert))
+
+
+def test_trust_anchors_from_pem_with_invalid_version_is_malformed(city):
+    from edl.x509 import TrustAnchors
+
+    with pytest.raises(MalformedError, match="no readable certificate"):
+        TrustAnchors.from_pem(_pem("CERTIFICATE", _version_7_certificate_der(city)))
+
+
+def test_key_store_key_of_unknown_algorithm_is_a_key_store_error(tmp_path):
+    from edl.errors import KeyStoreError
+    from edl.keys import FileKeyStore
+
+    store = FileKeyStore(tmp_path, b"a passphrase")
+    store.generate("k")
+    (tmp_path / "k.key.pem").write_bytes(_unknown_algorithm_private_pem())
+    with pytest.raises(KeyStoreError, match="cannot unlock key k"):
+        FileKeyStore(tmp_path, b"a passphrase").signer("k")
+
+
+def test_city_certificate_damaged_is_a_key_store_error(city, tmp_path):
+    from edl.city import CityAdmin
+    from edl.errors import KeyStoreError
+    from edl.keys import FileKeyStore
+
+    admin = CityAdmin(tmp_path, FileKeyStore(tmp_path / "keys", b"a passphrase"))
+    admin.init("cn-qingdao", name="Qingdao", country="CN", now=NOW)
+    root = tmp_path / "cities" / "cn-qingdao" / "root-1.pem"
+    root.write_bytes(_pem("CERTIFICATE", _version_7_certificate_der(city)))
+    with pytest.raises(KeyStoreError, match="root-1.pem is not a readable PEM certificate"):
+        admin.certificate("cn-qingdao", "root-1.pem")
+
+
+# --- 5. a damaged kdf.json ----------------------------------------------------------------
+
+_GOOD_KDF = {"kdf": "scrypt", "salt": "00" * 16, "n": 2**15, "r": 8, "p": 1}
+
+
+def _unlock_with_kdf(folder, content: bytes | None) -> None:
+    """Open a key store whose kdf.json holds ``content`` and use its key ``k``."""
+    from edl.keys import FileKeyStore
+
+    (folder / "k.key.pem").write_bytes(_unknown_algorithm_private_pem())  # never reached
+    if content is not None:
+        (folder / "kdf.json").write_bytes(content)
+    FileKeyStore(folder, b"a passphrase").signer("k")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"[]",  # AttributeError before
+        b'{"kdf": "scrypt"}',  # KeyError before
+        b'{"kdf": "scrypt", "salt": "' + b"00" * 16 + b'", "n": 1e400, "r": 8, "p": 1}',  # OverflowError
+        b'{"kdf": "scrypt", "salt": "zz", "n": 32768, "r": 8, "p": 1}',
+        b'{"kdf": "scrypt", "salt": "' + b"00" * 16 + b'", "n": "32768", "r": 8, "p": 1}',
+        b'{"kdf": "scrypt", "salt": "' + b"00" * 16 + b'", "n": 1000, "r": 8, "p": 1}',
+        b'{"kdf": ["scrypt"], "salt": "' + b"00" * 16 + b'", "n": 32768, "r": 8, "p": 1}',
+        b"[" * 100_000,
+        b"\xff\xfe",
+    ],
+    ids=["list", "missing", "inf", "salt", "text-n", "n-not-power-of-2", "kdf-list", "deep", "not-utf8"],
+)
+def test_damaged_kdf_json_is_a_key_store_error(content, tmp_path):
+    from edl.errors import KeyStoreError
+
+    with pytest.raises(KeyStoreError, match=r"kdf\.json is damaged .*restore it from a backup"):
+        _unlock_with_kdf(tmp_path, content)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"n": 2**40}, {"n": 2**20}, {"r": 2**20}, {"p": 2**30}, {"n": 2**17, "r": 16}, {"n": 2**17, "p": 4}],
+    ids=["n-2^40", "n-2^20", "r", "p", "memory", "work"],
+)
+def test_kdf_json_asking_for_hours_of_scrypt_is_refused_at_once(change, tmp_path):
+    import json
+    import time
+
+    from edl.errors import KeyStoreError
+
+    started = time.monotonic()
+    with pytest.raises(KeyStoreError, match="kdf.json is damaged"):
+        _unlock_with_kdf(tmp_path, json.dumps(_GOOD_KDF | change).encode())
+    assert time.monotonic() - started < 0.05
+
+
+def test_kdf_json_that_is_a_directory_is_a_key_store_error(tmp_path):
+    from edl.errors import KeyStoreError
+
+    (tmp_path / "kdf.json").mkdir()
+    with pytest.raises(KeyStoreError, match="cannot read .*kdf.json"):
+        _unlock_with_kdf(tmp_path, None)
+
+
+def test_kdf_json_as_written_still_unlocks(tmp_path):
+    from edl.keys import FileKeyStore
+
+    public = FileKeyStore(tmp_path, b"a passphrase").generate("k")
+    assert FileKeyStore(tmp_path, b"a passphrase").public_key("k") == public
