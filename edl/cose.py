@@ -723,6 +723,10 @@ class CoseSignature:
         return [self.protected_bytes, dict(self.unprotected), self.signature]
 
 
+MAX_SIGNATURES = 64
+"""Most signatures a COSE_Sign may carry (each is parsed; a trust list needs a handful)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CoseSign:
     """A parsed, **unverified** COSE_Sign (RFC 9052 §4.1): one payload, several signatures."""
@@ -800,6 +804,8 @@ class CoseSign:
             raise MalformedError(f"{what}: payload must be a byte string")
         if not isinstance(signatures, (list, tuple)):
             raise MalformedError(f"{what}: signatures must be an array")
+        if len(signatures) > MAX_SIGNATURES:
+            raise MalformedError(f"{what}: more than {MAX_SIGNATURES} signatures")
         parsed = []
         for i, entry in enumerate(signatures):
             w = f"{what} signature {i}"

@@ -294,7 +294,7 @@ def _signer_key(signer: _x509.Certificate) -> cose.PublicKey:
 def _check_chain(chain: list[bytes], trusted_roots: Sequence[_x509.Certificate], now: _dt.datetime) -> None:
     anchors = x509.TrustAnchors(trusted_roots)  # ValueError when empty: the caller's mistake
     try:
-        result = x509.verify_chain(chain, anchors, now)
+        result = x509.verify_chain(chain, anchors, now, max_length=MAX_CHAIN)
     except (ExpiredError, NotYetValidError) as e:
         raise TrustListExpiredError(f"VICAL signer chain is not valid now: {e.message}") from e
     except UntrustedIssuerError as e:

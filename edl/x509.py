@@ -35,6 +35,7 @@ from .errors import (
 __all__ = [
     "CA_KEY_USAGE",
     "DS_EKU",
+    "MAX_CHAIN",
     "ChainResult",
     "RevokedSigner",
     "TrustAnchors",
@@ -334,16 +335,31 @@ def _issued_by(child_der: bytes, parent_der: bytes) -> bool:
     return True
 
 
-def verify_chain(chain: Sequence[bytes], anchors: TrustAnchors, now: _dt.datetime) -> ChainResult:
+MAX_CHAIN = 3
+"""Most certificates a chain may hold: an mdoc's ``x5chain`` needs the DS certificate and at
+most its issuer (ISO 18013-5 §9.3.3 / Annex B); a VICAL's signer, one intermediate and the root."""
+
+
+def verify_chain(
+    chain: Sequence[bytes], anchors: TrustAnchors, now: _dt.datetime, *, max_length: int = MAX_CHAIN
+) -> ChainResult:
     """Walk ``chain`` (DER, leaf first) up to one of ``anchors``, valid at ``now``.
 
     Raises ``UntrustedIssuerError`` when no anchor vouches for the leaf, ``ExpiredError``
-    or ``NotYetValidError`` when a certificate on the path is outside its validity.
+    or ``NotYetValidError`` when a certificate on the path is outside its validity, and
+    ``MalformedError`` for a chain longer than ``max_length`` (before reading any of it).
+    The work is bounded: each certificate of the chain is tried as an issuer at most once, so
+    a walk costs at most one signature check per certificate plus one per anchor of the
+    matching name at each step.
     The path found is cached by the exact certificate bytes and the anchors (a handheld checks
     the same signers all day); only the validity dates are compared at ``now`` each time.
     """
     if not chain:
         raise MalformedError("no certificate to check")
+    if len(chain) > max_length:
+        raise MalformedError(
+            f"the certificate chain holds {len(chain)} certificates; at most {max_length} are accepted"
+        )
     result, dated = _walk(tuple(chain), anchors)
     for der, what in dated:
         check_validity(der, now, what=what)
@@ -368,29 +384,32 @@ def _walk(
         return ChainResult(anchor=pinned, pinned=True, anchor_der=leaf_der), ()
     dated: list[tuple[bytes, str]] = []
     current_der = leaf_der
-    current = load_certificate(current_der)
-    intermediates = [load_certificate(d) for d in chain[1:]]
-    for _depth in range(len(chain) + 1):
+    untried = list(chain[1:])  # each is tried as an issuer once, whatever the outcome
+    while True:
         for anchor, anchor_der in anchors.issuers_of(current_der):
             if _issued_by(current_der, anchor_der):
                 if not _is_ca(anchor_der):
                     raise UntrustedIssuerError("the trust anchor is not a certificate authority")
                 dated.append((anchor_der, "the issuing authority's root certificate"))
                 return ChainResult(anchor=anchor, pinned=False, anchor_der=anchor_der), tuple(dated)
-        step = next(
-            (
-                (d, c)
-                for d, c in zip(chain[1:], intermediates, strict=True)
-                if c.subject == current.issuer and _issued_by(current_der, d)
-            ),
-            None,
-        )
+        issuer_name = _issuer_name(current_der)
+        step = None
+        for d in [d for d in untried if _subject_name(d) == issuer_name]:
+            untried.remove(d)
+            if _issued_by(current_der, d):
+                step = d
+                break
         if step is None:
             break
-        current_der, current = step
-        _check_ca(current, what="an intermediate certificate")
+        current_der = step
+        _check_ca(load_certificate(current_der), what="an intermediate certificate")
         dated.append((current_der, "an intermediate certificate"))
     raise UntrustedIssuerError("the issuer's certificate does not chain to any trusted authority")
+
+
+@functools.lru_cache(maxsize=512)
+def _subject_name(der: bytes) -> bytes:
+    return load_certificate(der).subject.public_bytes()
 
 
 @functools.lru_cache(maxsize=256)

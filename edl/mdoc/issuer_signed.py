@@ -17,7 +17,10 @@ from ..errors import MalformedError, safe_repr
 from .items import IssuerSignedItem
 from .mso import MobileSecurityObject
 
-__all__ = ["IssuerSigned"]
+__all__ = ["MAX_X5CHAIN", "IssuerSigned"]
+
+MAX_X5CHAIN = 2
+"""Most certificates in issuerAuth's ``x5chain``: the DS certificate and at most its issuer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +88,12 @@ class IssuerSigned:
         )
         if isinstance(x5, bytes):
             return [x5]
+        if isinstance(x5, (list, tuple)) and len(x5) > MAX_X5CHAIN:
+            # ISO 18013-5 needs the DS certificate and at most its issuer: a longer chain is
+            # refused before any of it is read (a chain walk must not be the attacker's to size).
+            raise MalformedError(
+                f"issuerAuth's x5chain holds {len(x5)} certificates; at most {MAX_X5CHAIN} are accepted"
+            )
         if isinstance(x5, (list, tuple)) and x5 and all(isinstance(c, bytes) for c in x5):
             return list(x5)
         raise MalformedError("issuerAuth carries no certificate (x5chain)")
