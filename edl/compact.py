@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from . import cbor, cose
 from .errors import MalformedError, UnsupportedError, safe_repr
 from .issue import DocumentSigner
-from .model import Licence
+from .model import Licence, LicenceError, check_portrait
 from .x509 import certificate_der, key_id
 
 __all__ = [
@@ -133,14 +133,23 @@ def portrait_digest(thumbnail: bytes) -> bytes:
 
 
 def make_thumbnail(portrait: bytes, *, size: tuple[int, int] = (48, 60), quality: int = 35) -> bytes:
-    """The small grayscale JPEG carried in the QR carousel (made once, at issuance)."""
+    """The small grayscale JPEG carried in the QR carousel (made once, at issuance).
+
+    Raises :class:`~edl.model.LicenceError` (a ``ValueError``) when ``portrait`` is not an
+    image :func:`~edl.model.check_portrait` accepts."""
     from PIL import Image
 
-    with Image.open(io.BytesIO(portrait)) as img:
-        small = img.convert("L")
-        small.thumbnail(size)
-        out = io.BytesIO()
-        small.save(out, format="JPEG", quality=quality, optimize=True)
+    check_portrait(portrait)
+    try:
+        with Image.open(io.BytesIO(portrait), formats=("JPEG", "JPEG2000")) as img:
+            small = img.convert("L")
+            small.thumbnail(size)
+            out = io.BytesIO()
+            small.save(out, format="JPEG", quality=quality, optimize=True)
+    except Exception as e:  # noqa: BLE001 - Pillow raises many unrelated types on bad data
+        raise LicenceError(
+            "portrait", f"portrait: cannot be made into a thumbnail ({type(e).__name__})"
+        ) from None
     return out.getvalue()
 
 

@@ -5,10 +5,15 @@ with their types checked, plus elements of a city's own namespaces. A wrong or m
 field raises :class:`LicenceError` naming the field. It knows nothing about signing
 (``edl.issue``) or wire encoding (``edl.mdoc``).
 
->>> import datetime as dt
+The portrait must be a JPEG (or JPEG 2000) image that decodes whole, at most
+:data:`MAX_PORTRAIT_BYTES` and :data:`MAX_PORTRAIT_SIDE` pixels a side (:func:`check_portrait`).
+
+>>> import base64
+>>> from edl.demo import make_portrait
 >>> lic = Licence.from_json({"family_name": "Li", "given_name": "Na", "birth_date": "1990-01-02",
 ...     "issue_date": "2024-01-01", "expiry_date": "2030-01-01", "issuing_country": "CN",
-...     "issuing_authority": "Qingdao", "document_number": "QD1", "portrait": "/9j/2Q==",
+...     "issuing_authority": "Qingdao", "document_number": "QD1",
+...     "portrait": base64.b64encode(make_portrait()).decode(),
 ...     "driving_privileges": [{"vehicle_category_code": "C1"}], "un_distinguishing_sign": "CHN"})
 >>> lic.family_name, lic.expiry_date
 ('Li', datetime.date(2030, 1, 1))
@@ -17,6 +22,7 @@ field raises :class:`LicenceError` naming the field. It knows nothing about sign
 from __future__ import annotations
 
 import datetime as _dt
+import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -31,7 +37,12 @@ from .mdoc.namespaces import (
     validate_value,
 )
 
-__all__ = ["Licence", "LicenceError"]
+__all__ = ["MAX_PORTRAIT_BYTES", "MAX_PORTRAIT_SIDE", "Licence", "LicenceError", "check_portrait"]
+
+MAX_PORTRAIT_BYTES = 512 * 1024
+"""Largest portrait accepted for issuing (a DeviceResponse must stay under 1 MiB)."""
+MAX_PORTRAIT_SIDE = 2048
+"""Largest width or height of a portrait, in pixels; checked before the image is decoded."""
 
 
 class LicenceError(ValueError):
@@ -40,6 +51,38 @@ class LicenceError(ValueError):
     def __init__(self, field_name: str, message: str) -> None:
         super().__init__(message)
         self.field = field_name
+
+
+def check_portrait(data: bytes) -> tuple[int, int]:
+    """(width, height) of a portrait that Pillow decodes whole as JPEG or JPEG 2000.
+
+    Raises :class:`LicenceError` for anything else: not such an image, truncated or damaged
+    data, more than :data:`MAX_PORTRAIT_BYTES`, or a side over :data:`MAX_PORTRAIT_SIDE`
+    pixels (checked from the header, before decoding: a small file that decodes to a huge
+    picture is refused without being decoded).
+    """
+    from PIL import Image
+
+    if len(data) > MAX_PORTRAIT_BYTES:
+        raise LicenceError("portrait", f"portrait: more than {MAX_PORTRAIT_BYTES // 1024} KiB")
+    try:
+        with Image.open(io.BytesIO(data), formats=("JPEG", "JPEG2000")) as img:
+            width, height = img.size
+            if not (0 < width <= MAX_PORTRAIT_SIDE and 0 < height <= MAX_PORTRAIT_SIDE):
+                raise LicenceError(
+                    "portrait",
+                    f"portrait: {width}x{height} pixels; at most {MAX_PORTRAIT_SIDE} a side",
+                )
+            img.load()
+    except LicenceError:
+        raise
+    except Image.DecompressionBombError:
+        raise LicenceError("portrait", "portrait: its header claims a picture too large to decode") from None
+    except Exception as e:  # noqa: BLE001 - Pillow's decoders raise many unrelated types on bad data
+        raise LicenceError(
+            "portrait", f"portrait: not a JPEG or JPEG 2000 image that can be read ({type(e).__name__})"
+        ) from None
+    return width, height
 
 
 def _field_of(message: str) -> str:
@@ -98,6 +141,8 @@ class Licence:
                 elements[key] = from_json_value(spec, value)
             except ValueError as e:
                 raise LicenceError(_field_of(str(e)), str(e)) from None
+        if isinstance(elements.get("portrait"), bytes):
+            check_portrait(elements["portrait"])
         return cls(elements=elements, extra=extra)
 
     def namespaces(self) -> dict[str, Mapping[str, Any]]:

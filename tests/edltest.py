@@ -19,8 +19,13 @@ NOW = dt.datetime(2026, 6, 1, 8, 0, 0, tzinfo=dt.UTC)
 DATA = Path(__file__).parent / "data"
 VECTORS = DATA / "vectors"
 
-# Smallest JPEG-looking portrait (SOI ... EOI): keeps bit-flip and fuzz tests fast.
-TINY_JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
+# A 1x1 grey JPEG that decodes (Pillow's, without its JFIF header): about the smallest portrait
+# Licence.from_json accepts (it decodes the portrait whole); keeps bit-flip and fuzz tests fast.
+TINY_JPEG = bytes.fromhex(
+    "ffd8ffdb004300" + "01" * 64 + "ffc0000b080001000101011100"
+    "ffc40014000100000000000000000000000000000000ffc40014100100000000000000000000000000000000"
+    "ffda0008010100003f003fffd9"
+)
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,17 @@ def world(tmp_path_factory):
     os.environ.pop("EDL_KEYSTORE_PASSPHRASE", None)
 
 
+def test_issue_with_a_portrait_that_is_not_an_image_exits_2(world, capsys, tmp_path):
+    # Starts like a JPEG (FF D8) but is not one: refused as the licence is read, one line, exit 2
+    # (it used to pass and make issuing raise Pillow's UnidentifiedImageError).
+    lic = licence_json(portrait=b"\xff\xd8\xff\xe0" + b"not a picture" * 10)
+    (tmp_path / "bad.json").write_text(json.dumps(lic))
+    argv = ["issue", "--city", "cn-qingdao", "--keystore", str(world / "city"), "--licence"]
+    argv += [str(tmp_path / "bad.json"), "--device-key", str(world / "alice.pub.pem"), "--out"]
+    code, _, err = run(capsys, *argv, str(tmp_path / "out"), "--at", T0)
+    assert code == 2 and err.count("\n") == 1 and "portrait: not a JPEG" in err
+
+
 def test_issue_writes_fixed_file_names(world):
     names = sorted(p.name for p in (world / "alice-cred").iterdir())
     assert names == [

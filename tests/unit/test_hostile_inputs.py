@@ -433,3 +433,69 @@ def test_kdf_json_as_written_still_unlocks(tmp_path):
 
     public = FileKeyStore(tmp_path, b"a passphrase").generate("k")
     assert FileKeyStore(tmp_path, b"a passphrase").public_key("k") == public
+
+
+# --- 4. portraits -------------------------------------------------------------------------
+
+
+def _jpeg(width: int, height: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("L", (width, height), 128).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def _claimed_size(jpeg: bytes, width: int, height: int) -> bytes:
+    """``jpeg`` with its SOF0 header claiming another size (the scan data stays as it was)."""
+    at = jpeg.index(b"\xff\xc0") + 5  # marker, length (2), precision (1), then height, width
+    return jpeg[:at] + height.to_bytes(2, "big") + width.to_bytes(2, "big") + jpeg[at + 4 :]
+
+
+@pytest.mark.parametrize(
+    "portrait,message",
+    [
+        (b"\xff\xd8\xff\xe0" + b"not a picture" * 10, "not a JPEG or JPEG 2000 image"),
+        (_jpeg(64, 64)[:-40], "not a JPEG or JPEG 2000 image"),  # truncated
+        (_claimed_size(_jpeg(8, 8), 65_000, 65_000), "too large to decode"),  # decompression bomb
+        (_claimed_size(_jpeg(8, 8), 3000, 2000), "3000x2000 pixels"),  # refused before decoding
+        (b"\xff\xd8\xff" + b"\x00" * (512 * 1024), "more than 512 KiB"),
+    ],
+    ids=["not-an-image", "truncated", "bomb", "too-wide", "too-big"],
+)
+def test_licence_portrait_is_decoded_whole_when_read(portrait, message):
+    from edl.model import Licence, LicenceError
+    from edltest import licence_json
+
+    with pytest.raises(LicenceError, match=message) as caught:
+        Licence.from_json(licence_json(portrait=portrait))
+    assert caught.value.field == "portrait"
+
+
+def test_issuing_a_portrait_pillow_cannot_read_is_a_licence_error(city, device_key, licence):
+    # A Licence built directly (not from JSON) with bytes that only look like a JPEG: issuing the
+    # QR credentials raised PIL.UnidentifiedImageError from the thumbnail.
+    from edl.credentials import issue_licence
+    from edl.issue import DocumentSigner
+    from edl.model import Licence, LicenceError
+
+    bad = Licence(elements={**licence.elements, "portrait": b"\xff\xd8\xff\xe0 not a picture"})
+    with pytest.raises(LicenceError, match="portrait"):
+        issue_licence(
+            bad,
+            city="cn-qingdao",
+            device_key=device_key.public_key(),
+            signer=DocumentSigner(cose.KeySigner(city.ds_key), city.ds),
+            now=NOW,
+        )
+
+
+def test_a_real_portrait_is_still_accepted():
+    from edl.demo import make_portrait
+    from edl.model import Licence, check_portrait
+    from edltest import TINY_JPEG, licence_json
+
+    assert check_portrait(TINY_JPEG) == (1, 1)
+    assert Licence.from_json(licence_json(portrait=make_portrait())).portrait.startswith(b"\xff\xd8")
