@@ -1,7 +1,8 @@
 """The ``edl`` command: the only place in the package that prints, reads the clock or exits.
 
 Exit codes, for every verifying command: 0 green, 1 red (including bytes that were read
-but are not a valid credential), 2 bad usage or a file that cannot be read, 3 amber.
+but are not a valid credential), 2 bad usage or a file that cannot be read, 3 amber; any
+command exits 70 (EX_SOFTWARE) on an internal error, a bug, with one line to report.
 Times are RFC 3339 with ``Z`` or an offset; a time without one exits 2.
 """
 
@@ -22,11 +23,12 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from .errors import CRYPTOGRAPHY_LOAD_ERRORS, EdlError
+from .errors import CRYPTOGRAPHY_LOAD_ERRORS, EdlError, safe_repr
 
 __all__ = ["main", "parse_time"]
 
 EXIT_GREEN, EXIT_RED, EXIT_USAGE, EXIT_AMBER = 0, 1, 2, 3
+EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): a bug in edl, not the input's fault
 
 
 class UsageError(Exception):
@@ -460,6 +462,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EdlError as e:
         print(f"edl: {e.diagnostics()} [{e.code}]", file=sys.stderr)
         return EXIT_RED
+    except Exception as e:  # noqa: BLE001 - the last resort: a bug gives one line to report, not a traceback
+        print(f"edl: internal error ({type(e).__name__}), please report it: {_short(e)}", file=sys.stderr)
+        if args.verbose:
+            import traceback
+
+            traceback.print_exc()
+        return EXIT_INTERNAL
+
+
+def _short(error: BaseException) -> str:
+    """One bounded line about ``error`` (its arguments may hold anything, even a bignum)."""
+    args = error.args
+    if len(args) == 1:
+        text = args[0] if isinstance(args[0], str) else safe_repr(args[0], limit=160)
+    else:
+        text = safe_repr(list(args), limit=160)
+    text = " ".join(text[:1000].split())
+    return text if len(text) <= 160 else text[:159] + "…"
 
 
 def _entry() -> None:  # pragma: no cover

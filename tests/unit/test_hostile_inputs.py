@@ -499,3 +499,28 @@ def test_a_real_portrait_is_still_accepted():
 
     assert check_portrait(TINY_JPEG) == (1, 1)
     assert Licence.from_json(licence_json(portrait=make_portrait())).portrait.startswith(b"\xff\xd8")
+
+
+# --- 7. the CLI's last resort ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "error,shown",
+    [
+        (RuntimeError("the\ndisk\tmoved"), "the disk moved"),
+        (KeyError(HUGE), "<integer of 16610 bits>"),
+        (ValueError("x" * 10_000), "x" * 159 + "…"),
+    ],
+    ids=["multi-line", "bignum", "long"],
+)
+def test_cli_unexpected_exception_is_one_line_and_exit_70(error, shown, monkeypatch, capsys):
+    from edl import cli
+    from edltest import run_cli
+
+    def boom(args):
+        raise error
+
+    monkeypatch.setattr(cli, "cmd_demo", boom)
+    code, out, err = run_cli(capsys, "demo", "--out", "/nonexistent")
+    assert code == 70 and out == ""
+    assert err == f"edl: internal error ({type(error).__name__}), please report it: {shown}\n"
