@@ -344,19 +344,7 @@ def _verify_issuer_part(
             "issuing_country", "issuing_country was not disclosed", code="not_disclosed", required=False
         )
     else:
-
-        def issuing_country() -> str:
-            attrs = ds_cert.subject.get_attributes_for_oid(x509.NameOID.COUNTRY_NAME)
-            cert_country = str(attrs[0].value) if attrs else None
-            if country != cert_country:
-                raise VerificationError(
-                    f"the licence says issuing country {safe_repr(country)} but its signer is from "
-                    f"{safe_repr(cert_country)}",
-                    code="country_mismatch",
-                )
-            return f"issuing country {country} matches the signer"
-
-        checks.run("issuing_country", issuing_country)
+        checks.run("issuing_country", lambda: check_issuing_country(country, ds_cert))
 
     # Elements are handed out only under a trusted issuer signature (chain, DS profile and
     # signature passed) and only when their digest matched. They stay available when another
@@ -498,6 +486,26 @@ def verify_device_response(
         if verified is not None:
             documents.append(verified)
     return VerificationResult(checks=tuple(all_checks), documents=tuple(documents))
+
+
+def check_issuing_country(claimed: Any, signer: x509.Certificate) -> str:
+    """The disclosed ``issuing_country`` must be the country of the document signer's
+    certificate (whose country its root, and the trust list, bind): one rule for the mdoc and
+    the QR verifier. Raises ``VerificationError`` (``country_mismatch``); returns the sentence."""
+    attrs = signer.subject.get_attributes_for_oid(x509.NameOID.COUNTRY_NAME)
+    cert_country = str(attrs[0].value) if attrs else None
+    if cert_country is None:
+        raise VerificationError(
+            f"the licence says issuing country {safe_repr(claimed)} but its signer's certificate "
+            "names no country",
+            code="country_mismatch",
+        )
+    if claimed != cert_country:
+        raise VerificationError(
+            f"the licence says issuing country {safe_repr(claimed)} but its signer is from {cert_country}",
+            code="country_mismatch",
+        )
+    return f"issuing country {cert_country} matches the signer"
 
 
 def verify_issuer_signed(

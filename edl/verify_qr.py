@@ -12,6 +12,7 @@ This module owns the ordered checks of ``specs/presentation-qr.md`` §6, reporte
 5. ``issuer_signature``   the credential verifies with it (every certificate with that key id
                           is tried)
 6. ``city``               the credential's city is the one the trust list files the signer under
+   ``issuing_country``    the credential's issuing_country is its signer's country (as for mdocs)
 7. ``credential_validity`` issued ≤ now ≤ valid-until
 8. ``device_auth``        the frame is signed by the device key inside the credential
 9. ``freshness``          the frame was signed within the acceptance window (a screenshot is stale)
@@ -44,7 +45,14 @@ from .errors import (
 from .mdoc.namespaces import DOC_TYPE_MDL, NAMESPACE_MDL
 from .presentation import Chunk, Frame, decode_text, parse_payload
 from .trust import VerifiedTrustList
-from .verify import Check, CheckStatus, VerificationResult, VerifiedDocument, _Checks
+from .verify import (
+    Check,
+    CheckStatus,
+    VerificationResult,
+    VerifiedDocument,
+    _Checks,
+    check_issuing_country,
+)
 from .x509 import (
     check_ds_profile_der,
     check_validity,
@@ -72,6 +80,7 @@ CHECK_NAMES = (
     "ds_validity",
     "issuer_signature",
     "city",
+    "issuing_country",
     "credential_validity",
     "device_auth",
     "freshness",
@@ -285,6 +294,18 @@ def verify_presentation(
             code="city_mismatch",
         )
         add("city", CheckStatus.FAILED, err.code, err.diagnostics(), error=err)
+    # The same country binding as the mdoc verifier: a city's key cannot vouch for a licence of
+    # another country.
+    elements: dict[str, Any] = cred.elements()
+    claimed_country = elements.get("issuing_country")
+    if claimed_country is None:
+        checks.skip(
+            "issuing_country", "issuing_country is not in this QR", code="not_disclosed", required=False
+        )
+    else:
+        checks.run(
+            "issuing_country", lambda: check_issuing_country(claimed_country, load_certificate(ds_der))
+        )
 
     if now + skew < cred.issued:
         err = NotYetValidError(f"the licence credential is not valid before {cred.issued:%Y-%m-%d %H:%M}Z")
@@ -372,7 +393,6 @@ def verify_presentation(
     else:
         checks.skip("status", "the credential carries no status reference", code="no_status", required=False)
 
-    elements: dict[str, Any] = cred.elements()
     if portrait is not None:
         elements["portrait"] = portrait
     document = VerifiedDocument(

@@ -83,6 +83,10 @@ STAGES: dict[str, str] = {
     "ds_validity": "the DS certificate is valid at the clock",
     "issuer_signature": "the compact credential (COSE_Sign1, ES256) verifies with the DS key",
     "city": "the credential's city claim is the city the trust list files its signer under",
+    "issuing_country": (
+        "the roadside profile carries no issuing_country, so there is nothing to bind (optional "
+        "check; a profile that carries it must match the DS certificate's country)"
+    ),
     "credential_validity": (
         "issued <= clock <= valid-until, and it was signed inside the DS certificate's validity"
     ),
@@ -110,6 +114,7 @@ def _not_checked(code: str) -> dict[str, Any]:
 
 def _expected(verdict: str, **changes: dict[str, Any]) -> dict[str, Any]:
     stages = {name: _ok() for name in STAGES}
+    stages["issuing_country"] = _not_checked("not_disclosed")
     stages["status"] = _not_checked("no_status")
     stages.update(changes)
     return {**stages, "verdict": verdict, "exit_code": {"green": 0, "red": 1, "amber": 3}[verdict]}

@@ -384,3 +384,37 @@ def test_a_licence_without_age_over_18_derives_it(qingdao, phone):
     from edl.compact import decode_compact
 
     assert decode_compact(got.compact["age-check"]).elements()["age_over_18"] is True  # born 1990
+
+
+@pytest.mark.parametrize("claimed,code", [("JP", "country_mismatch"), ("CN", "ok")])
+def test_a_city_key_cannot_vouch_for_another_countrys_licence(qingdao, phone, claimed, code):
+    # A city's own DS key signs a rental credential that also claims issuing_country: the QR
+    # verifier binds it to the DS certificate's country exactly as the mdoc verifier does.
+    from edl import cose
+    from edl.compact import Claim, decode_compact, issue_compact
+
+    licence = Licence.from_json(licence_json())
+    genuine = issue_compact(
+        licence,
+        profile="rental",
+        city="cn-qingdao",
+        device_key=phone.public_key(),
+        signer=DocumentSigner(KeySigner(qingdao.ds_key), qingdao.ds),
+        now=NOW,
+        valid_until=NOW + dt.timedelta(days=30),
+    )
+    parsed = decode_compact(genuine)
+    claims = cbor.decode(parsed.sign1.payload)
+    claims[int(Claim.ISSUING_COUNTRY)] = claimed
+    forged = cose.sign1(
+        KeySigner(qingdao.ds_key),
+        cbor.encode(claims),
+        protected={k: v for k, v in parsed.sign1.protected.items() if k != cose.Header.ALG},
+    )
+    frame = make_frame(forged, device=KeySigner(phone), at=NOW)
+    trust = make_trust_list({"cn-qingdao": (qingdao, "CN")})
+    result = verify_presentation([encode_text(frame)], trust=trust, now=SOON)
+    assert result.check("issuing_country", None).code == code
+    assert result.verdict is (Verdict.RED if code != "ok" else Verdict.GREEN)
+    if code != "ok":
+        assert "its signer is from CN" in result.check("issuing_country", None).message
