@@ -146,6 +146,16 @@ def _load_anchors(paths: Sequence[str]) -> Any:
     return TrustAnchors(certs)
 
 
+def read_json(path: str, what: str) -> Any:
+    """A JSON file given on the command line; anything that is not UTF-8 JSON exits 2."""
+    try:
+        return json.loads(_read(path, what).decode("utf-8"))
+    except ValueError as e:  # not UTF-8, not JSON, or a number of more than 4,300 digits
+        _fail_usage(f"{path} is not JSON: {str(e)[:200]}")
+    except RecursionError:
+        _fail_usage(f"{path} is not JSON: nested too deeply")
+
+
 def _write_out(path: str, data: bytes) -> None:
     try:
         Path(path).write_bytes(data)
@@ -167,8 +177,10 @@ def _show_value(value: Any) -> str:
     if isinstance(value, list):
         return "; ".join(_show_value(v) for v in value)
     if isinstance(value, dict):
-        return ", ".join(f"{k}={_show_value(v)}" for k, v in value.items())
-    return str(value)
+        return ", ".join(f"{_show_value(k)}={_show_value(v)}" for k, v in value.items())
+    if isinstance(value, str):
+        return value
+    return safe_repr(value, limit=200)  # an issuer-signed value may be anything, even a bignum
 
 
 def print_result(result: Any, *, as_json: bool) -> int:
@@ -201,10 +213,7 @@ def cmd_mdoc_issue(args: argparse.Namespace) -> int:
     from .issue import issue_mdoc
     from .model import Licence, LicenceError
 
-    try:
-        licence_json = json.loads(_read(args.licence, "licence").decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        _fail_usage(f"{args.licence} is not JSON: {e}")
+    licence_json = read_json(args.licence, "licence")
     try:
         licence = Licence.from_json(licence_json)
     except LicenceError as e:
@@ -437,7 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ver.add_argument("--trust-list", metavar="TRUSTLIST.cbor", help="trust every city in this signed list")
     ver.add_argument(
-        "--trust-root", action="append", metavar="FILE", help="pin this operator root (repeatable)"
+        "--trust-root", action="append", metavar="FILE", help=_trust_root_help()
     )
     ver.add_argument("--transcript", help="SESSION_TRANSCRIPT.cbor, needed to check the holder's device")
     ver.add_argument("--reader-key", help="the reader's ephemeral private key (for deviceMac)")
@@ -488,3 +497,9 @@ def _entry() -> None:  # pragma: no cover
 
 if __name__ == "__main__":  # pragma: no cover
     _entry()
+
+
+def _trust_root_help() -> str:
+    from .cli_trust import TRUST_ROOT_HELP
+
+    return TRUST_ROOT_HELP

@@ -24,15 +24,13 @@ def _usage(message: str) -> Any:
 
 def cmd_issue(args: argparse.Namespace) -> int:
     from .city import CityAdmin
-    from .cli import _now, _read, load_public_key
+    from .cli import _now, load_public_key, read_json
     from .cli_trust import open_keystore
     from .credentials import issue_licence, write_credential_dir
     from .model import Licence, LicenceError
 
     try:
-        licence = Licence.from_json(json.loads(_read(args.licence, "licence").decode("utf-8")))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        _usage(f"{args.licence} is not JSON: {e}")
+        licence = Licence.from_json(read_json(args.licence, "licence"))
     except LicenceError as e:
         _usage(f"{args.licence}: {e}")
     out = Path(args.out)
@@ -75,13 +73,16 @@ def cmd_issue(args: argparse.Namespace) -> int:
 
 def cmd_wallet_qr(args: argparse.Namespace) -> int:
     from .cli import _now, load_private_key
+    from .errors import EdlError
     from .qr import render_png
     from .wallet import Wallet
 
     wallet = Wallet(load_private_key(args.device_key))
     try:
         wallet.add_dir(args.cred_dir)
-    except (OSError, KeyError, ValueError) as e:
+    except EdlError as e:
+        _usage(f"cannot use the credentials in {args.cred_dir}: {e.diagnostics()}")
+    except (OSError, ValueError) as e:
         _usage(f"cannot use the credentials in {args.cred_dir}: {e}")
     challenge = args.challenge.encode() if args.challenge else None
     try:
@@ -134,6 +135,7 @@ def _inputs(items: list[str], backend: str = "auto") -> tuple[list[str], list[by
 def cmd_verify(args: argparse.Namespace) -> int:
     from .cli import _now, _read, print_result
     from .cli_trust import _pins, trust_roots_from_args
+    from .errors import EdlError
     from .mdoc import SessionTranscript
     from .verify import verify_device_response
     from .verify_qr import verify_presentation
@@ -151,7 +153,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
             _usage("an ISO DeviceResponse is verified on its own: give it as the only input")
         transcript = None
         if args.transcript:
-            transcript = SessionTranscript.from_bytes(_read(args.transcript, "transcript"))
+            try:
+                transcript = SessionTranscript.from_bytes(_read(args.transcript, "transcript"))
+            except EdlError as e:  # as `edl mdoc verify`: a transcript that cannot be used exits 2
+                _usage(f"{args.transcript}: {e.diagnostics()}")
         reader = None
         if args.reader_key:
             from .cli import load_private_key
@@ -199,7 +204,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT")
     p.add_argument("--trust-list", required=True, metavar="TRUSTLIST.cbor")
     p.add_argument(
-        "--trust-root", action="append", metavar="FILE", help="pin this operator root (repeatable)"
+        "--trust-root", action="append", metavar="FILE", help=_trust_root_help()
     )
     p.add_argument("--at", help="verify as of this time (RFC 3339; default: now)")
     p.add_argument("--challenge", help="the challenge this handheld showed (text)")
@@ -213,3 +218,9 @@ def add_commands(sub: Any) -> None:
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_verify)
+
+
+def _trust_root_help() -> str:
+    from .cli_trust import TRUST_ROOT_HELP
+
+    return TRUST_ROOT_HELP

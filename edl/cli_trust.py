@@ -218,6 +218,11 @@ def _operator(args: argparse.Namespace, *, creating: bool = False) -> Any:
     return Operator(args.keystore, open_keystore(args.keystore, creating=creating, args=args))
 
 
+TRUST_ROOT_HELP = (
+    "trust this operator root file for this run only (repeatable); it is never written as a pin "
+    "('edl trust pin' is the one persistent act of trust)"
+)
+
 _WARNED: set[str] = set()
 
 
@@ -608,7 +613,7 @@ def add_commands(sub: Any) -> None:
     p = trust.add_parser("show", help="describe a trust list (exit 0 when it verifies, 1 when not)")
     p.add_argument("trustlist", metavar="TRUSTLIST.cbor")
     p.add_argument(
-        "--trust-root", action="append", metavar="FILE", help="pin this root for this run (repeatable)"
+        "--trust-root", action="append", metavar="FILE", help=TRUST_ROOT_HELP
     )
     _common(p, changes=False, keystore=False)
     p.set_defaults(func=cmd_trust_show)
