@@ -23,12 +23,15 @@ from typing import Any
 
 from . import cose
 from .compact import PROFILES, issue_compact, make_thumbnail
+from .errors import MalformedError
 from .issue import DocumentSigner, issue_mdoc
 from .mdoc.issuer_signed import IssuerSigned
 from .model import Licence
 from .x509 import certificate_der, key_id
 
 __all__ = ["IssuedLicence", "issue_licence", "load_credential_dir", "write_credential_dir"]
+
+_MAX_MANIFEST = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,10 +134,28 @@ class CredentialDir:
 
 
 def load_credential_dir(folder: str | os.PathLike[str]) -> CredentialDir:
-    """Read a credential folder written by :func:`write_credential_dir` (not verified)."""
+    """Read a credential folder written by :func:`write_credential_dir` (not verified).
+
+    Raises ``OSError`` for a file that cannot be read and :class:`~edl.errors.MalformedError`
+    for a ``credential.json`` that is not the manifest written here (only known profiles are
+    read, so its content never names another file)."""
     d = Path(folder)
-    manifest = json.loads((d / "credential.json").read_text())
-    compact = {p: (d / f"{p}.cbor").read_bytes() for p in manifest["profiles"] if (d / f"{p}.cbor").exists()}
+    raw = (d / "credential.json").read_bytes()
+    try:
+        manifest = json.loads(raw.decode("utf-8")) if len(raw) <= _MAX_MANIFEST else None
+    except (ValueError, RecursionError):
+        manifest = None
+    profiles = manifest.get("profiles") if isinstance(manifest, dict) else None
+    if not (
+        isinstance(manifest, dict)
+        and isinstance(manifest.get("city"), str)
+        and isinstance(profiles, list)
+        and all(isinstance(p, str) and p in PROFILES for p in profiles)
+    ):
+        raise MalformedError(
+            f"{d / 'credential.json'} is not a credential manifest: issue the licence again (edl issue)"
+        )
+    compact = {p: (d / f"{p}.cbor").read_bytes() for p in profiles if (d / f"{p}.cbor").exists()}
     mdoc_path = d / "mdoc.cbor"
     return CredentialDir(
         city=manifest["city"],

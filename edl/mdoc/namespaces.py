@@ -279,6 +279,9 @@ def to_cbor_value(value: Any) -> Any:
     return value
 
 
+_MAX_JSON_INT_BITS = 14_000  # about 4,214 decimal digits
+
+
 def to_json_value(value: Any) -> Any:
     """A decoded CBOR value → JSON: bytes as standard base64, full-date as YYYY-MM-DD."""
     if isinstance(value, bytes):
@@ -297,9 +300,16 @@ def to_json_value(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [to_json_value(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): to_json_value(v) for k, v in value.items()}
+        return {
+            k if isinstance(k, str) else safe_repr(k, limit=200): to_json_value(v) for k, v in value.items()
+        }
     if isinstance(value, cbor.CBORTag):
         return {"tag": value.tag, "value": to_json_value(value.value)}
+    if isinstance(value, int) and value.bit_length() > _MAX_JSON_INT_BITS:
+        return safe_repr(value)  # json.dumps (str) refuses more than 4,300 digits
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
-    return str(value)
+    try:
+        return str(value)  # a Decimal, a UUID, an IP address...
+    except ValueError:  # ...or a Fraction, a set holding integers too long to print
+        return safe_repr(value, limit=200)

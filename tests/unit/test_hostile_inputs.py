@@ -524,3 +524,84 @@ def test_cli_unexpected_exception_is_one_line_and_exit_70(error, shown, monkeypa
     code, out, err = run_cli(capsys, "demo", "--out", "/nonexistent")
     assert code == 70 and out == ""
     assert err == f"edl: internal error ({type(error).__name__}), please report it: {shown}\n"
+
+
+# --- 8. files on the command line ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"[" * 100_000, b'{"family_name": ' + b"9" * 5000 + b"}", b"\xff\xfe{}"],
+    ids=["deep", "bignum", "not-utf8"],
+)
+@pytest.mark.parametrize("command", ["mdoc issue", "issue"])
+def test_cli_licence_json_that_python_cannot_load_exits_2(command, content, tmp_path, capsys):
+    from edltest import run_cli
+
+    licence = tmp_path / "licence.json"
+    licence.write_bytes(content)
+    rest = ["--device-key", "k.pem", "--out", str(tmp_path / "out")]
+    if command == "issue":
+        rest += ["--city", "cn-x", "--keystore", str(tmp_path / "ks")]
+    code, _, err = run_cli(capsys, *command.split(), "--licence", str(licence), *rest)
+    assert code == 2 and err.count("\n") == 1 and "is not JSON" in err
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        b"[]",
+        b'{"city": "x", "profiles": 7}',
+        b'{"city": "x", "profiles": ["../../elsewhere"]}',
+        b"[" * 100_000,
+    ],
+    ids=["list", "profiles-not-a-list", "path-in-profile", "deep"],
+)
+def test_cli_wallet_with_a_damaged_credential_manifest_exits_2(manifest, tmp_path, capsys):
+    from cryptography.hazmat.primitives import serialization
+
+    from edltest import run_cli
+
+    key = tmp_path / "phone.key.pem"
+    key.write_bytes(
+        ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    cred = tmp_path / "cred"
+    cred.mkdir()
+    (cred / "credential.json").write_bytes(manifest)
+    code, _, err = run_cli(
+        capsys, "wallet", "qr", str(cred), "--device-key", str(key), "--out", str(tmp_path)
+    )
+    assert code == 2 and err.count("\n") == 1 and "is not a credential manifest" in err
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_cli_prints_an_issuer_signed_bignum_without_crashing(
+    as_json, city, device_key, licence, tmp_path, capsys
+):
+    # A city namespace may carry any value the issuer signed; printing it (str, json.dumps) must
+    # not hit Python's 4,300-digit limit.
+    from cryptography.hazmat.primitives import serialization
+
+    from edl.cose import KeySigner
+    from edl.issue import issue_mdoc
+    from edl.model import Licence
+    from edltest import run_cli
+
+    odd = Licence(elements=licence.elements, extra={"cn.qingdao.1": {"big": HUGE}})
+    issued = issue_mdoc(
+        odd,
+        device_key=device_key.public_key(),
+        signer=KeySigner(city.ds_key),
+        signer_certificate=city.ds,
+        now=NOW,
+    )
+    (tmp_path / "issued.cbor").write_bytes(issued.to_bytes())
+    (tmp_path / "root.pem").write_bytes(city.root.public_bytes(serialization.Encoding.PEM))
+    argv = ["mdoc", "verify", str(tmp_path / "issued.cbor"), "--trust-anchor", str(tmp_path / "root.pem")]
+    argv += ["--issuer-only", "--at", NOW.isoformat()] + (["--json"] if as_json else [])
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 3, err
+    assert "<integer of 16610 bits>" in out
