@@ -39,6 +39,7 @@ from .errors import (
     TrustListExpiredError,
     TrustListRollbackError,
     UnsupportedError,
+    safe_repr,
 )
 from .x509 import RevokedSigner, TrustAnchors, certificate_der, key_id, load_certificate, signer_identity
 
@@ -86,8 +87,9 @@ def _tdate(value: Any, what: str) -> _dt.datetime:
 
 
 def _uint(value: Any, what: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise MalformedError(f"{what} must be an unsigned integer")
+    # Bounded: versions and sequences go into messages, and str() of a CBOR bignum raises.
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
+        raise MalformedError(f"{what} must be an unsigned integer below 2^63")
     return value
 
 
@@ -334,7 +336,8 @@ class CityEntry:
         for r in roots:
             # A city's roots are of its country: no city can vouch for another country's licences.
             if _cert_country(r) != country:
-                raise MalformedError(f"a root of city {value.get('id')!r} is not from its country {country}")
+                city = safe_repr(value.get("id"))
+                raise MalformedError(f"a root of city {city} is not from its country {country}")
         return cls(
             id=_text(value.get("id"), "city id"),
             name=_text(value.get("name"), "city name"),

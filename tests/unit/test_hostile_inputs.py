@@ -605,3 +605,33 @@ def test_cli_prints_an_issuer_signed_bignum_without_crashing(
     code, out, err = run_cli(capsys, *argv)
     assert code == 3, err
     assert "<integer of 16610 bits>" in out
+
+
+# --- 1 (trust lists). numbers that go into messages are bounded when parsed ------------------
+
+
+def test_trust_list_sequence_bignum_is_malformed():
+    # Even an operator-signed list: the sequence went into "trust list #<sequence>" before any
+    # signature was checked, and str() of it raised ValueError.
+    from edl.trust import TrustList, TrustRoot, operator_key_id, sign_root, sign_trust_list, verify_trust_list
+
+    op = cose.KeySigner(ec.generate_private_key(ec.SECP256R1()))
+    root = TrustRoot(
+        name="OPS",
+        version=1,
+        threshold=1,
+        keys={operator_key_id(op.public_key()): op.public_key()},
+        expires=NOW + dt.timedelta(days=365),
+    )
+    tl = TrustList(
+        provider="OPS",
+        sequence=HUGE,
+        issued=NOW,
+        next_update=NOW + dt.timedelta(days=1),
+        expires=NOW + dt.timedelta(days=7),
+        root_version=1,
+        cities=(),
+    )
+    data = sign_trust_list(tl, [op], [sign_root(root, [op])])
+    with pytest.raises(MalformedError, match="sequence must be an unsigned integer below 2"):
+        verify_trust_list(data, [root], now=NOW)
