@@ -57,6 +57,9 @@ def parse_time(text: str) -> _dt.datetime:
         _fail_usage(f"{text!r} is not an RFC 3339 time such as 2026-11-25T08:00:00Z")
     if moment.utcoffset() is None:
         _fail_usage(f"{text!r} has no time zone: add Z or an offset such as +08:00")
+    # Checks add windows and skews to the time: keep a margin from the end of datetime's range.
+    if not _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC) <= moment < _dt.datetime(9999, 1, 1, tzinfo=_dt.UTC):
+        _fail_usage(f"{text!r} is outside the years 1970 to 9998")
     return moment.astimezone(_dt.UTC)
 
 

@@ -635,3 +635,16 @@ def test_trust_list_sequence_bignum_is_malformed():
     data = sign_trust_list(tl, [op], [sign_root(root, [op])])
     with pytest.raises(MalformedError, match="sequence must be an unsigned integer below 2"):
         verify_trust_list(data, [root], now=NOW)
+
+
+@pytest.mark.parametrize(
+    "at", ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00", "9999-12-31T23:59:30Z"]
+)
+def test_cli_time_at_the_end_of_the_calendar_exits_2(at, tmp_path, capsys):
+    from edltest import run_cli
+
+    (tmp_path / "in.cbor").write_bytes(b"\xa0")
+    code, _, err = run_cli(
+        capsys, "mdoc", "verify", str(tmp_path / "in.cbor"), "--trust-anchor", "x", "--at", at
+    )
+    assert code == 2 and "outside the years 1970 to 9998" in err
