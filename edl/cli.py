@@ -448,9 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="IACA root or pinned DS certificate (repeatable)",
     )
     ver.add_argument("--trust-list", metavar="TRUSTLIST.cbor", help="trust every city in this signed list")
-    ver.add_argument(
-        "--trust-root", action="append", metavar="FILE", help=_trust_root_help()
-    )
+    ver.add_argument("--trust-root", action="append", metavar="FILE", help=_trust_root_help())
     ver.add_argument("--transcript", help="SESSION_TRANSCRIPT.cbor, needed to check the holder's device")
     ver.add_argument("--reader-key", help="the reader's ephemeral private key (for deviceMac)")
     ver.add_argument(

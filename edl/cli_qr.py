@@ -203,9 +203,7 @@ def add_commands(sub: Any) -> None:
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT")
     p.add_argument("--trust-list", required=True, metavar="TRUSTLIST.cbor")
-    p.add_argument(
-        "--trust-root", action="append", metavar="FILE", help=_trust_root_help()
-    )
+    p.add_argument("--trust-root", action="append", metavar="FILE", help=_trust_root_help())
     p.add_argument("--at", help="verify as of this time (RFC 3339; default: now)")
     p.add_argument("--challenge", help="the challenge this handheld showed (text)")
     p.add_argument("--transcript", help="SESSION_TRANSCRIPT.cbor, for a DeviceResponse")

@@ -612,9 +612,7 @@ def add_commands(sub: Any) -> None:
     p.set_defaults(func=cmd_trust_rotate_root)
     p = trust.add_parser("show", help="describe a trust list (exit 0 when it verifies, 1 when not)")
     p.add_argument("trustlist", metavar="TRUSTLIST.cbor")
-    p.add_argument(
-        "--trust-root", action="append", metavar="FILE", help=TRUST_ROOT_HELP
-    )
+    p.add_argument("--trust-root", action="append", metavar="FILE", help=TRUST_ROOT_HELP)
     _common(p, changes=False, keystore=False)
     p.set_defaults(func=cmd_trust_show)
     p = trust.add_parser("check", help="what expires soon and what to do (exit 0 nothing, 3 something)")

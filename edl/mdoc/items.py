@@ -26,6 +26,12 @@ _PLAIN = frozenset({str, bytes, int, bool, type(None)})
 _SMALL_UINT = [bytes([i]) for i in range(24)]
 _encoded_text = functools.lru_cache(maxsize=512)(cbor2_dumps)
 
+
+@functools.lru_cache(maxsize=64)
+def _item_of(namespace: str) -> str:
+    """"an item of NAMESPACE", for messages (built once per namespace, not once per item)."""
+    return f"an item of {safe_repr(namespace)}"
+
 _DIGESTS = {"SHA-256": hashlib.sha256, "SHA-384": hashlib.sha384, "SHA-512": hashlib.sha512}
 
 
@@ -81,7 +87,7 @@ class IssuerSignedItem(NamedTuple):
     @classmethod
     def from_value(cls, value: Any, *, namespace: str) -> IssuerSignedItem:
         """Parse a received ``IssuerSignedItemBytes`` (already decoded to a tag-24 value)."""
-        what = f"an item of {safe_repr(namespace)}"
+        what = _item_of(namespace)
         raw = cbor.unwrap24(value, what=what)
         item = cbor.decode(raw, what=what)
         if not isinstance(item, dict):
