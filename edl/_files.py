@@ -1,17 +1,25 @@
-"""Writing files all-or-nothing: a temporary name in the same folder, fsync, rename.
+"""Small state files: written all-or-nothing, read strictly.
 
-This module owns only that: a reader sees the old file or the whole new one, never half of
-it, and a failure midway leaves no file behind (``edl.pins``, key stores, the CLI's outputs).
+This module owns two things: :func:`write_atomic` (a temporary name in the same folder, fsync,
+rename: a reader sees the old file or the whole new one, never half of it, and a failure midway
+leaves no file behind) and :func:`read_state_json` (a key store's JSON state read with a size
+bound, any damage a :class:`~edl.errors.KeyStoreError` that names the file and the fix).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
-__all__ = ["write_atomic"]
+from .errors import KeyStoreError
+
+__all__ = ["read_state_json", "write_atomic"]
+
+MAX_STATE_FILE = 1 << 20
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o644) -> None:
@@ -35,3 +43,33 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o644
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def read_state_json(path: str | os.PathLike[str], *, missing: KeyStoreError | None = None) -> Any:
+    """The JSON value in a key store's state file; damage is a ``KeyStoreError`` saying so.
+
+    ``missing`` is raised when the file does not exist (else a generic ``KeyStoreError``).
+    Shapes are the caller's to check (with :func:`damaged` for the error).
+    """
+    p = Path(path)
+    try:
+        with open(p, "rb") as f:
+            raw = f.read(MAX_STATE_FILE + 1)
+    except FileNotFoundError:
+        raise (missing or KeyStoreError(f"{p} is missing")) from None
+    except IsADirectoryError:
+        raise damaged(p, "it is a folder") from None
+    except OSError as e:
+        raise KeyStoreError(f"cannot read {p}: {e.strerror or e}") from None
+    if len(raw) > MAX_STATE_FILE:
+        raise damaged(p, "it is larger than 1 MiB")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise damaged(p, "it is not JSON") from None
+
+
+def damaged(path: str | os.PathLike[str], why: str) -> KeyStoreError:
+    return KeyStoreError(
+        f"{path} is damaged ({why}): restore it from a backup of this key store", code="key_store"
+    )

@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import cbor, cose
+from ._files import damaged, read_state_json
 from .errors import (
     CRYPTOGRAPHY_LOAD_ERRORS,
     KeyStoreError,
@@ -97,14 +98,57 @@ class CityState:
         }
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> CityState:
+    def from_json(cls, obj: Any, *, path: str | os.PathLike[str] = "city.json") -> CityState:
+        """Read ``city.json`` strictly: any other shape is a damaged key store (``KeyStoreError``)."""
+
+        def text(v: Any) -> bool:
+            return isinstance(v, str) and 0 < len(v) <= 256
+
+        def number(v: Any) -> bool:
+            return isinstance(v, int) and not isinstance(v, bool) and 0 < v < 1 << 31
+
+        def filename(v: Any) -> bool:  # a plain name inside the city's folder, never a path
+            return text(v) and "/" not in v and "\\" not in v and v not in (".", "..")
+
+        if not isinstance(obj, dict):
+            raise damaged(path, "not a JSON object")
+        for field, ok in (("id", text), ("name", text), ("country", text)):
+            if not ok(obj.get(field)):
+                raise damaged(path, f"{field} is missing or not text")
+        if obj.get("state") is not None and not text(obj["state"]):
+            raise damaged(path, "state is not text")
+        roots, signers = obj.get("roots"), obj.get("signers")
+        if not isinstance(roots, list) or not roots or not isinstance(signers, list):
+            raise damaged(path, "roots and signers must be lists")
+        for r in roots:
+            if not (
+                isinstance(r, dict)
+                and number(r.get("n"))
+                and filename(r.get("file"))
+                and text(r.get("key"))
+                and r.get("status") in ("current", "retired")
+                and (r.get("cross") is None or filename(r["cross"]))
+            ):
+                raise damaged(path, "a root entry is not {n, file, key, status[, cross]}")
+        if sum(r["status"] == "current" for r in roots) != 1:
+            raise damaged(path, "it must have exactly one current root")
+        for sg in signers:
+            if not (
+                isinstance(sg, dict)
+                and text(sg.get("kid"))
+                and filename(sg.get("file"))
+                and text(sg.get("key"))
+                and number(sg.get("root"))
+                and sg.get("status") in ("current", "retired", "revoked")
+            ):
+                raise damaged(path, "a signer entry is not {kid, file, key, root, status}")
         return cls(
             id=obj["id"],
             name=obj["name"],
             country=obj["country"],
             state=obj.get("state"),
-            roots=tuple(obj["roots"]),
-            signers=tuple(obj["signers"]),
+            roots=tuple(roots),
+            signers=tuple(signers),
         )
 
     def current_root(self) -> dict[str, Any]:
@@ -152,10 +196,8 @@ class CityAdmin:
 
     def load(self, city_id: str) -> CityState:
         path = self._dir(city_id) / "city.json"
-        try:
-            return CityState.from_json(json.loads(path.read_text()))
-        except FileNotFoundError:
-            raise KeyStoreError(f"no city {city_id} in {self.folder}", code="unknown_city") from None
+        missing = KeyStoreError(f"no city {city_id} in {self.folder}", code="unknown_city")
+        return CityState.from_json(read_state_json(path, missing=missing), path=path)
 
     def _save(self, state: CityState) -> None:
         d = self._dir(state.id)

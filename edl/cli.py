@@ -23,7 +23,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from .errors import CRYPTOGRAPHY_LOAD_ERRORS, EdlError, safe_repr
+from .errors import CRYPTOGRAPHY_LOAD_ERRORS, EdlError, KeyStoreError, safe_repr
 
 __all__ = ["main", "parse_time"]
 
@@ -468,6 +468,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except UsageError as e:
         print(f"edl: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyStoreError as e:  # a key or state file that cannot be read or used: not a verdict
+        print(f"edl: {e.diagnostics()} [{e.code}]", file=sys.stderr)
         return EXIT_USAGE
     except EdlError as e:
         print(f"edl: {e.diagnostics()} [{e.code}]", file=sys.stderr)

@@ -58,8 +58,14 @@ def open_keystore(folder: str, *, creating: bool = False, args: argparse.Namespa
         token = getattr(args, "pkcs11_token", None) or _usage("--pkcs11-token is needed with --pkcs11-module")
         cfg_path.write_text(json.dumps({"backend": "pkcs11", "module": module, "token": token}) + "\n")
     if cfg_path.exists():
-        cfg = json.loads(cfg_path.read_text())
+        from ._files import damaged, read_state_json
+
+        cfg = read_state_json(cfg_path)
+        if not isinstance(cfg, dict) or cfg.get("backend") not in ("pkcs11", "file", None):
+            raise damaged(cfg_path, "not {backend, module, token}")
         if cfg.get("backend") == "pkcs11":
+            if not (isinstance(cfg.get("module"), str) and isinstance(cfg.get("token"), str)):
+                raise damaged(cfg_path, "a PKCS#11 key store names its module and token")
             pin = os.environ.get("EDL_PKCS11_PIN") or _usage("set EDL_PKCS11_PIN for the PKCS#11 token")
             return Pkcs11KeyStore(cfg["module"], cfg["token"], pin)
     if not creating and not base.is_dir():

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from . import cbor, cose
+from ._files import damaged, read_state_json
 from .city import verify_city_export
 from .errors import KeyStoreError, TrustError
 from .keys import KeyStore
@@ -83,12 +84,28 @@ class Operator:
         return (self.dir / "operator.json").exists()
 
     def state(self) -> OperatorState:
-        try:
-            obj = json.loads((self.dir / "operator.json").read_text())
-        except FileNotFoundError:
-            raise KeyStoreError(
-                f"no trust-list operator in {self.folder}: run edl trust init", code="no_operator"
-            ) from None
+        path = self.dir / "operator.json"
+        missing = KeyStoreError(
+            f"no trust-list operator in {self.folder}: run edl trust init", code="no_operator"
+        )
+        obj = read_state_json(path, missing=missing)
+
+        def number(v: Any, low: int) -> bool:
+            return isinstance(v, int) and not isinstance(v, bool) and low <= v < 1 << 62
+
+        if not (
+            isinstance(obj, dict)
+            and isinstance(obj.get("name"), str)
+            and _NAME.match(obj["name"])
+            and number(obj.get("root_version"), 1)
+            and number(obj.get("threshold"), 1)
+            and number(obj.get("sequence"), 0)
+            and isinstance(obj.get("keys"), list)
+            and 0 < len(obj["keys"]) <= 64
+            and all(isinstance(k, str) and 0 < len(k) <= 128 for k in obj["keys"])
+            and obj["threshold"] <= len(obj["keys"])
+        ):
+            raise damaged(path, "not {name, root_version, threshold, keys, sequence}")
         return OperatorState(
             obj["name"], obj["root_version"], obj["threshold"], tuple(obj["keys"]), obj["sequence"]
         )

@@ -1,0 +1,97 @@
+"""A damaged key store state file (city.json, operator.json, keystore.json) is one line and exit 2
+naming the file and the fix, never a traceback or the 'internal error' exit 70."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edltest import run_cli
+
+T0 = "2026-06-01T08:00:00Z"
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch, capsys) -> Path:
+    monkeypatch.setenv("EDL_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("EDL_KEYSTORE_PASSPHRASE", "correct horse battery staple")
+    ks = tmp_path / "ks"
+    code, _, err = run_cli(
+        capsys, "city", "init", "cn-qingdao", "--name", "Qingdao", "--country", "CN",
+        "--keystore", str(ks), "--at", T0,
+    )  # fmt: skip
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "trust", "init", "--name", "OPS", "--keystore", str(ks), "--at", T0)
+    assert code == 0, err
+    return ks
+
+
+def _city_json(ks: Path) -> Path:
+    return ks / "cities" / "cn-qingdao" / "city.json"
+
+
+def _damage(value):
+    return lambda path: path.write_text(json.dumps(value))
+
+
+CITY_DAMAGE = {
+    "not-json": lambda p: p.write_bytes(b"\xff{"),
+    "a-list": _damage([]),
+    "no-roots": lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "roots": []})),
+    "root-file-is-a-path": lambda p: p.write_text(
+        json.dumps(
+            {
+                **json.loads(p.read_text()),
+                "roots": [{"n": 1, "file": "../../etc/passwd", "key": "k", "status": "current"}],
+            }
+        )
+    ),
+    "signer-without-status": lambda p: p.write_text(
+        json.dumps(
+            {**json.loads(p.read_text()), "signers": [{"kid": "00", "file": "x.pem", "key": "k", "root": 1}]}
+        )
+    ),
+    "huge-number": lambda p: p.write_text(p.read_text().replace('"n": 1', '"n": ' + "9" * 5000)),
+    "a-folder": lambda p: (p.unlink(), p.mkdir()),
+}
+
+
+@pytest.mark.parametrize("damage", list(CITY_DAMAGE), ids=list(CITY_DAMAGE))
+def test_damaged_city_json_exits_2_with_one_line(store, capsys, damage):
+    CITY_DAMAGE[damage](_city_json(store))
+    code, out, err = run_cli(capsys, "city", "export", "cn-qingdao", "--keystore", str(store), "--out", "-")
+    assert code == 2, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "city.json" in err and "restore it from a backup" in err
+
+
+OPERATOR_DAMAGE = {
+    "not-json": lambda p: p.write_text("{"),
+    "threshold-above-keys": lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "threshold": 9})),
+    "name-not-text": lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "name": 5})),
+}
+
+
+@pytest.mark.parametrize("damage", list(OPERATOR_DAMAGE), ids=list(OPERATOR_DAMAGE))
+def test_damaged_operator_json_exits_2_with_one_line(store, capsys, tmp_path, damage):
+    path = store / "trust" / "operator.json"
+    OPERATOR_DAMAGE[damage](path)
+    code, _, err = run_cli(
+        capsys, "trust", "publish", "--keystore", str(store), "--out", str(tmp_path / "l.cbor")
+    )
+    assert code == 2, err
+    assert "Traceback" not in err and "operator.json" in err and "restore it from a backup" in err
+
+
+@pytest.mark.parametrize(
+    "content", [b"[1]", b'{"backend": "pkcs11"}', b"\x00\x01"], ids=["list", "no-module", "binary"]
+)
+def test_damaged_keystore_json_exits_2_with_one_line(store, capsys, tmp_path, content):
+    (store / "keystore.json").write_bytes(content)
+    code, _, err = run_cli(
+        capsys, "trust", "publish", "--keystore", str(store), "--out", str(tmp_path / "l.cbor")
+    )
+    assert code == 2, err
+    assert "Traceback" not in err and "keystore.json" in err
