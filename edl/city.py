@@ -41,7 +41,7 @@ from .errors import (
     UntrustedIssuerError,
 )
 from .issue import DocumentSigner
-from .keys import KeyStore
+from .keys import Change, KeyStore
 from .trust import CityEntry, SignerEntry
 from .x509 import (
     CA_KEY_USAGE,
@@ -172,12 +172,6 @@ def _pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
-def _write_new(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-
-
 class CityAdmin:
     """Runs one key-store folder's cities. ``keystore`` holds the private keys."""
 
@@ -199,11 +193,20 @@ class CityAdmin:
         missing = KeyStoreError(f"no city {city_id} in {self.folder}", code="unknown_city")
         return CityState.from_json(read_state_json(path, missing=missing), path=path)
 
-    def _save(self, state: CityState) -> None:
-        d = self._dir(state.id)
-        tmp = d / "city.json.tmp"
-        tmp.write_text(json.dumps(state.to_json(), indent=2, ensure_ascii=False) + "\n")
-        tmp.replace(d / "city.json")
+    def _save(self, state: CityState, change: Change, *, new: bool = False) -> None:
+        """Write ``city.json``: the commit point of every changing operation (always last)."""
+        body = json.dumps(state.to_json(), indent=2, ensure_ascii=False) + "\n"
+        change.write(self._dir(state.id) / "city.json", body.encode(), new=new)
+
+    def _in_use(self) -> set[str]:
+        """Every key name a city of this folder refers to (the rest are orphans)."""
+        names: set[str] = set()
+        d = self.folder / "cities"
+        for city_dir in sorted(d.iterdir()) if d.is_dir() else []:
+            if (city_dir / "city.json").is_file():
+                st = self.load(city_dir.name)
+                names.update(e["key"] for e in (*st.roots, *st.signers))
+        return names
 
     def certificate(self, city_id: str, file: str) -> x509.Certificate:
         path = self._dir(city_id) / file
@@ -236,22 +239,29 @@ class CityAdmin:
             raise ValueError(f"country must be an ISO 3166-1 alpha-2 code such as CN, not {country!r}")
         if self.exists(city_id):
             raise KeyStoreError(f"city {city_id} already exists in {self.folder}", code="city_exists")
+        # A passphrase that does not open the keys already here is refused before anything.
+        self.keystore.check_unlock()
         root_key_name = f"{city_id}.root-1"
         root_entry: dict[str, Any] = {"n": 1, "file": "root-1.pem", "key": root_key_name, "status": "current"}
         planned = CityState(
             id=city_id, name=name, country=country, state=state, roots=(root_entry,), signers=()
         )
         if dry_run:
-            return planned
+            return self._planned_signer(planned)
         d = self._dir(city_id)
-        d.mkdir(parents=True)
-        pub = self.keystore.generate(root_key_name)
-        root = self._make_root(
-            root_key_name, pub, name=name, country=country, state=state, now=now, days=root_days, n=1
-        )
-        _write_new(d / "root-1.pem", _pem(root))
-        self._save(planned)
-        return self.rotate_signer(city_id, now=now, ds_days=ds_days)
+        d.mkdir(parents=True, exist_ok=True)  # (a folder without city.json is a run that stopped)
+        in_use = self._in_use()
+        with Change(self.keystore) as change:
+            pub = change.fresh_key(root_key_name, in_use=in_use)
+            root = self._make_root(
+                root_key_name, pub, name=name, country=country, state=state, now=now, days=root_days, n=1
+            )
+            change.write(d / "root-1.pem", _pem(root))
+            new = self._new_signer(
+                planned, root_entry, root, now=now, ds_days=ds_days, change=change, in_use=in_use
+            )
+            self._save(new, change, new=True)
+        return new
 
     def _make_root(
         self,
@@ -287,20 +297,44 @@ class CityAdmin:
         st = self.load(city_id)
         root_entry = st.current_root()
         root_cert = self.certificate(city_id, root_entry["file"])
-        n = len(st.signers) + 1
-        key_name = f"{city_id}.ds-{n}"
-        end = min(now + _dt.timedelta(days=ds_days), root_cert.not_valid_after_utc)
+        self.keystore.signer(root_entry["key"])  # the passphrase opens the root key (also dry-run)
         if dry_run:
-            signers = tuple(dict(s, status="retired") if s["status"] == "current" else s for s in st.signers)
-            planned = {
-                "kid": "(new)",
-                "file": "(new)",
-                "key": key_name,
-                "root": root_entry["n"],
-                "status": "current",
-            }
-            return CityState(st.id, st.name, st.country, st.state, st.roots, (*signers, planned))
-        pub = self.keystore.generate(key_name)
+            return self._planned_signer(st)
+        with Change(self.keystore) as change:
+            new = self._new_signer(
+                st, root_entry, root_cert, now=now, ds_days=ds_days, change=change, in_use=self._in_use()
+            )
+            self._save(new, change)
+        return new
+
+    @staticmethod
+    def _planned_signer(st: CityState) -> CityState:
+        signers = tuple(dict(s, status="retired") if s["status"] == "current" else s for s in st.signers)
+        planned = {
+            "kid": "(new)",
+            "file": "(new)",
+            "key": f"{st.id}.ds-{len(st.signers) + 1}",
+            "root": st.current_root()["n"],
+            "status": "current",
+        }
+        return CityState(st.id, st.name, st.country, st.state, st.roots, (*signers, planned))
+
+    def _new_signer(
+        self,
+        st: CityState,
+        root_entry: dict[str, Any],
+        root_cert: x509.Certificate,
+        *,
+        now: _dt.datetime,
+        ds_days: int,
+        change: Change,
+        in_use: set[str],
+    ) -> CityState:
+        """``st`` with a new current DS (its key and certificate written through ``change``)."""
+        n = len(st.signers) + 1
+        key_name = f"{st.id}.ds-{n}"
+        end = min(now + _dt.timedelta(days=ds_days), root_cert.not_valid_after_utc)
+        pub = change.fresh_key(key_name, in_use=in_use)
         if not isinstance(pub, ec.EllipticCurvePublicKey):
             raise KeyStoreError("document signer keys are elliptic-curve keys")
         ds = _sign_certificate_with(
@@ -316,7 +350,7 @@ class CityAdmin:
             ),
         )
         kid = key_id(certificate_der(ds)).hex()
-        _write_new(self._dir(city_id) / f"ds-{kid}.pem", _pem(ds))
+        change.write(self._dir(st.id) / f"ds-{kid}.pem", _pem(ds))
         signers = tuple(dict(s, status="retired") if s["status"] == "current" else s for s in st.signers)
         entry = {
             "kid": kid,
@@ -325,9 +359,7 @@ class CityAdmin:
             "root": root_entry["n"],
             "status": "current",
         }
-        new = CityState(st.id, st.name, st.country, st.state, st.roots, (*signers, entry))
-        self._save(new)
-        return new
+        return CityState(st.id, st.name, st.country, st.state, st.roots, (*signers, entry))
 
     def revoke_signer(self, city_id: str, kid_hex: str, *, dry_run: bool = False) -> CityState:
         """Mark a document signer revoked: everything it signed is red once the next trust
@@ -337,10 +369,12 @@ class CityAdmin:
         kid_hex = kid_hex.lower()
         if not any(s["kid"] == kid_hex for s in st.signers):
             raise KeyStoreError(f"city {city_id} has no signer {kid_hex}", code="unknown_signer")
+        self.keystore.check_unlock()  # changing commands check the passphrase, also in a dry run
         signers = tuple(dict(s, status="revoked") if s["kid"] == kid_hex else s for s in st.signers)
         new = CityState(st.id, st.name, st.country, st.state, st.roots, signers)
         if not dry_run:
-            self._save(new)
+            with Change(self.keystore) as change:
+                self._save(new, change)
         return new
 
     def renew_root(
@@ -361,20 +395,19 @@ class CityAdmin:
             "cross": f"cross-{n}.pem",
         }
         new = CityState(st.id, st.name, st.country, st.state, (*roots, entry), st.signers)
+        old_signer = self.keystore.signer(old["key"])  # the passphrase opens the old root (also dry-run)
         if dry_run:
             return new
-        pub = self.keystore.generate(key_name)
-        root = self._make_root(
-            key_name, pub, name=st.name, country=st.country, state=st.state, now=now, days=root_days, n=n
-        )
         old_cert = self.certificate(city_id, old["file"])
-        cross = _sign_certificate_with(
-            self.keystore.signer(old["key"]),
-            lambda key: _cross_certificate(key, old_cert, root),
-        )
-        _write_new(self._dir(city_id) / f"root-{n}.pem", _pem(root))
-        _write_new(self._dir(city_id) / f"cross-{n}.pem", _pem(cross))
-        self._save(new)
+        with Change(self.keystore) as change:
+            pub = change.fresh_key(key_name, in_use=self._in_use())
+            root = self._make_root(
+                key_name, pub, name=st.name, country=st.country, state=st.state, now=now, days=root_days, n=n
+            )
+            cross = _sign_certificate_with(old_signer, lambda key: _cross_certificate(key, old_cert, root))
+            change.write(self._dir(city_id) / f"root-{n}.pem", _pem(root))
+            change.write(self._dir(city_id) / f"cross-{n}.pem", _pem(cross))
+            self._save(new, change)
         return new
 
     # -- use ---------------------------------------------------------------------------------

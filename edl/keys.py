@@ -20,6 +20,7 @@ key signs what (``edl.city``) or what is trusted (``edl.trust``).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -36,7 +37,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from .cose import Algorithm, KeySigner, PublicKey, Signer, algorithm_for_key
 from .errors import CRYPTOGRAPHY_LOAD_ERRORS, KeyStoreError
 
-__all__ = ["FileKeyStore", "KeyStore", "Pkcs11KeyStore", "Pkcs11Signer", "check_key_name"]
+__all__ = ["Change", "FileKeyStore", "KeyStore", "Pkcs11KeyStore", "Pkcs11Signer", "check_key_name"]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 _CURVES = {"P-256": ec.SECP256R1, "P-384": ec.SECP384R1}
@@ -62,6 +63,16 @@ class KeyStore(Protocol):
     def __contains__(self, name: object) -> bool: ...
 
     def names(self) -> list[str]: ...
+
+    def check_unlock(self) -> None:
+        """Raise ``KeyStoreError`` unless the keys already here can be used (the passphrase or
+        PIN is right): every changing command calls it before it writes anything."""
+        ...
+
+    def discard(self, name: str) -> None:
+        """Remove a key that nothing refers to: the orphan of an operation that stopped midway
+        (generated, never certified). Callers check that no state names it."""
+        ...
 
 
 _SCRYPT_WRITTEN = {"n": 2**15, "r": 8, "p": 1}
@@ -167,13 +178,31 @@ class FileKeyStore:
             return []
         return sorted(p.name[: -len(".key.pem")] for p in self._dir.glob("*.key.pem"))
 
+    def check_unlock(self) -> None:
+        """Unlock one existing key (if any): a wrong passphrase fails here, before any write."""
+        names = self.names()
+        if names:
+            self.signer(names[0])
+
+    def discard(self, name: str) -> None:
+        self._cache.pop(name, None)
+        self._path(name).unlink(missing_ok=True)
+
     def generate(self, name: str, curve: str = "P-256") -> PublicKey:
-        """Create a new key; refuses to overwrite one that exists."""
+        """Create a new key; refuses to overwrite one that exists.
+
+        The passphrase must open the keys already in the store (:meth:`check_unlock`), so a
+        mistyped one cannot create a key nobody can use. The file appears whole or not at all
+        (written under a temporary name, synced, then linked into place without replacing).
+        """
         try:
             curve_cls = _CURVES[curve]
         except KeyError:
             raise ValueError(f"unsupported curve {curve}; use one of {sorted(_CURVES)}") from None
         path = self._path(name)
+        if path.exists() or path.is_symlink():
+            raise KeyStoreError(f"key {name} already exists in {self._dir}")
+        self.check_unlock()
         self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         key = ec.generate_private_key(curve_cls())
         pem = key.private_bytes(
@@ -181,14 +210,21 @@ class FileKeyStore:
             serialization.PrivateFormat.PKCS8,
             serialization.BestAvailableEncryption(self._password(creating=True)),
         )
+        tmp = self._dir / f".{name}.{os.urandom(6).hex()}.tmp"
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(pem)
+                f.flush()
+                os.fsync(f.fileno())
+            os.link(tmp, path)  # fails if the name exists: never replaces a key
         except FileExistsError:
             raise KeyStoreError(f"key {name} already exists in {self._dir}") from None
         except OSError as e:
             raise KeyStoreError(f"cannot create key {name} in {self._dir}: {e.strerror}") from None
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
+        finally:
+            tmp.unlink(missing_ok=True)
+        self._cache[name] = KeySigner(key)
         return key.public_key()
 
     def signer(self, name: str) -> Signer:
@@ -218,6 +254,58 @@ class FileKeyStore:
 
     def public_key(self, name: str) -> PublicKey:
         return self.signer(name).public_key()
+
+
+class Change:
+    """One changing operation on a key-store folder, all or nothing.
+
+    Keys it generates and files it writes are undone (keys discarded, files removed) unless the
+    ``with`` block completes; the operation writes its state file last, as the commit point.
+    A key left by a run that was killed midway (generated, never named by any state) is an
+    orphan: :meth:`fresh_key` discards it, so the retry works (also on a PKCS#11 token, where
+    a generated key cannot be rolled back any other way)::
+
+        with Change(keystore) as change:
+            keystore.check_unlock()
+            pub = change.fresh_key("cn-qingdao.ds-2", in_use={"cn-qingdao.ds-1", ...})
+            change.write(folder / "ds-….pem", pem)
+            change.write(folder / "city.json", state)   # last: the commit point
+    """
+
+    def __init__(self, keystore: KeyStore) -> None:
+        self.keystore = keystore
+        self._keys: list[str] = []
+        self._files: list[Path] = []
+
+    def __enter__(self) -> Change:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            return
+        for path in reversed(self._files):
+            path.unlink(missing_ok=True)
+        for name in reversed(self._keys):
+            with contextlib.suppress(KeyStoreError):  # best effort: the retry discards it anyway
+                self.keystore.discard(name)
+
+    def fresh_key(self, name: str, *, in_use: set[str], curve: str = "P-256") -> PublicKey:
+        """Generate key ``name``, first discarding an orphan of that name (never one in use)."""
+        if name in self.keystore:
+            if name in in_use:
+                raise KeyStoreError(f"key {name} is already in use in this key store")
+            self.keystore.discard(name)
+        public = self.keystore.generate(name, curve)
+        self._keys.append(name)
+        return public
+
+    def write(self, path: Path, data: bytes, *, new: bool = True) -> None:
+        """Write ``path`` atomically; with ``new`` it is removed again if the change fails."""
+        from ._files import write_atomic
+
+        write_atomic(path, data)
+        if new:
+            self._files.append(path)
 
 
 # --- PKCS#11 --------------------------------------------------------------------------------
@@ -332,6 +420,21 @@ class Pkcs11KeyStore:
     def names(self) -> list[str]:
         with self._lock:
             return sorted(self._iter_labels())
+
+    def check_unlock(self) -> None:
+        """The PIN was checked when the session opened: nothing more to do."""
+
+    def discard(self, name: str) -> None:
+        """Destroy an unreferenced key pair on the token (generated, never certified)."""
+        p = self._pkcs11
+        check_key_name(name)
+        self._signers.pop(name, None)
+        with self._lock:
+            try:
+                for obj in list(self._session.get_objects({p.Attribute.LABEL: name})):
+                    obj.destroy()
+            except p.exceptions.PKCS11Error as e:
+                raise KeyStoreError(f"the token could not remove key {name}: {type(e).__name__}") from None
 
     def generate(self, name: str, curve: str = "P-256") -> PublicKey:
         p = self._pkcs11

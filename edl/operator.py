@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from . import cbor, cose
-from ._files import damaged, read_state_json
+from ._files import damaged, read_state_json, write_atomic
 from .city import verify_city_export
 from .errors import KeyStoreError, TrustError
-from .keys import KeyStore
+from .keys import Change, KeyStore
 from .trust import (
     CityEntry,
     TrustList,
@@ -110,10 +110,11 @@ class Operator:
             obj["name"], obj["root_version"], obj["threshold"], tuple(obj["keys"]), obj["sequence"]
         )
 
-    def _save(self, st: OperatorState) -> None:
-        tmp = self.dir / "operator.json.tmp"
-        tmp.write_text(json.dumps(st.to_json(), indent=2) + "\n")
-        tmp.replace(self.dir / "operator.json")
+    def _save(self, st: OperatorState, change: Change, *, new: bool = False) -> None:
+        """Write ``operator.json``: the commit point of every changing operation (always last)."""
+        change.write(
+            self.dir / "operator.json", (json.dumps(st.to_json(), indent=2) + "\n").encode(), new=new
+        )
 
     def root_chain(self) -> list[bytes]:
         st = self.state()
@@ -149,22 +150,24 @@ class Operator:
             )
         names = tuple(f"trust.{name}.v1.k{i}" for i in range(1, keys + 1))
         st = OperatorState(name=name, root_version=1, threshold=threshold, keys=names, sequence=0)
+        self.keystore.check_unlock()  # a passphrase that does not open the keys here: nothing written
         if dry_run:
             return st
         for sub in ("roots", "cities", "history"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
-        pubs = {n: self.keystore.generate(n) for n in names}
-        root = TrustRoot(
-            name=name,
-            version=1,
-            threshold=threshold,
-            keys={operator_key_id(p): p for p in pubs.values()},
-            expires=now + _dt.timedelta(days=days),
-        )
-        (self.dir / "roots" / "v1.root.cbor").write_bytes(
-            sign_root(root, [self.keystore.signer(n) for n in names])
-        )
-        self._save(st)
+        with Change(self.keystore) as change:
+            pubs = {n: change.fresh_key(n, in_use=set()) for n in names}
+            root = TrustRoot(
+                name=name,
+                version=1,
+                threshold=threshold,
+                keys={operator_key_id(p): p for p in pubs.values()},
+                expires=now + _dt.timedelta(days=days),
+            )
+            change.write(
+                self.dir / "roots" / "v1.root.cbor", sign_root(root, [self.keystore.signer(n) for n in names])
+            )
+            self._save(st, change, new=True)
         return st
 
     def rotate_root(
@@ -196,19 +199,21 @@ class Operator:
         v = st.root_version + 1
         names = tuple(f"trust.{st.name}.v{v}.k{i}" for i in range(1, n_keys + 1))
         new_state = OperatorState(st.name, v, thr, names, st.sequence)
+        old_signers = [self.keystore.signer(n) for n in old_available]  # the passphrase opens them
         if dry_run:
             return new_state
-        pubs = [self.keystore.generate(n) for n in names]
-        root = TrustRoot(
-            name=st.name,
-            version=v,
-            threshold=thr,
-            keys={operator_key_id(p): p for p in pubs},
-            expires=now + _dt.timedelta(days=days),
-        )
-        signers = [self.keystore.signer(n) for n in (*old_available, *names)]
-        (self.dir / "roots" / f"v{v}.root.cbor").write_bytes(sign_root(root, signers))
-        self._save(new_state)
+        with Change(self.keystore) as change:
+            pubs = [change.fresh_key(n, in_use=set(st.keys)) for n in names]
+            root = TrustRoot(
+                name=st.name,
+                version=v,
+                threshold=thr,
+                keys={operator_key_id(p): p for p in pubs},
+                expires=now + _dt.timedelta(days=days),
+            )
+            signers = [*old_signers, *(self.keystore.signer(n) for n in names)]
+            change.write(self.dir / "roots" / f"v{v}.root.cbor", sign_root(root, signers))
+            self._save(new_state, change)
         return new_state
 
     # -- cities ------------------------------------------------------------------------------
@@ -256,7 +261,7 @@ class Operator:
                     "vicalProvider": vical.provider,
                     "vicalIssueID": vical.issue_id,
                 }
-                (self.dir / "cities" / f"{entry.id}.vical.cbor").write_bytes(cbor.encode(record))
+                write_atomic(self.dir / "cities" / f"{entry.id}.vical.cbor", cbor.encode(record))
         return entries
 
     def add(self, export: bytes, *, dry_run: bool = False) -> tuple[CityEntry, CityEntry | None]:
@@ -283,7 +288,7 @@ class Operator:
                     code="city_country_changed",
                 )
         if not dry_run:
-            path.write_bytes(export)
+            write_atomic(path, export)
         return first.entry, previous
 
     # -- publishing --------------------------------------------------------------------------
@@ -332,8 +337,12 @@ class Operator:
             raise KeyStoreError("none of the operator's keys is in this key store", code="no_operator_key")
         data = sign_trust_list(trust_list, [self.keystore.signer(n) for n in names], self.root_chain())
         if not dry_run:
-            (self.dir / "history" / f"{trust_list.sequence}.trust.cbor").write_bytes(data)
-            self._save(OperatorState(st.name, st.root_version, st.threshold, st.keys, trust_list.sequence))
+            with Change(self.keystore) as change:
+                change.write(self.dir / "history" / f"{trust_list.sequence}.trust.cbor", data)
+                self._save(
+                    OperatorState(st.name, st.root_version, st.threshold, st.keys, trust_list.sequence),
+                    change,
+                )
         return trust_list, data
 
     def cosign(self, data: bytes, *, now: _dt.datetime) -> tuple[bytes, list[str]]:

@@ -58,7 +58,7 @@ class SoftHsm:
     process, when the PKCS#11 library is first initialised."""
 
     module = "/usr/lib/softhsm/libsofthsm2.so"
-    tokens = {"edl-test": "1234", "city-hsm": "4321"}  # label -> user PIN
+    tokens = {"edl-test": "1234", "city-hsm": "4321", "atomic": "2468"}  # label -> user PIN
 
     def __init__(self, util: str, conf: str) -> None:
         import subprocess
