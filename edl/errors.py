@@ -26,7 +26,8 @@ impossible option) raises ``ValueError`` or ``TypeError`` as Python code expects
     └── TrustError
         ├── TrustListRollbackError "trust_rollback"
         ├── TrustListExpiredError  "trust_expired"
-        └── ThresholdError         "insufficient_signatures"
+        ├── ThresholdError         "insufficient_signatures"
+        └── PinConflictError       "pin_conflict"
 
 Untrusted values never go into a message as they are: :func:`safe_repr` renders them short and
 safe (an attacker's 5,000-digit CBOR integer would make ``str()`` itself raise).
@@ -53,6 +54,7 @@ __all__ = [
     "MalformedError",
     "MixedCarouselError",
     "NotYetValidError",
+    "PinConflictError",
     "RevokedError",
     "SignatureError",
     "StalePresentationError",
@@ -185,6 +187,11 @@ class TrustError(EdlError):
 
 class TrustListRollbackError(TrustError):
     code = "trust_rollback"
+    advice = (
+        "Load the newest trust list from the operator. If the operator really started over with "
+        "new keys, pin its new root with 'edl trust pin --replace ROOT_FILE' ('edl trust pins' "
+        "shows what this device trusts)."
+    )
 
 
 class TrustListExpiredError(TrustError):
@@ -193,6 +200,12 @@ class TrustListExpiredError(TrustError):
 
 class ThresholdError(TrustError):
     code = "insufficient_signatures"
+
+
+class PinConflictError(TrustError):
+    """Pinning a root of other keys under the name of a pinned operator, without ``replace``."""
+
+    code = "pin_conflict"
 
 
 # --- untrusted values in messages -----------------------------------------------------------

@@ -42,7 +42,7 @@ from typing import Any
 
 from . import cbor, cose
 from ._files import write_atomic
-from .errors import EdlError, MalformedError, TrustListRollbackError
+from .errors import EdlError, MalformedError, PinConflictError, TrustListRollbackError
 from .trust import (
     TrustRoot,
     VerifiedTrustList,
@@ -116,19 +116,55 @@ class Pins:
 
     # -- pins ------------------------------------------------------------------------------
 
-    def pin(self, root_bytes: bytes) -> TrustRoot:
+    def pin(self, root_bytes: bytes, *, replace: bool = False) -> TrustRoot:
         """Pin a signed operator root (it must carry a threshold of its own signatures).
 
         The one persistent act of trust: the file is kept under ``pins/`` by the root's key
-        fingerprint. Pinning the same root again changes nothing.
+        fingerprint. Pinning the same root again changes nothing, nor does pinning a later
+        version this device already reached by a verified chain. A root of *another* key under
+        the name of a pinned one is refused (``pin_conflict``) unless ``replace``: then the old
+        pin (and the roots learned from it) is removed.
         """
         root = verify_root(root_bytes)
+        conflicts = [
+            lin
+            for lin in self.lineages()
+            if lin.pin.name == root.name and root.fingerprint not in lin.fingerprints
+        ]
+        if conflicts and not replace:
+            old = ", ".join(lin.pin.fingerprint[:16] for lin in conflicts)
+            raise PinConflictError(
+                f"{root.name} is already pinned with other keys (fingerprint {old}); this root's "
+                f"fingerprint is {root.fingerprint[:16]}. If the operator really replaced its keys, "
+                "confirm the new fingerprint with it and run 'edl trust pin --replace ROOT_FILE'"
+            )
+        for lin in conflicts:
+            self._remove(lin)
         d = self.home / "pins"
         d.mkdir(parents=True, exist_ok=True, mode=0o755)
         path = d / f"{root.fingerprint}.root.cbor"
         if _read_small(path) != root_bytes:
             write_atomic(path, root_bytes)
         return root
+
+    def unpin(self, what: str) -> list[TrustRoot]:
+        """Remove the pins whose operator name is ``what``, or whose fingerprint starts with it
+        (at least 8 hex digits), with the roots learned from them; returns what was removed."""
+        gone = [
+            lin
+            for lin in self.lineages()
+            if lin.pin.name == what or (len(what) >= 8 and lin.pin.fingerprint.startswith(what.lower()))
+        ]
+        for lin in gone:
+            self._remove(lin)
+        return [lin.pin for lin in gone]
+
+    def _remove(self, lineage: Lineage) -> None:
+        (self.home / "pins" / f"{lineage.pin.fingerprint}.root.cbor").unlink(missing_ok=True)
+        keep = {fp for lin in self.lineages() for fp in lin.fingerprints}
+        for root in lineage.roots[1:]:
+            if root.fingerprint not in keep:
+                (self.home / "learned" / f"{root.fingerprint}.root.cbor").unlink(missing_ok=True)
 
     def pinned(self) -> list[TrustRoot]:
         """The roots pinned by hand (a damaged or under-signed file pins nothing)."""

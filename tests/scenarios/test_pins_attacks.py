@@ -14,7 +14,7 @@ import datetime as dt
 import pytest
 
 from edl import cose
-from edl.errors import EdlError, ThresholdError, TrustListRollbackError
+from edl.errors import EdlError, PinConflictError, ThresholdError, TrustListRollbackError
 from edl.pins import Pins
 from edl.trust import ROOTS_HEADER, TrustList, sign_root, sign_trust_list, update_root
 from edltest import NOW, operator_keys, operator_root
@@ -156,15 +156,52 @@ def test_a_folder_from_edl_0_1_is_not_trusted_and_says_what_to_do(tmp_path):
 
 
 def test_two_operators_with_one_name_keep_separate_state(tmp_path):
+    # e.g. two demos in one state folder, each verified with its own --trust-root
     a, b = operator(), operator()
     pins = Pins(tmp_path)
     pins.pin(a.root_bytes)
-    pins.pin(b.root_bytes)
     assert pins.load_list(a.publish(sequence=10), now=NOW).root == a.root
-    assert pins.load_list(b.publish(sequence=1), now=NOW).root == b.root  # not "older than #10"
+    got = pins.load_list(b.publish(sequence=1), now=NOW, extra_roots=[b.root])
+    assert got.root == b.root  # not "older than #10"
     assert (pins.last_sequence(a.root), pins.last_sequence(b.root)) == (10, 1)
-    with pytest.raises(TrustListRollbackError):
+    with pytest.raises(TrustListRollbackError, match="#9 is older than #10") as e:
         pins.load_list(a.publish(sequence=9), now=NOW)
+    assert "edl trust pin --replace" in e.value.diagnostics()  # says what to do
+
+
+def test_pinning_other_keys_under_a_pinned_name_is_explicit(tmp_path):
+    a, b = operator(), operator()
+    pins = Pins(tmp_path)
+    pins.pin(a.root_bytes)
+    pins.pin(a.root_bytes)  # the same root again changes nothing
+    with pytest.raises(PinConflictError) as e:
+        pins.pin(b.root_bytes)
+    assert a.root.fingerprint[:16] in e.value.message and b.root.fingerprint[:16] in e.value.message
+    assert [r.fingerprint for r in pins.pinned()] == [a.root.fingerprint]
+    pins.pin(b.root_bytes, replace=True)
+    assert [r.fingerprint for r in pins.pinned()] == [b.root.fingerprint]
+    assert pins.load_list(b.publish(), now=NOW).root == b.root
+
+
+def test_pinning_a_later_version_already_reached_is_no_conflict(tmp_path):
+    real = operator()
+    v2, v2_bytes = rotated(real)
+    pins = Pins(tmp_path)
+    pins.pin(real.root_bytes)
+    pins.load_list(v2.publish(sequence=2, chain=[real.root_bytes, v2_bytes], root_version=2), now=NOW)
+    pins.pin(v2_bytes)  # a verified continuation of what is pinned
+    assert {r.version for r in pins.pinned()} == {1, 2}
+
+
+def test_unpin_by_name_or_fingerprint_removes_learned_roots_too(tmp_path):
+    real = operator()
+    v2, v2_bytes = rotated(real)
+    pins = Pins(tmp_path)
+    pins.pin(real.root_bytes)
+    pins.load_list(v2.publish(sequence=2, chain=[real.root_bytes, v2_bytes], root_version=2), now=NOW)
+    assert pins.unpin("nobody") == []
+    assert pins.unpin(real.root.fingerprint[:12]) == [real.root]
+    assert recorded_files(tmp_path) == [] and pins.problems() == []
 
 
 def test_a_decoy_root_of_the_next_version_does_not_block_the_real_one(tmp_path):
