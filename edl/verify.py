@@ -51,6 +51,7 @@ from .mdoc.device_response import (
     device_authentication_bytes,
 )
 from .mdoc.issuer_signed import IssuerSigned
+from .mdoc.items import CONFORMANT_DIGEST_ID
 from .mdoc.mso import MobileSecurityObject
 from .mdoc.namespaces import NAMESPACE_MDL
 from .x509 import (
@@ -209,6 +210,27 @@ class _Checks:
         self.add(name, CheckStatus.NOT_CHECKED, code, why, required=required)
 
 
+def _report_conformance(checks: _Checks, issuer_signed: IssuerSigned) -> None:
+    """Departures from ISO 18013-5 that do not weaken a check are reported, not refused: an
+    optional ``conformance`` entry (only when there is something to say) that never changes
+    the verdict."""
+    large = [
+        f"{ns}/{item.element_identifier} ({item.digest_id})"
+        for ns, items in issuer_signed.namespaces.items()
+        for item in items
+        if item.digest_id >= CONFORMANT_DIGEST_ID
+    ]
+    if large:
+        shown = ", ".join(large[:5]) + (f" and {len(large) - 5} more" if len(large) > 5 else "")
+        checks.skip(
+            "conformance",
+            f"digest IDs of 2^31 or more, which ISO 18013-5 says shall be smaller: {shown}; "
+            "accepted, since a digest ID is only an index into what the issuer signed",
+            code="digest_id_too_large",
+            required=False,
+        )
+
+
 def _verify_issuer_part(
     checks: _Checks,
     issuer_signed: IssuerSigned,
@@ -281,8 +303,9 @@ def _verify_issuer_part(
     try:
         mso = issuer_signed.mso()
     except EdlError as e:
-        checks.add("doc_type", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
-        skip_rest("value_digests", "the signed security object cannot be read")
+        # Its own check (only when it fails, so the usual list of checks stays the same).
+        checks.add("mso", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
+        skip_rest("doc_type", "the signed security object cannot be read")
         return None, None
 
     def doctype() -> str:
@@ -321,6 +344,7 @@ def _verify_issuer_part(
         return f"{total}/{total} data elements match what the issuer signed"
 
     checks.run("value_digests", digests)
+    _report_conformance(checks, issuer_signed)
 
     def mso_validity() -> str:
         v = mso.validity_info

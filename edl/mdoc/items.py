@@ -17,7 +17,12 @@ from cbor2 import dumps as cbor2_dumps
 from .. import cbor
 from ..errors import MalformedError, safe_repr
 
-__all__ = ["IssuerSignedItem", "RANDOM_LENGTH"]
+__all__ = ["CONFORMANT_DIGEST_ID", "IssuerSignedItem", "MAX_DIGEST_ID", "RANDOM_LENGTH"]
+
+CONFORMANT_DIGEST_ID = 2**31
+"""ISO 18013-5: digest IDs shall be smaller than this (edl issues only such)."""
+MAX_DIGEST_ID = 2**64
+"""Digest IDs edl reads (any unsigned value that fits 64 bits)."""
 
 RANDOM_LENGTH = 16
 """Salt length we write (ISO 18013-5 §9.1.2.5: at least 16 bytes)."""
@@ -29,8 +34,9 @@ _encoded_text = functools.lru_cache(maxsize=512)(cbor2_dumps)
 
 @functools.lru_cache(maxsize=64)
 def _item_of(namespace: str) -> str:
-    """"an item of NAMESPACE", for messages (built once per namespace, not once per item)."""
+    """ "an item of NAMESPACE", for messages (built once per namespace, not once per item)."""
     return f"an item of {safe_repr(namespace)}"
+
 
 _DIGESTS = {"SHA-256": hashlib.sha256, "SHA-384": hashlib.sha384, "SHA-512": hashlib.sha512}
 
@@ -103,8 +109,15 @@ class IssuerSignedItem(NamedTuple):
             known = ("digestID", "random", "elementIdentifier", "elementValue")
             extra = sorted((k for k in item if k not in known), key=safe_repr)
             raise MalformedError(f"{what} has unexpected fields {safe_repr(extra)}")
-        if not isinstance(digest_id, int) or isinstance(digest_id, bool) or not 0 <= digest_id < 2**31:
-            raise MalformedError(f"{what}: digestID must be a small unsigned integer")
+        # ISO 18013-5 §9.1.2.5 says digest IDs "shall be smaller than 2^31", but one is only an
+        # index into the signed digests: a larger one (a real national issuer uses them) is read,
+        # and the verifier reports it as a non-conformance that does not change the verdict.
+        if (
+            not isinstance(digest_id, int)
+            or isinstance(digest_id, bool)
+            or not 0 <= digest_id < MAX_DIGEST_ID
+        ):
+            raise MalformedError(f"{what}: digestID must be an unsigned integer below 2^64")
         if not isinstance(rnd, bytes) or len(rnd) < RANDOM_LENGTH:
             raise MalformedError(f"{what}: random must be at least {RANDOM_LENGTH} bytes")
         if not isinstance(ident, str) or not ident:

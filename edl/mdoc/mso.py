@@ -202,8 +202,8 @@ class MobileSecurityObject:
             if not isinstance(ns, str) or not isinstance(per_ns, dict):
                 raise MalformedError("MSO valueDigests must map namespaces to digest maps")
             for did, d in per_ns.items():
-                if not isinstance(did, int) or isinstance(did, bool) or did < 0:
-                    raise MalformedError("MSO digest IDs must be unsigned integers")
+                if not isinstance(did, int) or isinstance(did, bool) or not 0 <= did < 2**64:
+                    raise MalformedError("MSO digest IDs must be unsigned integers below 2^64")
                 if not isinstance(d, bytes) or len(d) != size:
                     raise MalformedError(f"MSO digests must be {size}-byte strings for {alg}")
             checked[ns] = per_ns

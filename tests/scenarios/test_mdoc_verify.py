@@ -18,6 +18,7 @@ from edl.issue import issue_mdoc
 from edl.mdoc import DeviceResponse, SessionTranscript, StatusReference
 from edl.verify import CheckStatus, Verdict, verify_device_response, verify_issuer_signed
 from edl.wallet import respond
+from edl.x509 import certificate_der
 from edltest import NOW, City, make_city
 
 ISO = "org.iso.18013.5.1"
@@ -268,3 +269,58 @@ def test_no_trust_anchors_is_a_caller_error(issued):
 def test_naive_time_is_a_caller_error(city, issued):
     with pytest.raises(ValueError, match="timezone-aware"):
         verify_issuer_signed(issued.to_bytes(), trust=[city.root], now=dt.datetime(2026, 1, 1))
+
+
+def _with_large_digest_ids(city, device_key, licence) -> bytes:
+    """An IssuerSigned like a real national issuer's: digest IDs of 2^31 and more, every digest
+    and the issuer's signature genuine (the items are rebuilt with those IDs and signed again)."""
+    import dataclasses
+
+    from edl.mdoc import IssuerSigned
+    from edl.mdoc.items import IssuerSignedItem
+
+    base = IssuerSigned.from_bytes(
+        issue_mdoc(
+            licence,
+            device_key=device_key.public_key(),
+            signer=KeySigner(city.ds_key),
+            signer_certificate=city.ds,
+            now=NOW,
+        ).to_bytes()
+    )
+    namespaces, digests = {}, {}
+    for ns, items in base.namespaces.items():
+        rebuilt = []
+        for i, item in enumerate(items):
+            raw = cbor.encode(
+                {"digestID": 2**31 + 7 * i if i % 2 else i, "random": item.random,
+                 "elementIdentifier": item.element_identifier, "elementValue": item.element_value}
+            )  # fmt: skip
+            rebuilt.append(IssuerSignedItem.from_value(cbor.wrap24(raw), namespace=ns))
+        namespaces[ns] = [cbor.wrap24(i.raw) for i in rebuilt]
+        digests[ns] = {i.digest_id: i.digest() for i in rebuilt}
+    mso = dataclasses.replace(base.mso(), value_digests=digests)
+    auth = cose.sign1_body(KeySigner(city.ds_key), mso.to_bytes(), unprotected={33: certificate_der(city.ds)})
+    return cbor.encode({"nameSpaces": namespaces, "issuerAuth": auth})
+
+
+def test_digest_ids_of_2_31_and_more_verify_and_are_reported(city, device_key, licence):
+    data = _with_large_digest_ids(city, device_key, licence)
+    result = verify_issuer_signed(data, trust=[city.root], now=NOW)
+    assert result.check("value_digests").status is CheckStatus.PASSED
+    conformance = result.check("conformance")
+    assert conformance.code == "digest_id_too_large" and not conformance.required
+    assert "2^31" in conformance.message
+    assert result.verdict is Verdict.AMBER  # issuer data only: the same verdict as a conformant one
+    assert "conformance" in [c["name"] for c in result.to_json()["checks"]]
+
+
+def test_an_unreadable_mso_has_a_check_of_its_own(city):
+    auth = cose.sign1_body(
+        KeySigner(city.ds_key), cbor.encode({"not": "an MSO"}), unprotected={33: certificate_der(city.ds)}
+    )
+    result = verify_issuer_signed(
+        cbor.encode({"nameSpaces": {}, "issuerAuth": auth}), trust=[city.root], now=NOW
+    )
+    assert result.check("mso").code == "malformed"
+    assert result.check("doc_type").status is CheckStatus.NOT_CHECKED
