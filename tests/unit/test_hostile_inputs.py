@@ -318,7 +318,7 @@ def test_cli_private_key_of_unknown_algorithm_exits_2(tmp_path, capsys):
 
 
 def test_cli_public_key_of_unknown_algorithm_is_a_usage_error(tmp_path):
-    from edl.cli import UsageError, load_public_key
+    from edl.cli.common import UsageError, load_public_key
 
     key = tmp_path / "phone.pub.pem"
     key.write_bytes(_unknown_algorithm_public_pem())
@@ -327,7 +327,7 @@ def test_cli_public_key_of_unknown_algorithm_is_a_usage_error(tmp_path):
 
 
 def test_cli_certificate_of_invalid_version_is_a_usage_error(city, tmp_path):
-    from edl.cli import UsageError, load_certificate_pem
+    from edl.cli.common import UsageError, load_certificate_pem
 
     cert = tmp_path / "ds.pem"
     cert.write_bytes(_pem("CERTIFICATE", _version_7_certificate_der(city)))
@@ -514,13 +514,13 @@ def test_a_real_portrait_is_still_accepted():
     ids=["multi-line", "bignum", "long"],
 )
 def test_cli_unexpected_exception_is_one_line_and_exit_70(error, shown, monkeypatch, capsys):
-    from edl import cli
+    from edl.cli import demo
     from edltest import run_cli
 
     def boom(args):
         raise error
 
-    monkeypatch.setattr(cli, "cmd_demo", boom)
+    monkeypatch.setattr(demo, "cmd_demo", boom)
     code, out, err = run_cli(capsys, "demo", "--out", "/nonexistent")
     assert code == 70 and out == ""
     assert err == f"edl: internal error ({type(error).__name__}), please report it: {shown}\n"

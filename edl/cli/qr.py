@@ -1,4 +1,4 @@
-"""The ``edl issue``, ``edl wallet qr`` and ``edl verify`` commands (part of the CLI).
+"""``edl issue``, ``edl wallet qr`` and ``edl verify``: the compact QR credential.
 
 ``edl verify INPUT...`` takes images (PNG/JPEG, each may hold QR codes), ``DL1:`` payloads
 (as arguments or in files) and ISO DeviceResponse files; several QR inputs make one
@@ -13,29 +13,35 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_commands"]
+from .common import (
+    TRUST_ROOT_HELP,
+    fail_usage,
+    load_private_key,
+    load_public_key,
+    now,
+    open_keystore,
+    pins,
+    print_result,
+    read_file,
+    read_json,
+    trust_roots_from_args,
+)
 
-
-def _usage(message: str) -> Any:
-    from .cli import UsageError
-
-    raise UsageError(message)
+__all__ = ["register"]
 
 
 def cmd_issue(args: argparse.Namespace) -> int:
-    from .city import CityAdmin
-    from .cli import _now, load_public_key, read_json
-    from .cli_trust import open_keystore
-    from .credentials import issue_licence, write_credential_dir
-    from .model import Licence, LicenceError
+    from ..city import CityAdmin
+    from ..credentials import issue_licence, write_credential_dir
+    from ..model import Licence, LicenceError
 
     try:
         licence = Licence.from_json(read_json(args.licence, "licence"))
     except LicenceError as e:
-        _usage(f"{args.licence}: {e}")
+        fail_usage(f"{args.licence}: {e}")
     out = Path(args.out)
     if out.exists() and any(out.iterdir()):
-        _usage(f"{out} is not empty")
+        fail_usage(f"{out} is not empty")
     signer = CityAdmin(args.keystore, open_keystore(args.keystore)).document_signer(args.city)
     try:
         issued = issue_licence(
@@ -43,10 +49,10 @@ def cmd_issue(args: argparse.Namespace) -> int:
             city=args.city,
             device_key=load_public_key(args.device_key),
             signer=signer,
-            now=_now(args),
+            now=now(args),
         )
     except ValueError as e:
-        _usage(str(e))
+        fail_usage(str(e))
     files = write_credential_dir(out, issued)
     sizes = {p: len(b) for p, b in issued.compact.items()}
     if args.json:
@@ -72,23 +78,22 @@ def cmd_issue(args: argparse.Namespace) -> int:
 
 
 def cmd_wallet_qr(args: argparse.Namespace) -> int:
-    from .cli import _now, load_private_key
-    from .errors import EdlError
-    from .qr import render_png
-    from .wallet import Wallet
+    from ..errors import EdlError
+    from ..qr import render_png
+    from ..wallet import Wallet
 
     wallet = Wallet(load_private_key(args.device_key))
     try:
         wallet.add_dir(args.cred_dir)
     except EdlError as e:
-        _usage(f"cannot use the credentials in {args.cred_dir}: {e.diagnostics()}")
+        fail_usage(f"cannot use the credentials in {args.cred_dir}: {e.diagnostics()}")
     except (OSError, ValueError) as e:
-        _usage(f"cannot use the credentials in {args.cred_dir}: {e}")
+        fail_usage(f"cannot use the credentials in {args.cred_dir}: {e}")
     challenge = args.challenge.encode() if args.challenge else None
     try:
-        texts = wallet.frames(args.profile, at=_now(args), challenge=challenge)
+        texts = wallet.frames(args.profile, at=now(args), challenge=challenge)
     except ValueError as e:
-        _usage(str(e))
+        fail_usage(str(e))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     names = []
@@ -98,7 +103,7 @@ def cmd_wallet_qr(args: argparse.Namespace) -> int:
         (out / f"{name}.png").write_bytes(render_png(text))
         names.append(name)
     if args.terminal:
-        from .qr import render_terminal
+        from ..qr import render_terminal
 
         print(render_terminal(texts[0]))
     print(f"{len(texts)} frame(s) for the {args.profile} profile -> {out}/: " + ", ".join(names))
@@ -107,21 +112,19 @@ def cmd_wallet_qr(args: argparse.Namespace) -> int:
 
 def _inputs(items: list[str], backend: str = "auto") -> tuple[list[str], list[bytes]]:
     """(QR texts, DeviceResponse files) from the command line."""
-    from .cli import _read
-
     texts: list[str] = []
     responses: list[bytes] = []
     for item in items:
         if item.startswith("DL") and ":" in item[:6]:
             texts.append(item)
             continue
-        data = _read(item, "input")
+        data = read_file(item, "input")
         if data[:8] == b"\x89PNG\r\n\x1a\n" or data[:3] == b"\xff\xd8\xff":
-            from .qr import decode_image
+            from ..qr import decode_image
 
             found = decode_image(data, backend=backend)  # type: ignore[arg-type]
             if not found:
-                _usage(f"no QR code could be read in {item}")
+                fail_usage(f"no QR code could be read in {item}")
             texts.extend(found)
         elif data.lstrip()[:2] == b"DL":
             texts.extend(
@@ -133,48 +136,42 @@ def _inputs(items: list[str], backend: str = "auto") -> tuple[list[str], list[by
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from .cli import _now, _read, print_result
-    from .cli_trust import _pins, trust_roots_from_args
-    from .errors import EdlError
-    from .mdoc import SessionTranscript
-    from .verify import verify_device_response
-    from .verify_qr import verify_presentation
+    from ..errors import EdlError
+    from ..mdoc import SessionTranscript
+    from ..verify import verify_device_response
+    from ..verify_qr import verify_presentation
 
-    now = _now(args)
+    at = now(args)
     texts, responses = _inputs(args.inputs, args.qr_backend)
     try:
-        verified = _pins().load_list(
-            _read(args.trust_list, "trust list"), now=now, extra_roots=trust_roots_from_args(args)
+        verified = pins().load_list(
+            read_file(args.trust_list, "trust list"), now=at, extra_roots=trust_roots_from_args(args)
         )
     except ValueError as e:
-        _usage(str(e))
+        fail_usage(str(e))
     if responses:
         if texts or len(responses) > 1:
-            _usage("an ISO DeviceResponse is verified on its own: give it as the only input")
+            fail_usage("an ISO DeviceResponse is verified on its own: give it as the only input")
         transcript = None
         if args.transcript:
             try:
-                transcript = SessionTranscript.from_bytes(_read(args.transcript, "transcript"))
+                transcript = SessionTranscript.from_bytes(read_file(args.transcript, "transcript"))
             except EdlError as e:  # as `edl mdoc verify`: a transcript that cannot be used exits 2
-                _usage(f"{args.transcript}: {e.diagnostics()}")
-        reader = None
-        if args.reader_key:
-            from .cli import load_private_key
-
-            reader = load_private_key(args.reader_key)
+                fail_usage(f"{args.transcript}: {e.diagnostics()}")
+        reader = load_private_key(args.reader_key) if args.reader_key else None
         result = verify_device_response(
-            responses[0], trust=verified.anchors(), now=now, transcript=transcript, reader_key=reader
+            responses[0], trust=verified.anchors(), now=at, transcript=transcript, reader_key=reader
         )
         return int(print_result(result, as_json=args.json))
     challenge = args.challenge.encode() if args.challenge else None
-    result = verify_presentation(texts, trust=verified, now=now, challenge=challenge)
+    result = verify_presentation(texts, trust=verified, now=at, challenge=challenge)
     structure = result.checks[0]
     if structure.code == "mixed_carousel":  # the officer's mistake, not the licence's: exit 2
-        _usage(structure.message)
+        fail_usage(structure.message)
     return int(print_result(result, as_json=args.json))
 
 
-def add_commands(sub: Any) -> None:
+def register(sub: Any) -> None:
     p = sub.add_parser("issue", help="issue a licence: the ISO mdoc and the compact QR credentials")
     p.add_argument("--city", required=True, metavar="CITY_ID")
     p.add_argument("--keystore", required=True, metavar="DIR")
@@ -203,7 +200,7 @@ def add_commands(sub: Any) -> None:
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT")
     p.add_argument("--trust-list", required=True, metavar="TRUSTLIST.cbor")
-    p.add_argument("--trust-root", action="append", metavar="FILE", help=_trust_root_help())
+    p.add_argument("--trust-root", action="append", metavar="FILE", help=TRUST_ROOT_HELP)
     p.add_argument("--at", help="verify as of this time (RFC 3339; default: now)")
     p.add_argument("--challenge", help="the challenge this handheld showed (text)")
     p.add_argument("--transcript", help="SESSION_TRANSCRIPT.cbor, for a DeviceResponse")
@@ -216,9 +213,3 @@ def add_commands(sub: Any) -> None:
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_verify)
-
-
-def _trust_root_help() -> str:
-    from .cli_trust import TRUST_ROOT_HELP
-
-    return TRUST_ROOT_HELP

@@ -1,0 +1,168 @@
+"""``edl city init | rotate-signer | revoke-signer | renew-root | export``: a city's PKI.
+
+Every command that changes something takes ``--dry-run`` (say what would change, change
+nothing) and ``--json`` (print one object describing the change). ``--keystore DIR`` is a
+folder holding the public state and, for the default file store, the encrypted keys under
+``DIR/keys`` (passphrase from ``EDL_KEYSTORE_PASSPHRASE``, else a prompt on a terminal, else
+exit 2); a folder whose ``keystore.json`` says ``"backend": "pkcs11"`` keeps its keys on a
+PKCS#11 token instead (PIN from ``EDL_PKCS11_PIN``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from .common import add_common_options, emit, fail_usage, now, open_keystore
+
+__all__ = ["register"]
+
+
+def _city_admin(args: argparse.Namespace, *, creating: bool = False) -> Any:
+    from ..city import CityAdmin
+
+    return CityAdmin(args.keystore, open_keystore(args.keystore, creating=creating, args=args))
+
+
+def _city_summary(st: Any) -> dict[str, Any]:
+    return {
+        "city": st.id,
+        "name": st.name,
+        "country": st.country,
+        "roots": [{"n": r["n"], "status": r["status"]} for r in st.roots],
+        "signers": [{"kid": s["kid"], "status": s["status"]} for s in st.signers],
+    }
+
+
+def cmd_city_init(args: argparse.Namespace) -> int:
+    admin = _city_admin(args, creating=True)
+    try:
+        st = admin.init(
+            args.city_id,
+            name=args.name,
+            country=args.country,
+            state=args.state,
+            now=now(args),
+            dry_run=args.dry_run,
+        )
+    except ValueError as e:
+        fail_usage(str(e))
+    cur = st.current_signer()
+    emit(
+        args,
+        {"changed": not args.dry_run, **_city_summary(st)},
+        [
+            f"city {st.id} ({st.name}, {st.country}): root 1 and document signer {cur['kid'] if cur else '(new)'} created"
+            f" in {args.keystore}",
+        ],
+    )
+    return 0
+
+
+def cmd_city_rotate_signer(args: argparse.Namespace) -> int:
+    admin = _city_admin(args)
+    before = admin.load(args.city_id).current_signer()
+    st = admin.rotate_signer(args.city_id, now=now(args), dry_run=args.dry_run)
+    cur = st.current_signer()
+    retired = before["kid"] if before else None
+    emit(
+        args,
+        {
+            "changed": not args.dry_run,
+            "new_signer": cur["kid"] if cur else None,
+            "retired": retired,
+            **_city_summary(st),
+        },
+        [
+            f"city {st.id}: document signer {cur['kid'] if cur else '?'} signs from now on"
+            + (
+                f"; {retired} is retired (what it signed stays valid while its certificate is)"
+                if retired
+                else ""
+            ),
+            "next: edl city export, then edl trust add + edl trust publish",
+        ],
+    )
+    return 0
+
+
+def cmd_city_revoke_signer(args: argparse.Namespace) -> int:
+    admin = _city_admin(args)
+    st = admin.revoke_signer(args.city_id, args.kid, dry_run=args.dry_run)
+    none_left = st.current_signer() is None
+    emit(
+        args,
+        {"changed": not args.dry_run, "revoked": args.kid.lower(), **_city_summary(st)},
+        [
+            f"city {st.id}: signer {args.kid.lower()} revoked; everything it signed is red once the next trust list "
+            "is published",
+            "next: edl city export, then edl trust add + edl trust publish"
+            + ("; and edl city rotate-signer (no current signer left)" if none_left else ""),
+        ],
+    )
+    return 0
+
+
+def cmd_city_renew_root(args: argparse.Namespace) -> int:
+    admin = _city_admin(args)
+    st = admin.renew_root(args.city_id, now=now(args), dry_run=args.dry_run)
+    new = st.current_root()
+    emit(
+        args,
+        {"changed": not args.dry_run, "new_root": new["n"], **_city_summary(st)},
+        [
+            f"city {st.id}: root {new['n']} created, cross-signed by the previous root; both are listed during the"
+            " overlap",
+            "next: edl city rotate-signer (new signers come from the new root), edl city export, edl trust add",
+        ],
+    )
+    return 0
+
+
+def cmd_city_export(args: argparse.Namespace) -> int:
+    admin = _city_admin(args)
+    data = admin.export(args.city_id, now=now(args))
+    Path(args.out).write_bytes(data)
+    entry = admin.entry(args.city_id, now=now(args))
+    emit(
+        args,
+        {"city": entry.id, "out": args.out, "roots": len(entry.roots), "signers": len(entry.signers)},
+        [
+            f"exported {entry.id}: {len(entry.roots)} root(s), {len(entry.signers)} signer(s) -> {args.out} (public only)"
+        ],
+    )
+    return 0
+
+
+def register(sub: Any) -> None:
+    city = sub.add_parser("city", help="a city's PKI: root, document signers, rotation").add_subparsers(
+        dest="city_command", required=True
+    )
+    p = city.add_parser("init", help="create a city: root (IACA) + first document signer")
+    p.add_argument("city_id", metavar="CITY_ID")
+    p.add_argument("--name", required=True)
+    p.add_argument("--country", required=True, help="ISO 3166-1 alpha-2, e.g. CN")
+    p.add_argument("--state", help="state or province for the certificates")
+    p.add_argument("--pkcs11-module", help="keep the keys on a PKCS#11 token (library path)")
+    p.add_argument("--pkcs11-token", help="token label (with --pkcs11-module)")
+    add_common_options(p)
+    p.set_defaults(func=cmd_city_init)
+    p = city.add_parser("rotate-signer", help="a new document signer signs from now on")
+    p.add_argument("city_id", metavar="CITY_ID")
+    add_common_options(p)
+    p.set_defaults(func=cmd_city_rotate_signer)
+    p = city.add_parser("revoke-signer", help="revoke a compromised document signer")
+    p.add_argument("city_id", metavar="CITY_ID")
+    p.add_argument("kid", metavar="KID", help="the signer's key id in hex")
+    add_common_options(p)
+    p.set_defaults(func=cmd_city_revoke_signer)
+    p = city.add_parser("renew-root", help="a new city root, cross-signed by the current one")
+    p.add_argument("city_id", metavar="CITY_ID")
+    add_common_options(p)
+    p.set_defaults(func=cmd_city_renew_root)
+    p = city.add_parser("export", help="public material for the trust-list operator")
+    p.add_argument("city_id", metavar="CITY_ID")
+    p.add_argument("--out", required=True)
+    add_common_options(p, changes=False)
+    p.set_defaults(func=cmd_city_export)

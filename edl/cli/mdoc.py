@@ -1,0 +1,218 @@
+"""``edl mdoc issue | respond | verify``: the ISO 18013-5 mdoc, file in, file out.
+
+``edl mdoc verify`` exits 0 green, 1 red, 2 usage or an unreadable file, 3 amber.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from .common import (
+    TRUST_ROOT_HELP,
+    fail_usage,
+    load_anchors,
+    load_certificate_pem,
+    load_private_key,
+    load_public_key,
+    now,
+    open_keystore,
+    parse_time,
+    print_result,
+    read_file,
+    read_json,
+    trust_from_args,
+    write_out,
+)
+
+__all__ = ["register"]
+
+
+def cmd_mdoc_issue(args: argparse.Namespace) -> int:
+    from ..cose import KeySigner
+    from ..issue import issue_mdoc
+    from ..model import Licence, LicenceError
+
+    licence_json = read_json(args.licence, "licence")
+    try:
+        licence = Licence.from_json(licence_json)
+    except LicenceError as e:
+        fail_usage(f"{args.licence}: {e}")
+    at = now(args)
+    if args.city or args.keystore:
+        if not (args.city and args.keystore) or args.signer_key or args.signer_cert:
+            fail_usage("use either --city with --keystore, or --signer-key with --signer-cert")
+        from ..city import CityAdmin
+
+        signer: Any = CityAdmin(args.keystore, open_keystore(args.keystore)).document_signer(args.city)
+        certificate = None
+    elif args.signer_key and args.signer_cert:
+        signer = KeySigner(load_private_key(args.signer_key))
+        certificate = load_certificate_pem(args.signer_cert)
+    else:
+        fail_usage("a signer is needed: --signer-key and --signer-cert, or --city and --keystore")
+    try:
+        issued = issue_mdoc(
+            licence,
+            device_key=load_public_key(args.device_key),
+            signer=signer,
+            signer_certificate=certificate,
+            now=at,
+            valid_from=parse_time(args.valid_from) if args.valid_from else None,
+            valid_until=parse_time(args.valid_until) if args.valid_until else None,
+        )
+    except ValueError as e:
+        fail_usage(str(e))
+    write_out(args.out, issued.to_bytes())
+    mso = issued.mso()
+    count = sum(len(v) for v in issued.namespaces.values())
+    valid_from, valid_until = mso.validity_info.valid_from, mso.validity_info.valid_until
+    print(
+        f"issued {licence.doc_type} for {licence.given_name} {licence.family_name} ({count} elements), "
+        f"valid {valid_from:%Y-%m-%dT%H:%M:%SZ} .. {valid_until:%Y-%m-%dT%H:%M:%SZ} -> {args.out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _parse_disclose(text: str | None, ids: list[tuple[str, str]]) -> list[tuple[str, str]] | None:
+    if text is None:
+        return None
+    wanted: list[tuple[str, str]] = []
+    for token in (t.strip() for t in text.split(",")):
+        if not token:
+            continue
+        if "/" in token:
+            ns, ident = token.rsplit("/", 1)
+            matches = [(n, i) for n, i in ids if n == ns and i == ident]
+        else:
+            matches = [(n, i) for n, i in ids if i == token]
+        if not matches:
+            fail_usage(f"--disclose: {token} is not in this credential")
+        if len(matches) > 1:
+            fail_usage(f"--disclose: {token} is in several namespaces; write NAMESPACE/{token}")
+        wanted.extend(matches)
+    return wanted
+
+
+def cmd_mdoc_respond(args: argparse.Namespace) -> int:
+    from ..errors import EdlError
+    from ..mdoc import IssuerSigned, SessionTranscript
+    from ..wallet import respond
+
+    data = read_file(args.issuer_signed, "credential")
+    try:
+        issued = IssuerSigned.from_bytes(data)
+        transcript = SessionTranscript.from_bytes(read_file(args.transcript, "transcript"))
+    except EdlError as e:
+        fail_usage(e.diagnostics())
+    disclose = _parse_disclose(args.disclose, issued.element_ids())
+    device_key = load_private_key(args.device_key)
+    reader = load_public_key(args.reader_key) if args.reader_key else None
+    try:
+        response = respond(
+            issued, device_key=device_key, transcript=transcript, disclose=disclose, reader_key=reader
+        )
+    except ValueError as e:
+        fail_usage(str(e))
+    write_out(args.out, response.to_bytes())
+    shown = sum(len(v) for v in response.documents[0].issuer_signed.namespaces.values())
+    auth = "deviceMac" if reader else "deviceSignature"
+    print(f"device response with {shown} element(s), {auth} -> {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_mdoc_verify(args: argparse.Namespace) -> int:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from ..errors import EdlError
+    from ..mdoc import SessionTranscript
+    from ..verify import looks_like_issuer_signed, verify_device_response, verify_issuer_signed
+
+    data = read_file(args.input, "input")
+    at = now(args)
+    if args.trust_list:
+        anchors = trust_from_args(args, at)
+        if args.trust_anchor:
+            anchors = type(anchors)(
+                [*anchors.certificates, *load_anchors(args.trust_anchor).certificates],
+                revoked=anchors.revoked,
+            )
+    elif args.trust_anchor:
+        anchors = load_anchors(args.trust_anchor)
+    else:
+        fail_usage("say whom to trust: --trust-anchor CERT.pem or --trust-list TRUSTLIST.cbor")
+    transcript = None
+    if args.transcript:
+        try:
+            transcript = SessionTranscript.from_bytes(read_file(args.transcript, "transcript"))
+        except EdlError as e:
+            fail_usage(f"{args.transcript}: {e.diagnostics()}")
+    reader = None
+    if args.reader_key:
+        reader = load_private_key(args.reader_key)
+        if not isinstance(reader, ec.EllipticCurvePrivateKey):
+            fail_usage("--reader-key must be the reader's EC private key")
+    if args.issuer_only and looks_like_issuer_signed(data):
+        result = verify_issuer_signed(data, trust=anchors, now=at)
+    else:
+        result = verify_device_response(
+            data,
+            trust=anchors,
+            now=at,
+            transcript=transcript,
+            reader_key=reader,
+            issuer_only=args.issuer_only,
+        )
+    return print_result(result, as_json=args.json)
+
+
+def register(sub: Any) -> None:
+    mdoc = sub.add_parser("mdoc", help="ISO 18013-5 mdoc: issue, respond, verify").add_subparsers(
+        dest="mdoc_command", required=True
+    )
+
+    issue = mdoc.add_parser("issue", help="sign a licence into an IssuerSigned")
+    issue.add_argument("--licence", required=True, help="LICENCE.json keyed by ISO element identifiers")
+    issue.add_argument("--signer-key", help="document signer private key (PEM)")
+    issue.add_argument("--signer-cert", help="document signer certificate (PEM)")
+    issue.add_argument(
+        "--city", metavar="CITY_ID", help="sign with this city's current signer (with --keystore)"
+    )
+    issue.add_argument("--keystore", metavar="DIR", help="key-store folder of --city")
+    issue.add_argument("--device-key", required=True, help="the holder's device public key (PEM)")
+    issue.add_argument("--valid-from", help="MSO validFrom (RFC 3339; default: now)")
+    issue.add_argument(
+        "--valid-until", help="MSO validUntil (RFC 3339; default: a year, cut to the DS certificate)"
+    )
+    issue.add_argument("--at", help="issue as of this time (RFC 3339; default: now)")
+    issue.add_argument("--out", required=True, help="ISSUER_SIGNED.cbor to write")
+    issue.set_defaults(func=cmd_mdoc_issue)
+
+    resp = mdoc.add_parser("respond", help="present a credential: a DeviceResponse signed by the device")
+    resp.add_argument("issuer_signed", metavar="ISSUER_SIGNED.cbor")
+    resp.add_argument("--device-key", required=True, help="the holder's device private key (PEM)")
+    resp.add_argument("--transcript", required=True, help="SESSION_TRANSCRIPT.cbor (tag 24 or bare)")
+    resp.add_argument("--disclose", help="ID,ID,... (or NAMESPACE/ID) to disclose; default: everything")
+    resp.add_argument("--reader-key", help="the reader's ephemeral public key: authenticate with deviceMac")
+    resp.add_argument("--out", required=True, help="DEVICE_RESPONSE.cbor to write")
+    resp.set_defaults(func=cmd_mdoc_respond)
+
+    ver = mdoc.add_parser("verify", help="verify a DeviceResponse (exit 0 green, 1 red, 2 usage, 3 amber)")
+    ver.add_argument("input", metavar="DEVICE_RESPONSE.cbor")
+    ver.add_argument(
+        "--trust-anchor",
+        action="append",
+        help="IACA root or pinned DS certificate (repeatable)",
+    )
+    ver.add_argument("--trust-list", metavar="TRUSTLIST.cbor", help="trust every city in this signed list")
+    ver.add_argument("--trust-root", action="append", metavar="FILE", help=TRUST_ROOT_HELP)
+    ver.add_argument("--transcript", help="SESSION_TRANSCRIPT.cbor, needed to check the holder's device")
+    ver.add_argument("--reader-key", help="the reader's ephemeral private key (for deviceMac)")
+    ver.add_argument(
+        "--issuer-only", action="store_true", help="check only the issuer's data (the holder is not checked)"
+    )
+    ver.add_argument("--at", help="verify as of this time (RFC 3339; default: now)")
+    ver.add_argument("--json", action="store_true", help="print one JSON object")
+    ver.set_defaults(func=cmd_mdoc_verify)

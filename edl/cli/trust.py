@@ -1,0 +1,340 @@
+"""``edl trust init | pin | add | publish | sign | rotate-root | show | check``: trust lists.
+
+The operator's side (keys, cities, publishing, co-signing, root rotation) and the verifier's
+(pinning a root, showing a list). Changing commands take ``--dry-run`` and ``--json``; key
+stores as in :mod:`edl.cli.city`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from .common import (
+    TRUST_ROOT_HELP,
+    add_common_options,
+    emit,
+    fail_usage,
+    load_anchors,
+    now,
+    open_keystore,
+    pins,
+    read_file,
+    trust_roots_from_args,
+)
+
+__all__ = ["register"]
+
+
+def _operator(args: argparse.Namespace, *, creating: bool = False) -> Any:
+    from ..operator import Operator
+
+    return Operator(args.keystore, open_keystore(args.keystore, creating=creating, args=args))
+
+
+def cmd_trust_init(args: argparse.Namespace) -> int:
+    op = _operator(args, creating=True)
+    try:
+        st = op.init(args.name, now=now(args), keys=args.keys, threshold=args.threshold, dry_run=args.dry_run)
+    except ValueError as e:
+        fail_usage(str(e))
+    pinned = None
+    if not args.dry_run:
+        pinned = pins().pin(op.root_file().read_bytes())
+    emit(
+        args,
+        {
+            "changed": not args.dry_run,
+            "operator": st.name,
+            "root_version": 1,
+            "threshold": st.threshold,
+            "keys": list(st.keys),
+            "root_file": str(op.root_file()) if not args.dry_run else None,
+        },
+        [
+            f"trust-list operator {st.name}: {len(st.keys)} keys, {st.threshold} must sign; root v1 in "
+            f"{op.root_file() if not args.dry_run else '(not written)'}",
+            f"pinned in {pins().home}" if pinned else "",
+        ],
+    )
+    return 0
+
+
+def cmd_trust_pin(args: argparse.Namespace) -> int:
+    root = pins().pin(read_file(args.root_file, "root file"))
+    emit(
+        args,
+        {
+            "pinned": root.name,
+            "version": root.version,
+            "threshold": root.threshold,
+            "home": str(pins().home),
+        },
+        [
+            f"pinned {root.name} root v{root.version} ({root.threshold} of {len(root.keys)} keys) in {pins().home}"
+        ],
+    )
+    return 0
+
+
+def cmd_trust_add(args: argparse.Namespace) -> int:
+    op = _operator(args)
+    data = read_file(args.file, "city export")
+    if args.vical_root:
+        entries = op.add_vical(
+            data,
+            trusted_roots=list(load_anchors(args.vical_root).certificates),
+            now=now(args),
+            dry_run=args.dry_run,
+        )
+        emit(
+            args,
+            {
+                "changed": not args.dry_run,
+                "imported": [
+                    {"id": e.id, "name": e.name, "country": e.country, "roots": len(e.roots)} for e in entries
+                ],
+            },
+            [f"imported {len(entries)} issuing authorities from the VICAL:"]
+            + [f"  {e.id}: {e.name} ({e.country}), {len(e.roots)} root(s)" for e in entries]
+            + ["next: edl trust publish"],
+        )
+        return 0
+    entry, previous = op.add(data, dry_run=args.dry_run)
+    from ..x509 import load_certificate
+
+    fingerprints = [
+        load_certificate(r)
+        .fingerprint(__import__("cryptography.hazmat.primitives.hashes", fromlist=["SHA256"]).SHA256())
+        .hex()
+        for r in entry.roots
+    ]
+    what = "updated" if previous else "added"
+    emit(
+        args,
+        {
+            "changed": not args.dry_run,
+            "city": entry.id,
+            "action": what,
+            "root_sha256": fingerprints,
+            "signers": [s.kid for s in entry.signers],
+            "revoked": [r.kid for r in entry.revoked],
+        },
+        [
+            f"{what} city {entry.id} ({entry.name}, {entry.country}): {len(entry.roots)} root(s), "
+            f"{len(entry.signers)} signer(s), {len(entry.revoked)} revoked",
+            *(f"  root SHA-256 {fp}: confirm it with the city out of band" for fp in fingerprints),
+            "next: edl trust publish",
+        ],
+    )
+    return 0
+
+
+def cmd_trust_publish(args: argparse.Namespace) -> int:
+    op = _operator(args)
+    tl, data = op.publish(now=now(args), days=args.valid_days, dry_run=args.dry_run)
+    if not args.dry_run:
+        Path(args.out).write_bytes(data)
+    good, threshold, missing = op.status(data, now=now(args))
+    emit(
+        args,
+        {
+            "changed": not args.dry_run,
+            "sequence": tl.sequence,
+            "cities": [c.id for c in tl.cities],
+            "expires": tl.expires,
+            "signed": good,
+            "threshold": threshold,
+            "missing": missing,
+            "out": args.out,
+        },
+        [
+            f"trust list #{tl.sequence}: {len(tl.cities)} cities, expires {tl.expires:%Y-%m-%d %H:%M}Z -> {args.out}",
+            f"signed by {good}/{threshold}"
+            + (f", missing: {', '.join(missing)} (co-sign with edl trust sign)" if good < threshold else ""),
+        ],
+    )
+    return 0 if good >= threshold else 3  # 3: written, but not yet signed by enough keys
+
+
+def cmd_trust_sign(args: argparse.Namespace) -> int:
+    op = _operator(args)
+    data, added = op.cosign(read_file(args.trustlist, "trust list"), now=now(args))
+    if not args.dry_run:
+        Path(args.out or args.trustlist).write_bytes(data)
+    good, threshold, missing = op.status(data, now=now(args))
+    emit(
+        args,
+        {
+            "changed": bool(added) and not args.dry_run,
+            "added": added,
+            "signed": good,
+            "threshold": threshold,
+            "missing": missing,
+        },
+        [
+            f"added {len(added)} signature(s): signed by {good}/{threshold}"
+            + (f", missing: {', '.join(missing)}" if missing else "")
+        ],
+    )
+    return 0 if good >= threshold else 3
+
+
+def cmd_trust_rotate_root(args: argparse.Namespace) -> int:
+    op = _operator(args)
+    before = op.state()
+    st = op.rotate_root(now=now(args), keys=args.keys, threshold=args.threshold, dry_run=args.dry_run)
+    emit(
+        args,
+        {
+            "changed": not args.dry_run,
+            "root_version": st.root_version,
+            "threshold": st.threshold,
+            "keys": list(st.keys),
+            "previous_keys": list(before.keys),
+        },
+        [
+            f"root v{st.root_version}: {len(st.keys)} new keys, {st.threshold} must sign; signed by the old keys "
+            f"held here and by the new ones",
+            "verifiers follow it through the root chain carried in the next published list",
+        ],
+    )
+    return 0
+
+
+def cmd_trust_show(args: argparse.Namespace) -> int:
+    from .. import cbor, cose
+    from ..trust import TrustList
+    from ..x509 import load_certificate
+
+    data = read_file(args.trustlist, "trust list")
+    signed = cose.decode_sign(data)
+    tl = TrustList.from_value(cbor.decode(signed.payload))
+    verified = None
+    problem = None
+    try:
+        verified = pins().load_list(
+            data, now=now(args), extra_roots=trust_roots_from_args(args), record=False
+        )
+    except (ValueError, Exception) as e:  # noqa: BLE001 - show still describes the list
+        problem = getattr(e, "message", str(e))
+    cities: list[dict[str, Any]] = []
+    for c in tl.cities:
+        cities.append(
+            {
+                "id": c.id,
+                "name": c.name,
+                "country": c.country,
+                "roots": [load_certificate(r).subject.rfc4514_string() for r in c.roots],
+                "signers": [
+                    {
+                        "kid": s.kid.hex(),
+                        "status": s.status,
+                        "not_after": load_certificate(s.certificate).not_valid_after_utc,
+                    }
+                    for s in c.signers
+                ],
+                "revoked": [r.kid.hex() for r in c.revoked],
+            }
+        )
+    obj = {
+        "provider": tl.provider,
+        "sequence": tl.sequence,
+        "issued": tl.issued,
+        "next_update": tl.next_update,
+        "expires": tl.expires,
+        "root_version": tl.root_version,
+        "signatures": len(signed.signatures),
+        "verified": verified is not None,
+        "problem": problem,
+        "cities": cities,
+    }
+    lines = [
+        f"trust list #{tl.sequence} from {tl.provider} (root v{tl.root_version}), issued {tl.issued:%Y-%m-%d %H:%M}Z,"
+        f" expires {tl.expires:%Y-%m-%d %H:%M}Z, {len(signed.signatures)} signature(s): "
+        + ("verified" if verified else f"NOT verified ({problem})"),
+    ]
+    for shown in cities:
+        lines.append(f"  {shown['id']}: {shown['name']} ({shown['country']}), {len(shown['roots'])} root(s)")
+        for sg in shown["signers"]:
+            lines.append(f"    signer {sg['kid']} {sg['status']}, until {sg['not_after']:%Y-%m-%d}")
+        for k in shown["revoked"]:
+            lines.append(f"    signer {k} REVOKED")
+    emit(args, obj, lines)
+    return 0 if verified else 1
+
+
+def cmd_trust_check(args: argparse.Namespace) -> int:
+    from ..city import CityAdmin
+    from ..operator import Operator
+
+    ks = open_keystore(args.keystore, args=args)
+    at = now(args)
+    findings: list[dict[str, Any]] = []
+    op = Operator(args.keystore, ks)
+    if op.exists():
+        findings.extend(op.check(now=at, warn_days=args.days))
+    admin = CityAdmin(args.keystore, ks)
+    for cid in admin.cities():
+        findings.extend(admin.check(cid, now=at, warn_days=args.days))
+    lines = [f"nothing expires within {args.days} days"] if not findings else []
+    for f in findings:
+        when = f"expires {f['expires']:%Y-%m-%d}" if f.get("expires") else "now"
+        lines.append(f"{f['what']}: {when} -> {f['do']}")
+    emit(args, {"findings": findings, "days": args.days}, lines)
+    return 0 if not findings else 3
+
+
+def register(sub: Any) -> None:
+    trust = sub.add_parser("trust", help="trust lists: operator keys, cities, publish, pin").add_subparsers(
+        dest="trust_command", required=True
+    )
+    p = trust.add_parser("init", help="create the operator's keys and root v1 (and pin it here)")
+    p.add_argument("--name", required=True)
+    p.add_argument("--keys", type=int, default=3, help="number of operator keys (default: %(default)s)")
+    p.add_argument("--threshold", type=int, default=2, help="signatures needed (default: %(default)s)")
+    p.add_argument("--pkcs11-module", help="keep the keys on a PKCS#11 token (library path)")
+    p.add_argument("--pkcs11-token", help="token label (with --pkcs11-module)")
+    add_common_options(p)
+    p.set_defaults(func=cmd_trust_init)
+    p = trust.add_parser("pin", help="pin an operator's root on this device")
+    p.add_argument("root_file", metavar="ROOT_FILE")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_trust_pin)
+    p = trust.add_parser("add", help="add or update a city from its export (or import a VICAL)")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument(
+        "--vical-root",
+        action="append",
+        metavar="CERT.pem",
+        help="FILE is a VICAL (ISO 18013-5 Annex C) signed under this root",
+    )
+    add_common_options(p)
+    p.set_defaults(func=cmd_trust_add)
+    p = trust.add_parser(
+        "publish", help="sign and write the next trust list (exit 3 while short of the threshold)"
+    )
+    p.add_argument("--out", required=True, metavar="TRUSTLIST.cbor")
+    p.add_argument("--valid-days", type=int, default=7, help="days until it expires (default: %(default)s)")
+    add_common_options(p)
+    p.set_defaults(func=cmd_trust_publish)
+    p = trust.add_parser("sign", help="co-sign a published trust list towards the threshold")
+    p.add_argument("trustlist", metavar="TRUSTLIST.cbor")
+    p.add_argument("--out", help="write here instead of in place")
+    add_common_options(p)
+    p.set_defaults(func=cmd_trust_sign)
+    p = trust.add_parser("rotate-root", help="new operator keys: root v(N+1) signed by old and new")
+    p.add_argument("--keys", type=int, help="number of new keys (default: as now)")
+    p.add_argument("--threshold", type=int, help="signatures needed (default: as now)")
+    add_common_options(p)
+    p.set_defaults(func=cmd_trust_rotate_root)
+    p = trust.add_parser("show", help="describe a trust list (exit 0 when it verifies, 1 when not)")
+    p.add_argument("trustlist", metavar="TRUSTLIST.cbor")
+    p.add_argument("--trust-root", action="append", metavar="FILE", help=TRUST_ROOT_HELP)
+    add_common_options(p, changes=False, keystore=False)
+    p.set_defaults(func=cmd_trust_show)
+    p = trust.add_parser("check", help="what expires soon and what to do (exit 0 nothing, 3 something)")
+    p.add_argument("--days", type=int, default=30, help="look this far ahead (default: %(default)s)")
+    add_common_options(p, changes=False)
+    p.set_defaults(func=cmd_trust_check)
