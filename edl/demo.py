@@ -7,7 +7,17 @@ ISO mdoc and the compact QR credentials, with a portrait); the rotating QR frame
 every licence verified offline by a handheld of *another* city that pins only the operator's
 root. It also shows an ISO DeviceResponse verified, and a tampered copy and a stale QR refused.
 The key-store passphrase is generated and kept in the folder (0600); nothing prompts; no server
-starts. It returns a summary; the CLI prints it. The clock is an argument here too.
+starts. It returns a summary (with the next commands to try, which a test runs); the CLI prints
+it. The clock is an argument here too.
+
+Layout, as the CLI expects it (``--keystore DIR/private``)::
+
+    private/                 0700, the key store: keys/ (every key, encrypted), passphrase (0600),
+                             cities/<id>/ and trust/ (the cities' and the operator's state),
+                             phones/<id>.key.pem (each holder's phone key, encrypted with the passphrase)
+    trust-list.cbor, operator-root.cbor, exports/<id>.export      what the office publishes
+    handhelds/<id>/          a verifier state folder (EDL_HOME) per city's handheld
+    holders/<id>/            credential/, frames/ (PNG + text), licence.json, phone.pub.pem, iso/
 """
 
 from __future__ import annotations
@@ -37,7 +47,7 @@ from .verify import VerificationResult, verify_device_response
 from .verify_qr import verify_presentation
 from .wallet import Wallet, respond
 
-__all__ = ["CITIES", "DemoSummary", "make_portrait", "run_demo"]
+__all__ = ["CITIES", "DemoSummary", "NextStep", "make_portrait", "next_steps", "run_demo"]
 
 CITIES = (
     ("cn-qingdao", "Qingdao", "CN", "Shandong"),
@@ -62,6 +72,15 @@ class LicenceRun:
 
 
 @dataclass(frozen=True, slots=True)
+class NextStep:
+    """A command to try after the demo: what it shows, its arguments, the exit code it gives."""
+
+    what: str
+    argv: tuple[str, ...]
+    exit_code: int
+
+
+@dataclass(frozen=True, slots=True)
 class DemoSummary:
     folder: Path
     trust_list_sequence: int
@@ -70,6 +89,8 @@ class DemoSummary:
     tampered: VerificationResult
     stale: VerificationResult
     files: tuple[str, ...] = field(default=())
+    next_steps: tuple[NextStep, ...] = field(default=())
+    """Run in order with ``EDL_KEYSTORE_PASSPHRASE`` set from ``private/passphrase``."""
 
     @property
     def ok(self) -> bool:
@@ -135,10 +156,13 @@ def _licence_json(city_id: str, country: str, now: _dt.datetime, seed: int) -> d
     }
 
 
-def run_demo(folder: Path, *, now: _dt.datetime) -> DemoSummary:
-    """Run the demo in ``folder`` (created; must be empty or absent)."""
+def run_demo(folder: Path, *, now: _dt.datetime, at: str | None = None) -> DemoSummary:
+    """Run the demo in ``folder`` (created; must be empty or absent). ``at``: the ``--at``
+    the demo was given, repeated in the next steps it suggests."""
     from .qr import render_png
 
+    if folder.exists() and not folder.is_dir():
+        raise FileExistsError(f"{folder} is a file, not a folder; choose a new folder with --out")
     if folder.exists() and any(folder.iterdir()):
         raise FileExistsError(f"{folder} is not empty; choose a new folder with --out")
     folder.mkdir(parents=True, exist_ok=True)
@@ -146,16 +170,19 @@ def run_demo(folder: Path, *, now: _dt.datetime) -> DemoSummary:
     private.mkdir(mode=0o700)
     passphrase = secrets.token_urlsafe(24).encode()
     _write(private / "passphrase", passphrase + b"\n", private=True)
-    keystore = FileKeyStore(private / "keys", passphrase)
+    keystore = FileKeyStore(private / "keys", passphrase)  # as `--keystore DIR/private` opens it
 
-    # The operator and the cities, each in its own key-store folder (public state beside).
-    operator = Operator(folder / "operator", keystore)
+    # The operator and the cities share the key store, as one office would with the CLI.
+    operator = Operator(private, keystore)
     operator.init("edl-demo", now=now, keys=3, threshold=2)
     admins = {}
+    (folder / "exports").mkdir()
     for city_id, name, country, state in CITIES:
-        admin = CityAdmin(folder / "cities", keystore)
+        admin = CityAdmin(private, keystore)
         admin.init(city_id, name=name, country=country, state=state, now=now)
-        operator.add(admin.export(city_id, now=now))
+        export = admin.export(city_id, now=now)
+        _write(folder / "exports" / f"{city_id}.export", export)
+        operator.add(export)
         admins[city_id] = admin
     trust_list, list_bytes = operator.publish(now=now, days=7)
     _write(folder / "trust-list.cbor", list_bytes)
@@ -170,6 +197,7 @@ def run_demo(folder: Path, *, now: _dt.datetime) -> DemoSummary:
 
     runs = []
     order = [c[0] for c in CITIES]
+    (private / "phones").mkdir(mode=0o700)
     frames_time = now
     for i, (city_id, _name, country, _state) in enumerate(CITIES):
         phone = ec.generate_private_key(ec.SECP256R1())
@@ -184,6 +212,22 @@ def run_demo(folder: Path, *, now: _dt.datetime) -> DemoSummary:
         )
         holder_dir = folder / "holders" / city_id
         write_credential_dir(holder_dir / "credential", issued)
+        # The phone's key is kept (encrypted with the passphrase) so frames can be made again.
+        _write(
+            private / "phones" / f"{city_id}.key.pem",
+            phone.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.BestAvailableEncryption(passphrase),
+            ),
+            private=True,
+        )
+        _write(
+            holder_dir / "phone.pub.pem",
+            phone.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            ),
+        )
         _write(holder_dir / "licence.json", json.dumps(lj, ensure_ascii=False, indent=2).encode())
         wallet = Wallet(phone)
         wallet.add(issued.compact, issued.thumbnail)
@@ -234,13 +278,9 @@ def run_demo(folder: Path, *, now: _dt.datetime) -> DemoSummary:
         trust=handhelds[order[1]],
         now=frames_time + _dt.timedelta(minutes=2),
     )
-    _write(
-        folder / "device.pub.pem",
-        first_phone.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ),
-    )
     files = tuple(sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()))
+    first_kid = admins[order[0]].load(order[0]).current_signer()
+    assert first_kid is not None
     return DemoSummary(
         folder=folder,
         trust_list_sequence=trust_list.sequence,
@@ -249,4 +289,64 @@ def run_demo(folder: Path, *, now: _dt.datetime) -> DemoSummary:
         tampered=tampered,
         stale=stale,
         files=files,
+        next_steps=next_steps(folder, city=order[0], kid=first_kid["kid"], at=at),
+    )
+
+
+def next_steps(folder: Path, *, city: str, kid: str, at: str | None = None) -> tuple[NextStep, ...]:
+    """The commands that lead on from the demo, in order, with the exit code each gives: fresh
+    frames for a holder, verified as a handheld would (and one of its PNGs alone), then the
+    city revokes its signer, re-publishes, and the same licence is red."""
+    d = str(folder)
+    ks = f"{d}/private"
+    holder = f"{d}/holders/{city}"
+    fresh = f"{holder}/frames-now"
+    root = ("--trust-root", f"{d}/operator-root.cbor")
+    when = ("--at", at) if at else ()
+    return (
+        NextStep(
+            "make fresh frames on the holder's phone (they expire after 90 s: make them again later)",
+            (
+                "wallet",
+                "qr",
+                f"{holder}/credential",
+                "--device-key",
+                f"{ks}/phones/{city}.key.pem",
+                "--out",
+                fresh,
+                *when,
+            ),
+            0,
+        ),
+        NextStep(
+            "verify them as a handheld does (green: exit 0)",
+            ("verify", f"{fresh}/*.png", "--trust-list", f"{d}/trust-list.cbor", *root, *when),
+            0,
+        ),
+        NextStep(
+            "verify the main QR alone, a PNG as a camera would see it (amber without the portrait: exit 3)",
+            ("verify", f"{fresh}/00-main.png", "--trust-list", f"{d}/trust-list.cbor", *root, *when),
+            3,
+        ),
+        NextStep(
+            f"the city revokes its document signer {kid} (a leaked key)",
+            ("city", "revoke-signer", city, kid, "--keystore", ks),
+            0,
+        ),
+        NextStep(
+            "the city exports its keys again and the operator takes them in",
+            ("city", "export", city, "--keystore", ks, "--out", f"{d}/exports/{city}.2.export", *when),
+            0,
+        ),
+        NextStep("", ("trust", "add", f"{d}/exports/{city}.2.export", "--keystore", ks), 0),
+        NextStep(
+            "the operator publishes the next trust list",
+            ("trust", "publish", "--keystore", ks, "--out", f"{d}/trust-list-2.cbor", *when),
+            0,
+        ),
+        NextStep(
+            "the same licence is now red (signer_revoked: exit 1)",
+            ("verify", f"{fresh}/*.png", "--trust-list", f"{d}/trust-list-2.cbor", *root, *when),
+            1,
+        ),
     )
