@@ -102,8 +102,13 @@ class EdlError(Exception):
         return str(self.args[0]) if self.args else self.code
 
     def diagnostics(self) -> str:
-        """The message plus advice, for a terminal or a log line."""
-        return f"{self.message} {self.advice}".strip()
+        """The message plus advice, for a terminal or a log line: each a sentence, said once."""
+        message = self.message.strip()
+        if not self.advice or self.advice in message:
+            return message
+        if message and message[-1] not in ".!?":
+            message += "."
+        return f"{message} {self.advice}".strip()
 
 
 class MalformedError(EdlError):

@@ -35,10 +35,11 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
-from PIL import Image, ImageFilter
+from PIL import Image, ImageFilter, UnidentifiedImageError
 
 from .errors import MalformedError
 
@@ -301,6 +302,9 @@ def _resolve(backend: str) -> str:
     return backend
 
 
+_OBJECT_REPR = re.compile(r"\s*<[^<>]* at 0x[0-9a-fA-F]+>")  # "<_io.BytesIO object at 0x7f...>"
+
+
 def _open_bytes(data: bytes | bytearray | memoryview) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(bytes(data)))
@@ -312,8 +316,11 @@ def _open_bytes(data: bytes | bytearray | memoryview) -> Image.Image:
         image.load()
     except MalformedError:
         raise
+    except UnidentifiedImageError as e:  # its message names Pillow's file object: not for a person
+        raise MalformedError("not an image: neither a PNG nor a JPEG that can be read") from e
     except Exception as e:  # Pillow raises many types on damaged files; all mean "not an image"
-        raise MalformedError(f"not a readable image: {e}") from e
+        reason = _OBJECT_REPR.sub("", str(e)).strip()[:120] or type(e).__name__
+        raise MalformedError(f"not an image: a damaged PNG or JPEG ({reason})") from e
     return image
 
 

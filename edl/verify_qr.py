@@ -329,19 +329,22 @@ def verify_presentation(
         items.append(_DEVICE_AUTH_OK)
     except EdlError as e:
         device_ok = False
-        err = DeviceAuthError("this QR was not made by the holder's own phone")
+        err = DeviceAuthError("the frame's signature does not verify under the phone key the city signed")
         err.__cause__ = e
         add("device_auth", CheckStatus.FAILED, err.code, err.diagnostics(), error=err)
 
     if device_ok:
         age = now - frame.signed_at
         if age > window:
-            err = StalePresentationError(f"QR expired: it was made {int(age.total_seconds())} s ago")
+            err = StalePresentationError(
+                f"made {int(age.total_seconds())} s ago, and a QR is good for {int(window.total_seconds())} s"
+            )
         elif -age > skew:
             err = StalePresentationError(
-                f"the QR's time is {int(-age.total_seconds())} s ahead of this device: check both clocks",
+                f"the QR's time is {int(-age.total_seconds())} s ahead of this device's clock",
                 code="clock_skew",
             )
+            err.advice = "Check the time on this device and on the holder's phone."
         else:
             err = None
         if err is None:

@@ -14,9 +14,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .common import add_common_options, emit, fail_usage, now, open_keystore
+from .common import add_command, add_common_options, add_group, emit, fail_usage, now, open_keystore
 
 __all__ = ["register"]
+
+CITY_ID_HELP = "the city's id: lower-case letters, digits and '-', e.g. cn-qingdao"
 
 
 def _city_admin(args: argparse.Namespace, *, creating: bool = False) -> Any:
@@ -136,33 +138,69 @@ def cmd_city_export(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    city = sub.add_parser("city", help="a city's PKI: root, document signers, rotation").add_subparsers(
-        dest="city_command", required=True
+    city = add_group(
+        sub,
+        "city",
+        help="a city's PKI: root, document signers, rotation",
+        example="""\
+edl city init cn-qingdao --name Qingdao --country CN --keystore qingdao/
+edl city export cn-qingdao --keystore qingdao/ --out qingdao.export""",
     )
-    p = city.add_parser("init", help="create a city: root (IACA) + first document signer")
-    p.add_argument("city_id", metavar="CITY_ID")
-    p.add_argument("--name", required=True)
+    p = add_command(
+        city,
+        "init",
+        help="create a city: root (IACA) + first document signer",
+        example="edl city init cn-qingdao --name Qingdao --country CN --state Shandong --keystore qingdao/",
+    )
+    p.add_argument("city_id", metavar="CITY_ID", help=CITY_ID_HELP)
+    p.add_argument("--name", required=True, help="the city's name, as certificates and trust lists show it")
     p.add_argument("--country", required=True, help="ISO 3166-1 alpha-2, e.g. CN")
     p.add_argument("--state", help="state or province for the certificates")
-    p.add_argument("--pkcs11-module", help="keep the keys on a PKCS#11 token (library path)")
-    p.add_argument("--pkcs11-token", help="token label (with --pkcs11-module)")
+    p.add_argument(
+        "--pkcs11-module", metavar="LIBRARY", help="keep the keys on a PKCS#11 token (library path)"
+    )
+    p.add_argument("--pkcs11-token", metavar="LABEL", help="token label (with --pkcs11-module)")
     add_common_options(p)
     p.set_defaults(func=cmd_city_init)
-    p = city.add_parser("rotate-signer", help="a new document signer signs from now on")
-    p.add_argument("city_id", metavar="CITY_ID")
+
+    p = add_command(
+        city,
+        "rotate-signer",
+        help="a new document signer signs from now on",
+        example="edl city rotate-signer cn-qingdao --keystore qingdao/",
+    )
+    p.add_argument("city_id", metavar="CITY_ID", help=CITY_ID_HELP)
     add_common_options(p)
     p.set_defaults(func=cmd_city_rotate_signer)
-    p = city.add_parser("revoke-signer", help="revoke a compromised document signer")
-    p.add_argument("city_id", metavar="CITY_ID")
+
+    p = add_command(
+        city,
+        "revoke-signer",
+        help="revoke a compromised document signer",
+        example="edl city revoke-signer cn-qingdao 122890bd48477acc --keystore qingdao/",
+    )
+    p.add_argument("city_id", metavar="CITY_ID", help=CITY_ID_HELP)
     p.add_argument("kid", metavar="KID", help="the signer's key id in hex")
     add_common_options(p)
     p.set_defaults(func=cmd_city_revoke_signer)
-    p = city.add_parser("renew-root", help="a new city root, cross-signed by the current one")
-    p.add_argument("city_id", metavar="CITY_ID")
+
+    p = add_command(
+        city,
+        "renew-root",
+        help="a new city root, cross-signed by the current one",
+        example="edl city renew-root cn-qingdao --keystore qingdao/",
+    )
+    p.add_argument("city_id", metavar="CITY_ID", help=CITY_ID_HELP)
     add_common_options(p)
     p.set_defaults(func=cmd_city_renew_root)
-    p = city.add_parser("export", help="public material for the trust-list operator")
-    p.add_argument("city_id", metavar="CITY_ID")
-    p.add_argument("--out", required=True)
+
+    p = add_command(
+        city,
+        "export",
+        help="public material for the trust-list operator, signed by the city's root",
+        example="edl city export cn-qingdao --keystore qingdao/ --out qingdao.export",
+    )
+    p.add_argument("city_id", metavar="CITY_ID", help=CITY_ID_HELP)
+    p.add_argument("--out", required=True, metavar="FILE", help="the export file to write")
     add_common_options(p, changes=False)
     p.set_defaults(func=cmd_city_export)

@@ -36,9 +36,12 @@ __all__ = [
     "EXIT_INTERNAL",
     "EXIT_RED",
     "EXIT_USAGE",
+    "EXIT_CODES_HELP",
     "TRUST_ROOT_HELP",
     "UsageError",
+    "add_command",
     "add_common_options",
+    "add_group",
     "emit",
     "fail_usage",
     "load_anchors",
@@ -348,6 +351,38 @@ def _json_default(value: Any) -> Any:
 
 # --- parser pieces -------------------------------------------------------------------------
 
+EXIT_CODES_HELP = """\
+Exit codes:
+  0  green: a valid licence (for a trust list: it verifies)
+  1  red: do not accept (also bytes that are not a valid credential)
+  2  bad usage, or a file that cannot be read
+  3  amber: authentic, but not everything could be checked"""
+
+
+def _epilog(example: str, *, verifying: bool) -> str:
+    lines = example.strip("\n").splitlines()
+    text = ("Example:\n" if len(lines) == 1 else "Examples:\n") + "\n".join(f"  {line}" for line in lines)
+    return text + ("\n\n" + EXIT_CODES_HELP if verifying else "")
+
+
+def add_command(
+    sub: Any, name: str, *, help: str, example: str, verifying: bool = False
+) -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` ends with ``example`` (and the exit codes when it verifies)."""
+    return sub.add_parser(  # type: ignore[no-any-return]
+        name,
+        help=help,
+        description=help[0].upper() + help[1:] + ".",
+        epilog=_epilog(example, verifying=verifying),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def add_group(sub: Any, name: str, *, help: str, example: str) -> Any:
+    """A group of subcommands (``edl city``, ``edl trust`` ...): its sub-parsers."""
+    group = add_command(sub, name, help=help, example=example)
+    return group.add_subparsers(dest=f"{name}_command", required=True, metavar="COMMAND")
+
 
 def add_common_options(p: argparse.ArgumentParser, *, changes: bool = True, keystore: bool = True) -> None:
     """``--keystore``, ``--dry-run``, ``--json``, ``--at`` as the city and trust commands take them."""
@@ -356,7 +391,7 @@ def add_common_options(p: argparse.ArgumentParser, *, changes: bool = True, keys
     if changes:
         p.add_argument("--dry-run", action="store_true", help="say what would change; change nothing")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--at", help="act as of this time (RFC 3339; default: now)")
+    p.add_argument("--at", metavar="TIME", help="act as of this time (RFC 3339; default: now)")
 
 
 # --- the error boundary --------------------------------------------------------------------

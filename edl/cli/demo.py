@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .common import fail_usage, now
+from .common import add_command, fail_usage, now
 
 __all__ = ["register"]
 
@@ -50,9 +50,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    demo = sub.add_parser("demo", help="issue and verify a licence end to end in a fresh folder")
-    demo.add_argument(
-        "--out", default="./edl-demo", help="folder to create (must be empty; default: %(default)s)"
+    demo = add_command(
+        sub,
+        "demo",
+        help="issue and verify a licence end to end in a fresh folder",
+        example="""\
+edl demo --out edl-demo
+edl verify edl-demo/holders/cn-qingdao/iso/device_response.cbor \\
+    --transcript edl-demo/holders/cn-qingdao/iso/session_transcript.cbor \\
+    --trust-list edl-demo/trust-list.cbor --trust-root edl-demo/operator-root.cbor""",
     )
-    demo.add_argument("--at", help="pretend the time is this (RFC 3339)")
+    demo.add_argument(
+        "--out",
+        default="./edl-demo",
+        metavar="DIR",
+        help="folder to create (absent or empty; default: %(default)s)",
+    )
+    demo.add_argument("--at", metavar="TIME", help="pretend the time is this (RFC 3339; default: now)")
     demo.set_defaults(func=cmd_demo)

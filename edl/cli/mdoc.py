@@ -11,6 +11,8 @@ from typing import Any
 
 from .common import (
     TRUST_ROOT_HELP,
+    add_command,
+    add_group,
     fail_usage,
     load_anchors,
     load_certificate_pem,
@@ -169,50 +171,115 @@ def cmd_mdoc_verify(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    mdoc = sub.add_parser("mdoc", help="ISO 18013-5 mdoc: issue, respond, verify").add_subparsers(
-        dest="mdoc_command", required=True
+    mdoc = add_group(
+        sub,
+        "mdoc",
+        help="ISO 18013-5 mdoc: issue, respond, verify",
+        example="edl mdoc verify resp.cbor --trust-anchor qingdao-root.pem --transcript st.cbor",
     )
 
-    issue = mdoc.add_parser("issue", help="sign a licence into an IssuerSigned")
-    issue.add_argument("--licence", required=True, help="LICENCE.json keyed by ISO element identifiers")
-    issue.add_argument("--signer-key", help="document signer private key (PEM)")
-    issue.add_argument("--signer-cert", help="document signer certificate (PEM)")
+    issue = add_command(
+        mdoc,
+        "issue",
+        help="sign a licence into an IssuerSigned",
+        example="""\
+edl mdoc issue --licence licence.json --signer-key ds.key.pem --signer-cert ds.pem \\
+    --device-key phone.pub.pem --out issuer-signed.cbor
+edl mdoc issue --city cn-qingdao --keystore qingdao/ --licence licence.json \\
+    --device-key phone.pub.pem --out issuer-signed.cbor""",
+    )
+    issue.add_argument(
+        "--licence",
+        required=True,
+        metavar="LICENCE.json",
+        help="the licence, keyed by ISO element identifiers",
+    )
+    issue.add_argument("--signer-key", metavar="KEY.pem", help="document signer private key (PEM)")
+    issue.add_argument("--signer-cert", metavar="CERT.pem", help="document signer certificate (PEM)")
     issue.add_argument(
         "--city", metavar="CITY_ID", help="sign with this city's current signer (with --keystore)"
     )
     issue.add_argument("--keystore", metavar="DIR", help="key-store folder of --city")
-    issue.add_argument("--device-key", required=True, help="the holder's device public key (PEM)")
-    issue.add_argument("--valid-from", help="MSO validFrom (RFC 3339; default: now)")
     issue.add_argument(
-        "--valid-until", help="MSO validUntil (RFC 3339; default: a year, cut to the DS certificate)"
+        "--device-key", required=True, metavar="DEVICE_PUB.pem", help="the holder's device public key (PEM)"
     )
-    issue.add_argument("--at", help="issue as of this time (RFC 3339; default: now)")
-    issue.add_argument("--out", required=True, help="ISSUER_SIGNED.cbor to write")
+    issue.add_argument("--valid-from", metavar="TIME", help="MSO validFrom (RFC 3339; default: now)")
+    issue.add_argument(
+        "--valid-until",
+        metavar="TIME",
+        help="MSO validUntil (RFC 3339; default: a year, cut to the DS certificate)",
+    )
+    issue.add_argument("--at", metavar="TIME", help="issue as of this time (RFC 3339; default: now)")
+    issue.add_argument("--out", required=True, metavar="ISSUER_SIGNED.cbor", help="the file to write")
     issue.set_defaults(func=cmd_mdoc_issue)
 
-    resp = mdoc.add_parser("respond", help="present a credential: a DeviceResponse signed by the device")
-    resp.add_argument("issuer_signed", metavar="ISSUER_SIGNED.cbor")
-    resp.add_argument("--device-key", required=True, help="the holder's device private key (PEM)")
-    resp.add_argument("--transcript", required=True, help="SESSION_TRANSCRIPT.cbor (tag 24 or bare)")
-    resp.add_argument("--disclose", help="ID,ID,... (or NAMESPACE/ID) to disclose; default: everything")
-    resp.add_argument("--reader-key", help="the reader's ephemeral public key: authenticate with deviceMac")
-    resp.add_argument("--out", required=True, help="DEVICE_RESPONSE.cbor to write")
+    resp = add_command(
+        mdoc,
+        "respond",
+        help="present a credential: a DeviceResponse signed by the device",
+        example="""\
+edl mdoc respond issuer-signed.cbor --device-key phone.key.pem --transcript st.cbor \\
+    --disclose family_name,portrait --out resp.cbor""",
+    )
+    resp.add_argument(
+        "issuer_signed", metavar="ISSUER_SIGNED.cbor", help="the credential, as 'edl mdoc issue' wrote it"
+    )
+    resp.add_argument(
+        "--device-key", required=True, metavar="KEY.pem", help="the holder's device private key (PEM)"
+    )
+    resp.add_argument(
+        "--transcript",
+        required=True,
+        metavar="SESSION_TRANSCRIPT.cbor",
+        help="the session transcript (tag 24 or bare)",
+    )
+    resp.add_argument(
+        "--disclose",
+        metavar="ID,ID,...",
+        help="elements to disclose, ID or NAMESPACE/ID; default: everything",
+    )
+    resp.add_argument(
+        "--reader-key",
+        metavar="KEY.pem",
+        help="the reader's ephemeral public key: authenticate with deviceMac",
+    )
+    resp.add_argument("--out", required=True, metavar="DEVICE_RESPONSE.cbor", help="the file to write")
     resp.set_defaults(func=cmd_mdoc_respond)
 
-    ver = mdoc.add_parser("verify", help="verify a DeviceResponse (exit 0 green, 1 red, 2 usage, 3 amber)")
-    ver.add_argument("input", metavar="DEVICE_RESPONSE.cbor")
+    ver = add_command(
+        mdoc,
+        "verify",
+        help="verify a DeviceResponse against trusted roots or a trust list",
+        example="""\
+edl mdoc verify resp.cbor --trust-anchor qingdao-root.pem --transcript st.cbor
+edl mdoc verify resp.cbor --trust-list trust-list.cbor --transcript st.cbor --json
+edl mdoc verify issuer-signed.cbor --trust-anchor qingdao-root.pem --issuer-only""",
+        verifying=True,
+    )
+    ver.add_argument(
+        "input",
+        metavar="DEVICE_RESPONSE.cbor",
+        help="the DeviceResponse (or, with --issuer-only, an IssuerSigned)",
+    )
     ver.add_argument(
         "--trust-anchor",
         action="append",
-        help="IACA root or pinned DS certificate (repeatable)",
+        metavar="CERT.pem",
+        help="IACA root or pinned DS certificate, PEM or DER (repeatable)",
     )
     ver.add_argument("--trust-list", metavar="TRUSTLIST.cbor", help="trust every city in this signed list")
     ver.add_argument("--trust-root", action="append", metavar="FILE", help=TRUST_ROOT_HELP)
-    ver.add_argument("--transcript", help="SESSION_TRANSCRIPT.cbor, needed to check the holder's device")
-    ver.add_argument("--reader-key", help="the reader's ephemeral private key (for deviceMac)")
+    ver.add_argument(
+        "--transcript",
+        metavar="SESSION_TRANSCRIPT.cbor",
+        help="the session transcript, needed to check the holder's device",
+    )
+    ver.add_argument(
+        "--reader-key", metavar="KEY.pem", help="the reader's ephemeral private key (for deviceMac)"
+    )
     ver.add_argument(
         "--issuer-only", action="store_true", help="check only the issuer's data (the holder is not checked)"
     )
-    ver.add_argument("--at", help="verify as of this time (RFC 3339; default: now)")
+    ver.add_argument("--at", metavar="TIME", help="verify as of this time (RFC 3339; default: now)")
     ver.add_argument("--json", action="store_true", help="print one JSON object")
     ver.set_defaults(func=cmd_mdoc_verify)

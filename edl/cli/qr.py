@@ -13,8 +13,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..errors import MalformedError
 from .common import (
     TRUST_ROOT_HELP,
+    add_command,
+    add_group,
     fail_usage,
     load_private_key,
     load_public_key,
@@ -122,7 +125,10 @@ def _inputs(items: list[str], backend: str = "auto") -> tuple[list[str], list[by
         if data[:8] == b"\x89PNG\r\n\x1a\n" or data[:3] == b"\xff\xd8\xff":
             from ..qr import decode_image
 
-            found = decode_image(data, backend=backend)  # type: ignore[arg-type]
+            try:
+                found = decode_image(data, backend=backend)  # type: ignore[arg-type]
+            except MalformedError as e:
+                raise MalformedError(f"{item}: {e.message}") from e
             if not found:
                 fail_usage(f"no QR code could be read in {item}")
             texts.extend(found)
@@ -130,9 +136,26 @@ def _inputs(items: list[str], backend: str = "auto") -> tuple[list[str], list[by
             texts.extend(
                 line.strip() for line in data.decode("ascii", "replace").splitlines() if line.strip()
             )
+        elif not data.strip() or _is_text(data):
+            what = "is empty" if not data.strip() else "holds text"
+            err = MalformedError(
+                f"{item} {what}: it is neither a credential nor an image. Give QR images (PNG or JPEG), "
+                "DL1: texts or an ISO DeviceResponse file."
+            )
+            err.advice = ""  # the message says it all
+            raise err
         else:
             responses.append(data)
     return texts, responses
+
+
+def _is_text(data: bytes) -> bool:
+    """UTF-8 text (a DeviceResponse, a CBOR map, never decodes as UTF-8: its first byte cannot)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(c.isprintable() or c.isspace() for c in text)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -172,44 +195,98 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("issue", help="issue a licence: the ISO mdoc and the compact QR credentials")
-    p.add_argument("--city", required=True, metavar="CITY_ID")
-    p.add_argument("--keystore", required=True, metavar="DIR")
-    p.add_argument("--licence", required=True, metavar="LICENCE.json")
-    p.add_argument("--device-key", required=True, metavar="DEVICE_PUB.pem")
-    p.add_argument("--out", required=True, metavar="CRED_DIR")
-    p.add_argument("--at", help="issue as of this time (RFC 3339; default: now)")
-    p.add_argument("--json", action="store_true")
+    p = add_command(
+        sub,
+        "issue",
+        help="issue a licence: the ISO mdoc and the compact QR credentials, in one folder",
+        example="""\
+edl issue --city cn-qingdao --keystore qingdao/ --licence licence.json \\
+    --device-key phone.pub.pem --out cred/""",
+    )
+    p.add_argument(
+        "--city", required=True, metavar="CITY_ID", help="the issuing city (its current signer signs)"
+    )
+    p.add_argument("--keystore", required=True, metavar="DIR", help="key-store folder of --city")
+    p.add_argument(
+        "--licence",
+        required=True,
+        metavar="LICENCE.json",
+        help="the licence, keyed by ISO element identifiers",
+    )
+    p.add_argument(
+        "--device-key", required=True, metavar="DEVICE_PUB.pem", help="the holder's phone public key (PEM)"
+    )
+    p.add_argument("--out", required=True, metavar="CRED_DIR", help="folder to write (absent or empty)")
+    p.add_argument("--at", metavar="TIME", help="issue as of this time (RFC 3339; default: now)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_issue)
 
-    wallet = sub.add_parser("wallet", help="the holder's side: show the licence as QR frames").add_subparsers(
-        dest="wallet_command", required=True
+    wallet = add_group(
+        sub,
+        "wallet",
+        help="the holder's side: show the licence as QR frames",
+        example="edl wallet qr cred/ --device-key phone.key.pem --out frames/",
     )
-    p = wallet.add_parser("qr", help="the rotating QR frames for a profile at a time (PNG + text)")
-    p.add_argument("cred_dir", metavar="CRED_DIR")
-    p.add_argument("--device-key", required=True, metavar="DEVICE_KEY.pem")
-    p.add_argument("--profile", default="roadside", choices=["roadside", "age-check", "rental"])
-    p.add_argument("--at", help="sign the frame as of this time (RFC 3339; default: now)")
+    p = add_command(
+        wallet,
+        "qr",
+        help="the rotating QR frames for a profile at a time (PNG + text)",
+        example="""\
+edl wallet qr cred/ --device-key phone.key.pem --out frames/
+edl wallet qr cred/ --device-key phone.key.pem --profile age-check --challenge K7Q2 --out frames/ --terminal""",
+    )
+    p.add_argument("cred_dir", metavar="CRED_DIR", help="the credential folder 'edl issue' wrote")
+    p.add_argument(
+        "--device-key", required=True, metavar="DEVICE_KEY.pem", help="the holder's phone private key (PEM)"
+    )
+    p.add_argument(
+        "--profile",
+        default="roadside",
+        choices=["roadside", "age-check", "rental"],
+        help="what the frames disclose (default: %(default)s)",
+    )
+    p.add_argument("--at", metavar="TIME", help="sign the frame as of this time (RFC 3339; default: now)")
     p.add_argument("--challenge", help="the verifier's challenge (text), when it shows one")
-    p.add_argument("--out", required=True, metavar="FRAMES_DIR")
+    p.add_argument(
+        "--out", required=True, metavar="FRAMES_DIR", help="folder to write the frames in (PNG and text)"
+    )
     p.add_argument("--terminal", action="store_true", help="also print the main frame's QR in the terminal")
     p.set_defaults(func=cmd_wallet_qr)
 
-    p = sub.add_parser(
-        "verify", help="verify QR images, DL1: payloads or a DeviceResponse (0 green, 1 red, 3 amber)"
+    p = add_command(
+        sub,
+        "verify",
+        help="verify QR images, DL1: payloads or a DeviceResponse against a trust list",
+        example="""\
+edl verify frames/*.png --trust-list trust-list.cbor
+edl verify 'DL1:...' --trust-list trust-list.cbor --challenge K7Q2 --json
+edl verify resp.cbor --trust-list trust-list.cbor --transcript st.cbor""",
+        verifying=True,
     )
-    p.add_argument("inputs", nargs="+", metavar="INPUT")
-    p.add_argument("--trust-list", required=True, metavar="TRUSTLIST.cbor")
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="QR images (PNG/JPEG), DL1: texts or files of them, or one DeviceResponse file",
+    )
+    p.add_argument(
+        "--trust-list",
+        required=True,
+        metavar="TRUSTLIST.cbor",
+        help="the signed trust list to verify against",
+    )
     p.add_argument("--trust-root", action="append", metavar="FILE", help=TRUST_ROOT_HELP)
-    p.add_argument("--at", help="verify as of this time (RFC 3339; default: now)")
+    p.add_argument("--at", metavar="TIME", help="verify as of this time (RFC 3339; default: now)")
     p.add_argument("--challenge", help="the challenge this handheld showed (text)")
-    p.add_argument("--transcript", help="SESSION_TRANSCRIPT.cbor, for a DeviceResponse")
-    p.add_argument("--reader-key", help="the reader's ephemeral private key (deviceMac)")
+    p.add_argument(
+        "--transcript", metavar="SESSION_TRANSCRIPT.cbor", help="the session transcript, for a DeviceResponse"
+    )
+    p.add_argument("--reader-key", metavar="KEY.pem", help="the reader's ephemeral private key (deviceMac)")
     p.add_argument(
         "--qr-backend",
         default="auto",
         choices=["auto", "zxing", "zbar"],
         help="QR decoder (default: %(default)s)",
     )
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_verify)

@@ -13,7 +13,9 @@ from typing import Any
 
 from .common import (
     TRUST_ROOT_HELP,
+    add_command,
     add_common_options,
+    add_group,
     emit,
     fail_usage,
     load_anchors,
@@ -287,23 +289,52 @@ def cmd_trust_check(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    trust = sub.add_parser("trust", help="trust lists: operator keys, cities, publish, pin").add_subparsers(
-        dest="trust_command", required=True
+    trust = add_group(
+        sub,
+        "trust",
+        help="trust lists: operator keys, cities, publish, pin",
+        example="""\
+edl trust init --name CN-MPS --keystore ops/
+edl trust add qingdao.export --keystore ops/
+edl trust publish --keystore ops/ --out trust-list.cbor""",
     )
-    p = trust.add_parser("init", help="create the operator's keys and root v1 (and pin it here)")
-    p.add_argument("--name", required=True)
+    p = add_command(
+        trust,
+        "init",
+        help="create the operator's keys and root v1 (and pin it here)",
+        example="edl trust init --name CN-MPS --keystore ops/ --keys 3 --threshold 2",
+    )
+    p.add_argument("--name", required=True, help="the operator's name, as trust lists show it")
     p.add_argument("--keys", type=int, default=3, help="number of operator keys (default: %(default)s)")
     p.add_argument("--threshold", type=int, default=2, help="signatures needed (default: %(default)s)")
-    p.add_argument("--pkcs11-module", help="keep the keys on a PKCS#11 token (library path)")
-    p.add_argument("--pkcs11-token", help="token label (with --pkcs11-module)")
+    p.add_argument(
+        "--pkcs11-module", metavar="LIBRARY", help="keep the keys on a PKCS#11 token (library path)"
+    )
+    p.add_argument("--pkcs11-token", metavar="LABEL", help="token label (with --pkcs11-module)")
     add_common_options(p)
     p.set_defaults(func=cmd_trust_init)
-    p = trust.add_parser("pin", help="pin an operator's root on this device")
-    p.add_argument("root_file", metavar="ROOT_FILE")
-    p.add_argument("--json", action="store_true")
+
+    p = add_command(
+        trust,
+        "pin",
+        help="pin an operator's root on this device (in EDL_HOME)",
+        example="edl trust pin operator-root.cbor",
+    )
+    p.add_argument("root_file", metavar="ROOT_FILE", help="the operator's root, as 'edl trust init' wrote it")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_trust_pin)
-    p = trust.add_parser("add", help="add or update a city from its export (or import a VICAL)")
-    p.add_argument("file", metavar="FILE")
+
+    p = add_command(
+        trust,
+        "add",
+        help="add or update a city from its export (or import a VICAL)",
+        example="""\
+edl trust add qingdao.export --keystore ops/
+edl trust add vical.cbor --vical-root aamva-root.pem --keystore ops/""",
+    )
+    p.add_argument(
+        "file", metavar="FILE", help="a city's export ('edl city export'), or a VICAL with --vical-root"
+    )
     p.add_argument(
         "--vical-root",
         action="append",
@@ -312,29 +343,60 @@ def register(sub: Any) -> None:
     )
     add_common_options(p)
     p.set_defaults(func=cmd_trust_add)
-    p = trust.add_parser(
-        "publish", help="sign and write the next trust list (exit 3 while short of the threshold)"
+
+    p = add_command(
+        trust,
+        "publish",
+        help="sign and write the next trust list (exit 3 while short of the threshold)",
+        example="edl trust publish --keystore ops/ --out trust-list.cbor --valid-days 7",
     )
-    p.add_argument("--out", required=True, metavar="TRUSTLIST.cbor")
+    p.add_argument("--out", required=True, metavar="TRUSTLIST.cbor", help="the trust list to write")
     p.add_argument("--valid-days", type=int, default=7, help="days until it expires (default: %(default)s)")
     add_common_options(p)
     p.set_defaults(func=cmd_trust_publish)
-    p = trust.add_parser("sign", help="co-sign a published trust list towards the threshold")
-    p.add_argument("trustlist", metavar="TRUSTLIST.cbor")
-    p.add_argument("--out", help="write here instead of in place")
+
+    p = add_command(
+        trust,
+        "sign",
+        help="co-sign a published trust list towards the threshold (exit 3 while still short)",
+        example="edl trust sign trust-list.cbor --keystore ops-2/",
+    )
+    p.add_argument("trustlist", metavar="TRUSTLIST.cbor", help="the trust list to co-sign (in place)")
+    p.add_argument("--out", metavar="FILE", help="write here instead of in place")
     add_common_options(p)
     p.set_defaults(func=cmd_trust_sign)
-    p = trust.add_parser("rotate-root", help="new operator keys: root v(N+1) signed by old and new")
+
+    p = add_command(
+        trust,
+        "rotate-root",
+        help="new operator keys: root v(N+1) signed by old and new",
+        example="edl trust rotate-root --keystore ops/ --keys 3 --threshold 2",
+    )
     p.add_argument("--keys", type=int, help="number of new keys (default: as now)")
     p.add_argument("--threshold", type=int, help="signatures needed (default: as now)")
     add_common_options(p)
     p.set_defaults(func=cmd_trust_rotate_root)
-    p = trust.add_parser("show", help="describe a trust list (exit 0 when it verifies, 1 when not)")
-    p.add_argument("trustlist", metavar="TRUSTLIST.cbor")
+
+    p = add_command(
+        trust,
+        "show",
+        help="describe a trust list and say whether it verifies",
+        example="""\
+edl trust show trust-list.cbor
+edl trust show trust-list.cbor --trust-root operator-root.cbor --json""",
+        verifying=True,
+    )
+    p.add_argument("trustlist", metavar="TRUSTLIST.cbor", help="the trust list to describe")
     p.add_argument("--trust-root", action="append", metavar="FILE", help=TRUST_ROOT_HELP)
     add_common_options(p, changes=False, keystore=False)
     p.set_defaults(func=cmd_trust_show)
-    p = trust.add_parser("check", help="what expires soon and what to do (exit 0 nothing, 3 something)")
+
+    p = add_command(
+        trust,
+        "check",
+        help="what expires soon and what to do (exit 0 nothing, 3 something)",
+        example="edl trust check --keystore qingdao/ --days 30",
+    )
     p.add_argument("--days", type=int, default=30, help="look this far ahead (default: %(default)s)")
     add_common_options(p, changes=False)
     p.set_defaults(func=cmd_trust_check)

@@ -204,6 +204,39 @@ def test_stale_frames_are_red(world, capsys):
     argv = ["verify", *map(str, pngs), "--trust-list", str(world / "tl.cbor"), "--trust-root", str(root)]
     code, out, _ = run(capsys, *argv, "--at", "2026-06-01T08:05:00Z")
     assert code == 1 and "QR expired: ask the holder to refresh" in out
+    # said once: the check's message gives the age, the advice says what to do
+    assert out.count("QR expired") == 1 and "made 300 s ago, and a QR is good for 90 s." in out
+
+
+def test_frame_from_the_future_advises_checking_clocks(world, capsys):
+    pngs = _qr(capsys, world, "alice", "future")
+    root = world / "ops" / "trust" / "roots" / "v1.root.cbor"
+    argv = ["verify", *map(str, pngs), "--trust-list", str(world / "tl.cbor"), "--trust-root", str(root)]
+    code, out, _ = run(capsys, *argv, "--at", "2026-06-01T07:55:00Z")
+    assert code == 1 and "300 s ahead of this device's clock. Check the time" in out
+    assert "QR expired" not in out
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\x89PNG\r\n\x1a\n" + b"not a picture", b"\xff\xd8\xff\xe0" + b"\0" * 40],
+    ids=["png", "jpeg"],
+)
+def test_damaged_image_says_not_an_image(content, world, capsys, tmp_path):
+    bad = tmp_path / "photo.png"
+    bad.write_bytes(content)
+    code, res, err = _verify(capsys, world, bad)
+    assert code == 1 and res is None and err.count("\n") == 1
+    assert f"{bad}: not an image" in err and " at 0x" not in err and "BytesIO" not in err
+
+
+@pytest.mark.parametrize("content", [b"hello\n", b"", b"  \n"], ids=["text", "empty", "blank"])
+def test_text_file_is_neither_a_credential_nor_an_image(content, world, capsys, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(content)
+    code, res, err = _verify(capsys, world, notes)
+    assert code == 1 and res is None and err.count("\n") == 1
+    assert "neither a credential nor an image" in err and err.count("credential") == 1
 
 
 def test_unreadable_image_exits_2(world, capsys, tmp_path):
