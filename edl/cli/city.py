@@ -11,14 +11,24 @@ PKCS#11 token instead (PIN from ``EDL_PKCS11_PIN``).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from .common import add_command, add_common_options, add_group, emit, fail_usage, now, open_keystore
+from .common import (
+    CITY_ID_RULE,
+    add_command,
+    add_common_options,
+    add_group,
+    city_id,
+    emit,
+    fail_usage,
+    now,
+    open_keystore,
+    write_out,
+)
 
 __all__ = ["register"]
 
-CITY_ID_HELP = "the city's id: lower-case letters, digits and '-', e.g. cn-qingdao"
+CITY_ID_HELP = f"the city's id: {CITY_ID_RULE} (upper case is lowered)"
 
 
 def _city_admin(args: argparse.Namespace, *, creating: bool = False) -> Any:
@@ -125,7 +135,7 @@ def cmd_city_renew_root(args: argparse.Namespace) -> int:
 def cmd_city_export(args: argparse.Namespace) -> int:
     admin = _city_admin(args)
     data = admin.export(args.city_id, now=now(args))
-    Path(args.out).write_bytes(data)
+    write_out(args.out, data)
     entry = admin.entry(args.city_id, now=now(args))
     emit(
         args,
@@ -152,7 +162,7 @@ edl city export cn-qingdao --keystore qingdao/ --out qingdao.export""",
         help="create a city: root (IACA) + first document signer",
         example="edl city init cn-qingdao --name Qingdao --country CN --state Shandong --keystore qingdao/",
     )
-    p.add_argument("city_id", metavar="CITY_ID", help=CITY_ID_HELP)
+    p.add_argument("city_id", metavar="CITY_ID", type=city_id, help=CITY_ID_HELP)
     p.add_argument("--name", required=True, help="the city's name, as certificates and trust lists show it")
     p.add_argument("--country", required=True, help="ISO 3166-1 alpha-2, e.g. CN")
     p.add_argument("--state", help="state or province for the certificates")
@@ -169,7 +179,7 @@ edl city export cn-qingdao --keystore qingdao/ --out qingdao.export""",
         help="a new document signer signs from now on",
         example="edl city rotate-signer cn-qingdao --keystore qingdao/",
     )
-    p.add_argument("city_id", metavar="CITY_ID", help=CITY_ID_HELP)
+    p.add_argument("city_id", metavar="CITY_ID", type=city_id, help=CITY_ID_HELP)
     add_common_options(p)
     p.set_defaults(func=cmd_city_rotate_signer)
 
@@ -179,7 +189,7 @@ edl city export cn-qingdao --keystore qingdao/ --out qingdao.export""",
         help="revoke a compromised document signer",
         example="edl city revoke-signer cn-qingdao 122890bd48477acc --keystore qingdao/",
     )
-    p.add_argument("city_id", metavar="CITY_ID", help=CITY_ID_HELP)
+    p.add_argument("city_id", metavar="CITY_ID", type=city_id, help=CITY_ID_HELP)
     p.add_argument("kid", metavar="KID", help="the signer's key id in hex")
     add_common_options(p)
     p.set_defaults(func=cmd_city_revoke_signer)
@@ -190,7 +200,7 @@ edl city export cn-qingdao --keystore qingdao/ --out qingdao.export""",
         help="a new city root, cross-signed by the current one",
         example="edl city renew-root cn-qingdao --keystore qingdao/",
     )
-    p.add_argument("city_id", metavar="CITY_ID", help=CITY_ID_HELP)
+    p.add_argument("city_id", metavar="CITY_ID", type=city_id, help=CITY_ID_HELP)
     add_common_options(p)
     p.set_defaults(func=cmd_city_renew_root)
 
@@ -200,7 +210,7 @@ edl city export cn-qingdao --keystore qingdao/ --out qingdao.export""",
         help="public material for the trust-list operator, signed by the city's root",
         example="edl city export cn-qingdao --keystore qingdao/ --out qingdao.export",
     )
-    p.add_argument("city_id", metavar="CITY_ID", help=CITY_ID_HELP)
+    p.add_argument("city_id", metavar="CITY_ID", type=city_id, help=CITY_ID_HELP)
     p.add_argument("--out", required=True, metavar="FILE", help="the export file to write")
     add_common_options(p, changes=False)
     p.set_defaults(func=cmd_city_export)

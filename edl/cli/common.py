@@ -21,7 +21,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO, cast
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -32,6 +32,7 @@ from ..keys import FileKeyStore, KeyStore, Pkcs11KeyStore
 
 __all__ = [
     "EXIT_AMBER",
+    "CITY_ID_RULE",
     "EXIT_GREEN",
     "EXIT_INTERNAL",
     "EXIT_RED",
@@ -42,12 +43,14 @@ __all__ = [
     "add_command",
     "add_common_options",
     "add_group",
+    "city_id",
     "emit",
     "fail_usage",
     "load_anchors",
     "load_certificate_pem",
     "load_private_key",
     "load_public_key",
+    "make_folder",
     "now",
     "open_keystore",
     "parse_time",
@@ -202,6 +205,21 @@ def write_out(path: str, data: bytes) -> None:
         fail_usage(f"cannot write {path}: {e.strerror or e}")
 
 
+def make_folder(path: str, what: str, *, empty: bool = False) -> Path:
+    """The folder ``path`` (created with its parents); a file there, or a folder that cannot be
+    made (or, with ``empty``, one that holds something) exits 2 saying so."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        fail_usage(f"{path} is a file, not a folder: give a folder for the {what}")
+    try:
+        if empty and folder.is_dir() and any(folder.iterdir()):
+            fail_usage(f"{path} is not empty: give a new folder for the {what}")
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        fail_usage(f"cannot make the folder {path} for the {what}: {e.strerror or e}")
+    return folder
+
+
 # --- key stores, pins, trust lists ---------------------------------------------------------
 
 
@@ -226,10 +244,13 @@ def open_keystore(folder: str, *, creating: bool = False, args: argparse.Namespa
     base = Path(folder)
     cfg_path = base / "keystore.json"
     module = getattr(args, "pkcs11_module", None) if args is not None else None
+    if creating:
+        make_folder(folder, "key store")
+    elif base.exists() and not base.is_dir():
+        fail_usage(f"{folder} is a file, not a key-store folder")
     if module and not cfg_path.exists():
         if not creating:
             fail_usage("--pkcs11-module is only for creating a key store")
-        base.mkdir(parents=True, exist_ok=True)
         token = getattr(args, "pkcs11_token", None) or fail_usage(
             "--pkcs11-token is needed with --pkcs11-module"
         )
@@ -384,6 +405,25 @@ def add_group(sub: Any, name: str, *, help: str, example: str) -> Any:
     return group.add_subparsers(dest=f"{name}_command", required=True, metavar="COMMAND")
 
 
+CITY_ID_RULE = "2 to 63 letters, digits and '-', starting with a letter or digit, e.g. cn-qingdao"
+
+
+def city_id(text: str) -> str:
+    """An argparse ``type`` for every argument that names a city: lower-cased, then checked.
+
+    ``CN-Qingdao`` is ``cn-qingdao``; anything else that breaks the rule exits 2 saying it.
+    """
+    from ..city import check_city_id
+
+    lowered = text.lower() if text.isascii() else text  # no Unicode case folding into ASCII
+    try:
+        return check_city_id(lowered)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{safe_repr(text, limit=80)} is not a city id: {CITY_ID_RULE}"
+        ) from None
+
+
 def add_common_options(p: argparse.ArgumentParser, *, changes: bool = True, keystore: bool = True) -> None:
     """``--keystore``, ``--dry-run``, ``--json``, ``--at`` as the city and trust commands take them."""
     if keystore:
@@ -397,8 +437,74 @@ def add_common_options(p: argparse.ArgumentParser, *, changes: bool = True, keys
 # --- the error boundary --------------------------------------------------------------------
 
 
+class _Output:
+    """``sys.stdout`` or ``sys.stderr`` while a command runs: what cannot be said is dropped, not raised.
+
+    A reader that has gone (``edl verify ... | head -1``: BrokenPipeError) ends the output
+    quietly, as SIGPIPE would, and the command still exits with its own code (the verdict's);
+    the stream's descriptor then points at /dev/null, as the Python documentation recommends,
+    so that the flush at exit says nothing either. A character the terminal's encoding cannot
+    show (a file name that is not UTF-8) is written escaped, as Python's stderr does.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.gone = False
+
+    def write(self, text: str) -> int:
+        if self.gone:
+            return len(text)
+        try:
+            try:
+                return int(self._stream.write(text))
+            except UnicodeEncodeError:
+                encoding = getattr(self._stream, "encoding", None) or "utf-8"
+                return int(self._stream.write(text.encode(encoding, "backslashreplace").decode(encoding)))
+        except BrokenPipeError:
+            self._reader_gone()
+            return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        self.gone = True
+        try:
+            fd = self._stream.fileno()
+        except (AttributeError, OSError, ValueError):  # an in-memory stream (tests): nothing to point
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, fd)
+        finally:
+            os.close(devnull)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the command: every error becomes one line on stderr and an exit code."""
+    saved = sys.stdout, sys.stderr
+    # A closed descriptor leaves the stream None (print() then writes nothing): left as it is.
+    if saved[0] is not None:
+        sys.stdout = cast(TextIO, _Output(saved[0]))
+    if saved[1] is not None:
+        sys.stderr = cast(TextIO, _Output(saved[1]))
+    try:
+        return _run(parser, argv)
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            if isinstance(stream, _Output):
+                stream.flush()
+        sys.stdout, sys.stderr = saved
+
+
+def _run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)

@@ -17,8 +17,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     folder = Path(args.out)
     try:
         summary = run_demo(folder, now=now(args))
-    except FileExistsError as e:
+    except FileExistsError as e:  # a folder that is not empty, or a file
         fail_usage(str(e))
+    except OSError as e:  # e.g. --out under a file, or a folder this user cannot write in
+        where = f" ({e.filename})" if e.filename else ""
+        fail_usage(
+            f"cannot write the demo in {folder}: {e.strerror or e}{where}; choose another folder with --out"
+        )
 
     def verdict(r: Any) -> str:
         bad = "; ".join(f"{c.name}: {c.code}" for c in r.failures())

@@ -13,6 +13,7 @@ from .common import (
     TRUST_ROOT_HELP,
     add_command,
     add_group,
+    city_id,
     fail_usage,
     load_anchors,
     load_certificate_pem,
@@ -103,12 +104,14 @@ def cmd_mdoc_respond(args: argparse.Namespace) -> int:
     from ..mdoc import IssuerSigned, SessionTranscript
     from ..wallet import respond
 
-    data = read_file(args.issuer_signed, "credential")
     try:
-        issued = IssuerSigned.from_bytes(data)
+        issued = IssuerSigned.from_bytes(read_file(args.issuer_signed, "credential"))
+    except EdlError as e:
+        fail_usage(f"{args.issuer_signed}: {e.diagnostics()}")
+    try:
         transcript = SessionTranscript.from_bytes(read_file(args.transcript, "transcript"))
     except EdlError as e:
-        fail_usage(e.diagnostics())
+        fail_usage(f"{args.transcript}: {e.diagnostics()}")
     disclose = _parse_disclose(args.disclose, issued.element_ids())
     device_key = load_private_key(args.device_key)
     reader = load_public_key(args.reader_key) if args.reader_key else None
@@ -197,7 +200,10 @@ edl mdoc issue --city cn-qingdao --keystore qingdao/ --licence licence.json \\
     issue.add_argument("--signer-key", metavar="KEY.pem", help="document signer private key (PEM)")
     issue.add_argument("--signer-cert", metavar="CERT.pem", help="document signer certificate (PEM)")
     issue.add_argument(
-        "--city", metavar="CITY_ID", help="sign with this city's current signer (with --keystore)"
+        "--city",
+        metavar="CITY_ID",
+        type=city_id,
+        help="sign with this city's current signer (with --keystore)",
     )
     issue.add_argument("--keystore", metavar="DIR", help="key-store folder of --city")
     issue.add_argument(

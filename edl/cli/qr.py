@@ -18,9 +18,11 @@ from .common import (
     TRUST_ROOT_HELP,
     add_command,
     add_group,
+    city_id,
     fail_usage,
     load_private_key,
     load_public_key,
+    make_folder,
     now,
     open_keystore,
     pins,
@@ -28,6 +30,7 @@ from .common import (
     read_file,
     read_json,
     trust_roots_from_args,
+    write_out,
 )
 
 __all__ = ["register"]
@@ -42,9 +45,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
         licence = Licence.from_json(read_json(args.licence, "licence"))
     except LicenceError as e:
         fail_usage(f"{args.licence}: {e}")
-    out = Path(args.out)
-    if out.exists() and any(out.iterdir()):
-        fail_usage(f"{out} is not empty")
+    out = make_folder(args.out, "credential", empty=True)
     signer = CityAdmin(args.keystore, open_keystore(args.keystore)).document_signer(args.city)
     try:
         issued = issue_licence(
@@ -56,7 +57,10 @@ def cmd_issue(args: argparse.Namespace) -> int:
         )
     except ValueError as e:
         fail_usage(str(e))
-    files = write_credential_dir(out, issued)
+    try:
+        files = write_credential_dir(out, issued)
+    except OSError as e:
+        fail_usage(f"cannot write the credential in {out}: {e.strerror or e}")
     sizes = {p: len(b) for p, b in issued.compact.items()}
     if args.json:
         print(
@@ -90,20 +94,24 @@ def cmd_wallet_qr(args: argparse.Namespace) -> int:
         wallet.add_dir(args.cred_dir)
     except EdlError as e:
         fail_usage(f"cannot use the credentials in {args.cred_dir}: {e.diagnostics()}")
-    except (OSError, ValueError) as e:
+    except OSError as e:  # a missing folder, or a file missing in it
+        inner = (
+            f" ({Path(e.filename).name})" if e.filename and Path(e.filename) != Path(args.cred_dir) else ""
+        )
+        fail_usage(f"cannot use the credentials in {args.cred_dir}: {e.strerror or e}{inner}")
+    except ValueError as e:
         fail_usage(f"cannot use the credentials in {args.cred_dir}: {e}")
     challenge = args.challenge.encode() if args.challenge else None
     try:
         texts = wallet.frames(args.profile, at=now(args), challenge=challenge)
     except ValueError as e:
         fail_usage(str(e))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_folder(args.out, "frames")
     names = []
     for i, text in enumerate(texts):
         name = "00-main" if i == 0 else f"{i:02d}-portrait-{i}-of-{len(texts) - 1}"
-        (out / f"{name}.txt").write_text(text + "\n")
-        (out / f"{name}.png").write_bytes(render_png(text))
+        write_out(str(out / f"{name}.txt"), (text + "\n").encode())
+        write_out(str(out / f"{name}.png"), render_png(text))
         names.append(name)
     if args.terminal:
         from ..qr import render_terminal
@@ -204,7 +212,11 @@ edl issue --city cn-qingdao --keystore qingdao/ --licence licence.json \\
     --device-key phone.pub.pem --out cred/""",
     )
     p.add_argument(
-        "--city", required=True, metavar="CITY_ID", help="the issuing city (its current signer signs)"
+        "--city",
+        required=True,
+        metavar="CITY_ID",
+        type=city_id,
+        help="the issuing city (its current signer signs)",
     )
     p.add_argument("--keystore", required=True, metavar="DIR", help="key-store folder of --city")
     p.add_argument(

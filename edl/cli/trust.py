@@ -8,7 +8,6 @@ stores as in :mod:`edl.cli.city`.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from .common import (
@@ -24,6 +23,7 @@ from .common import (
     pins,
     read_file,
     trust_roots_from_args,
+    write_out,
 )
 
 __all__ = ["register"]
@@ -137,7 +137,7 @@ def cmd_trust_publish(args: argparse.Namespace) -> int:
     op = _operator(args)
     tl, data = op.publish(now=now(args), days=args.valid_days, dry_run=args.dry_run)
     if not args.dry_run:
-        Path(args.out).write_bytes(data)
+        write_out(args.out, data)
     good, threshold, missing = op.status(data, now=now(args))
     emit(
         args,
@@ -164,7 +164,7 @@ def cmd_trust_sign(args: argparse.Namespace) -> int:
     op = _operator(args)
     data, added = op.cosign(read_file(args.trustlist, "trust list"), now=now(args))
     if not args.dry_run:
-        Path(args.out or args.trustlist).write_bytes(data)
+        write_out(args.out or args.trustlist, data)
     good, threshold, missing = op.status(data, now=now(args))
     emit(
         args,
@@ -207,19 +207,22 @@ def cmd_trust_rotate_root(args: argparse.Namespace) -> int:
 
 def cmd_trust_show(args: argparse.Namespace) -> int:
     from .. import cbor, cose
+    from ..errors import EdlError, MalformedError
     from ..trust import TrustList
     from ..x509 import load_certificate
 
     data = read_file(args.trustlist, "trust list")
-    signed = cose.decode_sign(data)
-    tl = TrustList.from_value(cbor.decode(signed.payload))
+    at, roots = now(args), trust_roots_from_args(args)  # a bad --at or an unreadable root: exit 2
+    try:
+        signed = cose.decode_sign(data)
+        tl = TrustList.from_value(cbor.decode(signed.payload))
+    except EdlError as e:
+        raise MalformedError(f"{args.trustlist} is not a trust list: {e.message}") from e
     verified = None
     problem = None
     try:
-        verified = pins().load_list(
-            data, now=now(args), extra_roots=trust_roots_from_args(args), record=False
-        )
-    except (ValueError, Exception) as e:  # noqa: BLE001 - show still describes the list
+        verified = pins().load_list(data, now=at, extra_roots=roots, record=False)
+    except (EdlError, ValueError) as e:  # show still describes the list, and says why it is not verified
         problem = getattr(e, "message", str(e))
     cities: list[dict[str, Any]] = []
     for c in tl.cities:
