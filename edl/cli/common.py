@@ -106,13 +106,19 @@ def now(args: argparse.Namespace) -> _dt.datetime:
     return parse_time(at) if at else _dt.datetime.now(_dt.UTC).replace(microsecond=0)
 
 
-def _passphrase(path: str) -> bytes:
+def _passphrase(what: str, *, creating: bool = False) -> bytes:
+    """``EDL_KEYSTORE_PASSPHRASE``, else a prompt on a terminal (twice when ``creating``), else exit 2."""
     env = os.environ.get("EDL_KEYSTORE_PASSPHRASE")
     if env:
         return env.encode()
     if sys.stdin.isatty():
-        return getpass.getpass(f"Passphrase for {path}: ").encode()
-    fail_usage(f"{path} is encrypted: set EDL_KEYSTORE_PASSPHRASE (no terminal to ask on)")
+        first = getpass.getpass(f"Passphrase for {what}: ")
+        if creating and getpass.getpass("Again: ") != first:
+            fail_usage("the passphrases differ")
+        if not first:
+            fail_usage("an empty passphrase is not allowed")
+        return first.encode()
+    fail_usage(f"{what} needs a passphrase: set EDL_KEYSTORE_PASSPHRASE (no terminal to ask on)")
 
 
 # cryptography's loaders raise more than ValueError on odd files (CRYPTOGRAPHY_LOAD_ERRORS);
@@ -223,22 +229,6 @@ def make_folder(path: str, what: str, *, empty: bool = False) -> Path:
 # --- key stores, pins, trust lists ---------------------------------------------------------
 
 
-def _keystore_passphrase(folder: Path, *, creating: bool) -> bytes:
-    env = os.environ.get("EDL_KEYSTORE_PASSPHRASE")
-    if env:
-        return env.encode()
-    if sys.stdin.isatty():
-        first = getpass.getpass(f"Passphrase for the key store in {folder}: ")
-        if creating and getpass.getpass("Again: ") != first:
-            fail_usage("the passphrases differ")
-        if not first:
-            fail_usage("an empty passphrase is not allowed")
-        return first.encode()
-    fail_usage(
-        f"the key store in {folder} needs a passphrase: set EDL_KEYSTORE_PASSPHRASE (no terminal to ask on)"
-    )
-
-
 def open_keystore(folder: str, *, creating: bool = False, args: argparse.Namespace | None = None) -> KeyStore:
     """The key store of ``folder`` (file by default; PKCS#11 when configured)."""
     base = Path(folder)
@@ -268,7 +258,7 @@ def open_keystore(folder: str, *, creating: bool = False, args: argparse.Namespa
             return Pkcs11KeyStore(cfg["module"], cfg["token"], pin)
     if not creating and not base.is_dir():
         fail_usage(f"no key store at {folder}")
-    return FileKeyStore(base / "keys", _keystore_passphrase(base, creating=creating))
+    return FileKeyStore(base / "keys", _passphrase(f"the key store in {folder}", creating=creating))
 
 
 TRUST_ROOT_HELP = (
