@@ -44,6 +44,9 @@ P384_ORDER = int(
 )
 
 
+CLEANUP: list[Callable[[], None]] = []
+"""Run before a finding ends the process (atheris exits without running ``atexit`` hooks)."""
+
 TRACE: list[str] = []
 """What the current input did (typed mutations, calls), printed with a finding."""
 
@@ -127,6 +130,8 @@ def harness(budget_s: float = 1.0) -> Callable[[Callable[[bytes], None]], Callab
                     return
                 steps = "\n".join(f"  {i}. {t}" for i, t in enumerate(TRACE, 1))
                 print(f"\nFINDING[{f.id}] after:\n{steps}", file=sys.stderr, flush=True)
+                for hook in CLEANUP:
+                    hook()
                 raise
 
         return test_one_input

@@ -73,7 +73,7 @@ with atheris.instrument_imports(include=["edl"]):
     from edl.wallet import Wallet, respond
     from edl.x509 import TrustAnchors, make_document_signer, make_iaca
 
-from _fuzzlib import det_key, exception_id, fail, harness, maybe, note, pick, run, write_fdp_seeds
+from _fuzzlib import CLEANUP, det_key, exception_id, fail, harness, maybe, note, pick, run, write_fdp_seeds
 
 from edltest import NOW, licence_json
 
@@ -86,6 +86,7 @@ CITY = "cn-qingdao"
 
 _TMP = Path(tempfile.mkdtemp(prefix="edl-fuzz-files-"))
 atexit.register(shutil.rmtree, _TMP, True)
+CLEANUP.append(lambda: shutil.rmtree(_TMP, ignore_errors=True))
 T = _TMP / "template"
 
 
