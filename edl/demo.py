@@ -319,12 +319,12 @@ def next_steps(folder: Path, *, city: str, kid: str, at: str | None = None) -> t
             0,
         ),
         NextStep(
-            "verify them as a handheld does (green: exit 0)",
+            "verify them as a handheld does: green",
             ("verify", f"{fresh}/*.png", "--trust-list", f"{d}/trust-list.cbor", *root, *when),
             0,
         ),
         NextStep(
-            "verify the main QR alone, a PNG as a camera would see it (amber without the portrait: exit 3)",
+            "verify the main QR alone, as one PNG: amber, the portrait was not read",
             ("verify", f"{fresh}/00-main.png", "--trust-list", f"{d}/trust-list.cbor", *root, *when),
             3,
         ),
@@ -345,7 +345,7 @@ def next_steps(folder: Path, *, city: str, kid: str, at: str | None = None) -> t
             0,
         ),
         NextStep(
-            "the same licence is now red (signer_revoked: exit 1)",
+            "the same licence is now red: signer_revoked",
             ("verify", f"{fresh}/*.png", "--trust-list", f"{d}/trust-list-2.cbor", *root, *when),
             1,
         ),

@@ -205,8 +205,14 @@ def read_json(path: str, what: str) -> Any:
 
 
 def write_out(path: str, data: bytes) -> None:
+    """Write an output file whole or not at all (a temporary name, fsync, rename): a failure
+    or an interrupted run never leaves half a credential or trust list behind."""
+    from .._files import write_atomic
+
     try:
-        Path(path).write_bytes(data)
+        write_atomic(path, data)
+    except IsADirectoryError:
+        fail_usage(f"{path} is a folder: give a file name for the output")
     except OSError as e:
         fail_usage(f"cannot write {path}: {e.strerror or e}")
 

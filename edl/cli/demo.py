@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     folder = Path(args.out)
     try:
-        summary = run_demo(folder, now=now(args))
+        summary = run_demo(folder, now=now(args), at=args.at or None)
     except FileExistsError as e:  # a folder that is not empty, or a file
         fail_usage(str(e))
     except OSError as e:  # e.g. --out under a file, or a folder this user cannot write in
@@ -51,7 +52,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  tampered      one letter of the name changed -> {verdict(summary.tampered)}")
     print(f"  screenshot    the same QR two minutes later -> {verdict(summary.stale)}")
     print(f"  files         {len(summary.files)} in {folder}/ (QR frames as PNG under holders/*/frames/)")
+    print()
+    print("Next, try these in order (each '# ... -> exit N' says what it gives):")
+    print(f'  export EDL_KEYSTORE_PASSPHRASE="$(cat {shlex.quote(str(folder / "private" / "passphrase"))})"')
+    for step in summary.next_steps:
+        if step.what:
+            print(f"  # {step.what} -> exit {step.exit_code}")
+        print("  edl " + " ".join(_quote(a) for a in step.argv))
     return 0 if summary.ok else 1
+
+
+def _quote(arg: str) -> str:
+    """Shell-quoted, except a trailing ``*.png`` that the shell is meant to expand."""
+    if arg.endswith("/*.png"):
+        return shlex.quote(arg[: -len("*.png")]) + "*.png"
+    return shlex.quote(arg)
 
 
 def register(sub: Any) -> None:

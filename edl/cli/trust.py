@@ -64,18 +64,71 @@ def cmd_trust_init(args: argparse.Namespace) -> int:
 
 
 def cmd_trust_pin(args: argparse.Namespace) -> int:
-    root = pins().pin(read_file(args.root_file, "root file"))
+    from ..errors import PinConflictError
+
+    state = pins()
+    try:
+        root = state.pin(read_file(args.root_file, "root file"), replace=args.replace)
+    except PinConflictError as e:
+        fail_usage(e.message)
     emit(
         args,
         {
             "pinned": root.name,
             "version": root.version,
             "threshold": root.threshold,
-            "home": str(pins().home),
+            "fingerprint": root.fingerprint,
+            "home": str(state.home),
         },
         [
-            f"pinned {root.name} root v{root.version} ({root.threshold} of {len(root.keys)} keys) in {pins().home}"
+            f"pinned {root.name} root v{root.version} ({root.threshold} of {len(root.keys)} keys, "
+            f"fingerprint {root.fingerprint[:16]}) in {state.home}"
         ],
+    )
+    return 0
+
+
+def cmd_trust_pins(args: argparse.Namespace) -> int:
+    state = pins()
+    lineages = state.lineages()
+    rows = [
+        {
+            "name": lin.pin.name,
+            "fingerprint": lin.pin.fingerprint,
+            "pinned_version": lin.pin.version,
+            "learned_versions": [r.version for r in lin.roots[1:]],
+            "current_version": lin.current.version,
+            "expires": lin.current.expires,
+            "last_sequence": state.last_sequence(lin.current),
+        }
+        for lin in lineages
+    ]
+    lines = [f"state folder {state.home}"]
+    for row, lin in zip(rows, lineages, strict=True):
+        learned = (
+            f", learned v{', v'.join(map(str, row['learned_versions']))}" if row["learned_versions"] else ""
+        )
+        seq = f", last list #{row['last_sequence']}" if row["last_sequence"] is not None else ""
+        lines.append(
+            f"  {lin.pin.name}  fingerprint {lin.pin.fingerprint[:16]}  pinned v{lin.pin.version}{learned}"
+            f" (current v{lin.current.version}, expires {lin.current.expires:%Y-%m-%d}){seq}"
+        )
+    if not lineages:
+        lines.append("  nothing pinned: run 'edl trust pin ROOT_FILE'")
+    lines += [f"  warning: {p}" for p in state.problems()]
+    emit(args, {"home": str(state.home), "pins": rows, "problems": state.problems()}, lines)
+    return 0
+
+
+def cmd_trust_unpin(args: argparse.Namespace) -> int:
+    state = pins()
+    gone = state.unpin(args.what)
+    if not gone:
+        fail_usage(f"nothing pinned matches {args.what!r}: 'edl trust pins' lists what is pinned")
+    emit(
+        args,
+        {"unpinned": [{"name": r.name, "fingerprint": r.fingerprint} for r in gone], "home": str(state.home)},
+        [f"unpinned {r.name} (fingerprint {r.fingerprint[:16]}) from {state.home}" for r in gone],
     )
     return 0
 
@@ -324,8 +377,37 @@ edl trust publish --keystore ops/ --out trust-list.cbor""",
         example="edl trust pin operator-root.cbor",
     )
     p.add_argument("root_file", metavar="ROOT_FILE", help="the operator's root, as 'edl trust init' wrote it")
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace a pinned root of the same operator name but other keys (confirm the new "
+        "fingerprint with the operator first)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_trust_pin)
+
+    p = add_command(
+        trust,
+        "pins",
+        help="list the operator roots pinned on this device and the versions learned from them",
+        example="EDL_HOME=/var/lib/edl edl trust pins --json",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_trust_pins)
+
+    p = add_command(
+        trust,
+        "unpin",
+        help="remove a pinned operator root (and the versions learned from it)",
+        example="edl trust unpin CN-MPS          # or by fingerprint: edl trust unpin 3f2a9c41d0e8b7a6",
+    )
+    p.add_argument(
+        "what",
+        metavar="NAME_OR_FINGERPRINT",
+        help="an operator name, or at least 8 hex digits of a fingerprint",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_trust_unpin)
 
     p = add_command(
         trust,

@@ -45,7 +45,9 @@ TEMPLATES: dict[str, list[str]] = {
     "city renew-root": ["@city:cn-qingdao --keystore @indir:ks --at @time:T5 --dry-run"],
     "city export": ["@city:cn-qingdao --keystore @indir:ks --out @out:x.export --at @time:T5"],
     "trust init": ["--name OPS2 --keystore @outdir:ops2 --at @time:T0"],
-    "trust pin": ["@in:ks/trust/roots/v1.root.cbor --json"],
+    "trust pin": ["@in:ks/trust/roots/v1.root.cbor --json", "@in:ks/trust/roots/v1.root.cbor --replace"],
+    "trust pins": ["--json"],
+    "trust unpin": ["OPS"],
     "trust add": [
         "@in:qd.export --keystore @indir:ks --json",
         "@in:qd.export --vical-root @in:root.pem --keystore @indir:ks",
