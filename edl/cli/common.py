@@ -514,7 +514,10 @@ def _run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     except EdlError as e:
         print(f"edl: {e.diagnostics()} [{e.code}]", file=sys.stderr)
         return EXIT_RED
-    except Exception as e:  # noqa: BLE001 - the last resort: a bug gives one line to report, not a traceback
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as e:  # noqa: BLE001 - the last resort: a bug gives one line to report, not a
+        # traceback (BaseException: a panic inside a Rust extension is a pyo3 PanicException)
         print(f"edl: internal error ({type(e).__name__}), please report it: {_short(e)}", file=sys.stderr)
         if args.verbose:
             import traceback

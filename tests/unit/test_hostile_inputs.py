@@ -510,8 +510,9 @@ def test_a_real_portrait_is_still_accepted():
         (RuntimeError("the\ndisk\tmoved"), "the disk moved"),
         (KeyError(HUGE), "<integer of 16610 bits>"),
         (ValueError("x" * 10_000), "x" * 159 + "…"),
+        (type("PanicException", (BaseException,), {})("rust panicked"), "rust panicked"),
     ],
-    ids=["multi-line", "bignum", "long"],
+    ids=["multi-line", "bignum", "long", "rust-panic-is-a-base-exception"],
 )
 def test_cli_unexpected_exception_is_one_line_and_exit_70(error, shown, monkeypatch, capsys):
     from edl.cli import demo
