@@ -206,11 +206,20 @@ def cmd_trust_publish(args: argparse.Namespace) -> int:
         },
         [
             f"trust list #{tl.sequence}: {len(tl.cities)} cities, expires {tl.expires:%Y-%m-%d %H:%M}Z -> {args.out}",
-            f"signed by {good}/{threshold}"
+            _signed_by(good, threshold)
             + (f", missing: {', '.join(missing)} (co-sign with edl trust sign)" if good < threshold else ""),
         ],
     )
     return 0 if good >= threshold else 3  # 3: written, but not yet signed by enough keys
+
+
+def _signed_by(good: int, threshold: int) -> str:
+    """'signed by 1/2' while short of the threshold; 'signed by 3 keys (2 needed)' once past it."""
+    return (
+        f"signed by {good}/{threshold}"
+        if good <= threshold
+        else f"signed by {good} keys ({threshold} needed)"
+    )
 
 
 def cmd_trust_sign(args: argparse.Namespace) -> int:
@@ -229,8 +238,8 @@ def cmd_trust_sign(args: argparse.Namespace) -> int:
             "missing": missing,
         },
         [
-            f"added {len(added)} signature(s): signed by {good}/{threshold}"
-            + (f", missing: {', '.join(missing)}" if missing else "")
+            f"added {len(added)} signature(s): {_signed_by(good, threshold)}"
+            + (f", missing: {', '.join(missing)}" if good < threshold else "")
         ],
     )
     return 0 if good >= threshold else 3

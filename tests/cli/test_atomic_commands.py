@@ -89,8 +89,6 @@ COMMANDS = {
 def test_wrong_passphrase_exits_2_writes_nothing_and_the_retry_works(
     office, capsys, monkeypatch, command, dry_run
 ):
-    if dry_run and command == "trust sign":
-        pytest.skip("trust sign has no dry run")
     ks = office / "ks"
     argv = [*COMMANDS[command](office), "--keystore", str(ks)]
     before = snapshot(ks)
