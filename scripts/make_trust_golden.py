@@ -251,7 +251,7 @@ def _describe(folder: Path) -> dict[str, Any]:
                     "country": c.country,
                     "roots_sha256": [hashlib.sha256(r).hexdigest() for r in c.roots],
                     "signers": [{"kid": s.kid.hex(), "status": s.status} for s in c.signers],
-                    "revoked": [k.hex() for k in c.revoked],
+                    "revoked": [r.kid.hex() for r in c.revoked],
                 }
                 for c in tl.cities
             ],
