@@ -7,10 +7,12 @@ decoders take, and timed through the public entry point (median of ``--n`` runs,
   subject and key, in reverse (the review's quadratic chain walk: minutes before the bound);
 * ``walk-300``: the chain walk itself over 300 such certificates with the length bound lifted,
   to show the walk is linear (each certificate tried as an issuer once);
-* ``items``: an IssuerSigned with ~1 MiB of extra items (digest checks are linear);
+* ``items``: an IssuerSigned with ~1 MiB of extra items (refused: more than 1,024 elements);
 * ``list-roots``: a genuine trust list whose unprotected ``edl-roots`` carries 1 MiB of roots;
 * ``list-signatures``: a trust list with 1 MiB of signatures under the operator's key ids;
-* ``carousel``: 2,600 ``DL1:`` texts (1 MiB) of one licence for the QR verifier.
+* ``carousel``: 2,600 ``DL1:`` texts (1 MiB) of one licence for the QR verifier;
+* ``documents``: a DeviceResponse repeating one genuine document to 1 MiB (refused: more than
+  16), and ``documents-16``, the most accepted, each one fully verified (issuer and device).
 
     .venv/bin/python bench/bench_hostile.py [--n 5] [--json]
 """
@@ -125,12 +127,38 @@ def build() -> dict[str, Callable[[], Any]]:
     carousel = (frames * (MIB // sum(len(f) for f in frames) + 1))[: MIB // len(frames[0])]
     qr_trust = make_trust_list({"cn-qingdao": (qingdao, "CN")})
 
+    from edl.mdoc.device_response import MAX_DOCUMENTS, SessionTranscript
+    from edl.verify import verify_device_response
+    from edl.wallet import respond
+
+    transcript = SessionTranscript.from_bytes(
+        cbor.encode(cbor.wrap24(cbor.encode([None, None, ["b", b"n"]])))
+    )
+    holder = ec.generate_private_key(ec.SECP256R1())
+    one = cbor.decode(
+        respond(
+            issue_mdoc(
+                Licence.from_json(licence_json()),
+                device_key=holder.public_key(),
+                signer=DocumentSigner(cose.KeySigner(city.ds_key), city.ds),
+                now=NOW,
+            ),
+            device_key=cose.KeySigner(holder),
+            transcript=transcript,
+        ).to_bytes()
+    )
+    doc_size = len(cbor.encode(one["documents"][0]))
+    docs_input = cbor.encode({**one, "documents": one["documents"] * (MIB // doc_size)})
+    docs_max = cbor.encode({**one, "documents": one["documents"] * MAX_DOCUMENTS})
+
     sizes = {
         "x5chain": len(x5chain_input),
         "items": len(items_input),
         "list-roots": len(roots_input),
         "list-signatures": len(sigs_input),
         "carousel": sum(len(t) for t in carousel),
+        "documents": len(docs_input),
+        "documents-16": len(docs_max),
     }
 
     def attempt(f: Callable[[], Any]) -> Callable[[], Any]:
@@ -154,6 +182,12 @@ def build() -> dict[str, Callable[[], Any]]:
         "list-roots": attempt(lambda: verify_trust_list(roots_input, [root], now=NOW)),
         "list-signatures": attempt(lambda: verify_trust_list(sigs_input, [root], now=NOW)),
         "carousel": attempt(lambda: verify_presentation(carousel, trust=qr_trust, now=NOW)),
+        "documents": attempt(
+            lambda: verify_device_response(docs_input, trust=anchors, now=later, transcript=transcript)
+        ),
+        "documents-16": attempt(
+            lambda: verify_device_response(docs_max, trust=anchors, now=later, transcript=transcript)
+        ),
     }
     for name, size in sizes.items():
         print(f"# {name}: {size:,} bytes", file=sys.stderr)

@@ -166,6 +166,10 @@ class Document:
         )
 
 
+MAX_DOCUMENTS = 16
+"""Most documents one DeviceResponse may carry (a holder presents a licence and a few others)."""
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceResponse:
     documents: tuple[Document, ...]
@@ -198,6 +202,11 @@ class DeviceResponse:
         docs = value.get("documents", [])
         if not isinstance(docs, list):
             raise MalformedError("DeviceResponse documents must be an array")
+        if len(docs) > MAX_DOCUMENTS:
+            # Each document costs signature checks: a response is not the attacker's to size.
+            raise MalformedError(
+                f"a DeviceResponse with {len(docs)} documents; at most {MAX_DOCUMENTS} are accepted"
+            )
         return cls(
             documents=tuple(Document.from_value(d) for d in docs),
             status=status,

@@ -17,7 +17,10 @@ from ..errors import MalformedError, safe_repr
 from .items import IssuerSignedItem
 from .mso import MobileSecurityObject
 
-__all__ = ["MAX_X5CHAIN", "IssuerSigned"]
+__all__ = ["MAX_ITEMS", "MAX_X5CHAIN", "IssuerSigned"]
+
+MAX_ITEMS = 1024
+"""Most data elements one IssuerSigned may carry (a driving licence has a few dozen)."""
 
 MAX_X5CHAIN = 2
 """Most certificates in issuerAuth's ``x5chain``: the DS certificate and at most its issuer."""
@@ -61,6 +64,8 @@ class IssuerSigned:
         raw_ns = value.get("nameSpaces", {})
         if not isinstance(raw_ns, dict):
             raise MalformedError("IssuerSigned nameSpaces must be a map")
+        if sum(len(items) for items in raw_ns.values() if isinstance(items, list)) > MAX_ITEMS:
+            raise MalformedError(f"IssuerSigned holds more than {MAX_ITEMS} data elements")
         namespaces: dict[str, tuple[IssuerSignedItem, ...]] = {}
         for ns, items in raw_ns.items():
             if not isinstance(ns, str) or not isinstance(items, list) or not items:

@@ -98,3 +98,50 @@ def test_an_mdoc_x5chain_holds_the_ds_and_at_most_its_issuer(count_signature_che
             assert count_signature_checks == []  # refused before any certificate is read
         else:
             assert len(count_signature_checks) <= len(chain)
+
+
+def test_a_response_holds_a_bounded_number_of_documents(count_signature_checks, transcript):
+    from edl.mdoc.device_response import MAX_DOCUMENTS
+    from edl.verify import verify_device_response
+    from edl.wallet import respond
+
+    city = make_city()
+    phone = ec.generate_private_key(ec.SECP256R1())
+    issued = issue_mdoc(
+        Licence.from_json(licence_json()),
+        device_key=phone.public_key(),
+        signer=DocumentSigner(cose.KeySigner(city.ds_key), city.ds),
+        now=NOW,
+    )
+    response = cbor.decode(
+        respond(issued, device_key=cose.KeySigner(phone), transcript=transcript).to_bytes()
+    )
+    later = NOW + dt.timedelta(minutes=1)
+    for n, verdict in ((MAX_DOCUMENTS, Verdict.GREEN), (MAX_DOCUMENTS + 1, Verdict.RED)):
+        many = cbor.encode({**response, "documents": response["documents"] * n})
+        result = verify_device_response(
+            many, trust=TrustAnchors([city.root]), now=later, transcript=transcript
+        )
+        assert result.verdict is verdict
+    assert result.check("structure", None).code == "malformed"
+
+
+def test_an_issuer_signed_holds_a_bounded_number_of_elements():
+    from edl.mdoc import IssuerSigned
+    from edl.mdoc.issuer_signed import MAX_ITEMS
+
+    city = make_city()
+    issued = issue_mdoc(
+        Licence.from_json(licence_json()),
+        device_key=ec.generate_private_key(ec.SECP256R1()).public_key(),
+        signer=DocumentSigner(cose.KeySigner(city.ds_key), city.ds),
+        now=NOW,
+    ).to_bytes()
+    value = cbor.decode(issued)
+    (ns, items), *_ = value["nameSpaces"].items()
+    fits = cbor.encode({**value, "nameSpaces": {ns: (items * MAX_ITEMS)[:MAX_ITEMS]}})
+    assert len(IssuerSigned.from_bytes(fits).element_ids()) == MAX_ITEMS
+    with pytest.raises(MalformedError, match="more than 1024"):
+        IssuerSigned.from_bytes(
+            cbor.encode({**value, "nameSpaces": {ns: (items * MAX_ITEMS)[: MAX_ITEMS + 1]}})
+        )
