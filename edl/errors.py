@@ -8,6 +8,7 @@ impossible option) raises ``ValueError`` or ``TypeError`` as Python code expects
 
     EdlError
     ├── MalformedError            "malformed"          bytes that are not what they claim to be
+    │   └── StatusIndexError      "status_index"       an index outside its status list
     ├── UnsupportedError          "unsupported"        well-formed but outside what we accept
     ├── KeyStoreError             "key_store"          a key could not be read or used
     ├── MixedCarouselError        "mixed_carousel"     QR frames of two licences read together
@@ -23,11 +24,20 @@ impossible option) raises ``ValueError`` or ``TypeError`` as Python code expects
     │   ├── DeviceAuthError       "not_holder"         the holder's device did not sign this
     │   ├── RevokedError          "revoked"
     │   └── SuspendedError        "suspended"
-    └── TrustError
-        ├── TrustListRollbackError "trust_rollback"
-        ├── TrustListExpiredError  "trust_expired"
-        ├── ThresholdError         "insufficient_signatures"
-        └── PinConflictError       "pin_conflict"
+    ├── TrustError
+    │   ├── TrustListRollbackError "trust_rollback"
+    │   ├── TrustListExpiredError  "trust_expired"
+    │   ├── ThresholdError         "insufficient_signatures"
+    │   └── PinConflictError       "pin_conflict"
+    ├── StatusListError           "status_list"        a status list refused; its code says why
+    │     status_malformed, status_too_large, status_bits, status_uri, status_unsupported,
+    │     status_bad_signature, status_untrusted, status_signer_revoked, status_signer_expired,
+    │     status_signer_eku, status_signer_key_usage, status_signer_is_ca,
+    │     status_signer_validity_period, status_signer_country, status_signed_outside_certificate,
+    │     status_expired, status_not_yet_valid, status_uri_mismatch, status_rollback
+    └── BundleError               "bundle"             a handheld bundle refused as a whole
+          bundle_malformed, bundle_version, bundle_unknown_city, bundle_duplicate, bundle_misfiled
+          (a part that fails its own check raises that part's error: TrustError, StatusListError)
 
 Untrusted values never go into a message as they are: :func:`safe_repr` renders them short and
 safe (an attacker's 5,000-digit CBOR integer would make ``str()`` itself raise).
@@ -43,6 +53,7 @@ from cryptography.exceptions import InternalError, UnsupportedAlgorithm
 from cryptography.x509 import InvalidVersion
 
 __all__ = [
+    "BundleError",
     "CRYPTOGRAPHY_LOAD_ERRORS",
     "CertificateProfileError",
     "DeviceAuthError",
@@ -58,6 +69,8 @@ __all__ = [
     "RevokedError",
     "SignatureError",
     "StalePresentationError",
+    "StatusIndexError",
+    "StatusListError",
     "SuspendedError",
     "ThresholdError",
     "TrustError",
@@ -114,6 +127,13 @@ class EdlError(Exception):
 class MalformedError(EdlError):
     code = "malformed"
     advice = "The data is damaged or is not a driving licence credential."
+
+
+class StatusIndexError(MalformedError):
+    """A status index outside its list: the credential and the list do not belong together."""
+
+    code = "status_index"
+    advice = "The licence names a place its status list does not have."
 
 
 class UnsupportedError(EdlError):
@@ -211,6 +231,24 @@ class PinConflictError(TrustError):
     """Pinning a root of other keys under the name of a pinned operator, without ``replace``."""
 
     code = "pin_conflict"
+
+
+class StatusListError(EdlError):
+    """A status list (``specs/status-list.md``) that cannot be used: damaged, too large, not
+    signed by its city's status signer, expired, or not the list asked for. ``code`` says which
+    (the codes are listed in the module docstring and in the spec's verification table)."""
+
+    code = "status_list"
+    advice = "Load the city's current status list, as published."
+
+
+class BundleError(EdlError):
+    """A handheld bundle refused as a whole: damaged, of another format version, or holding a
+    status list of a city its trust lists do not know, one list twice, or one filed under the
+    wrong city. A part that fails its own check raises that part's own error instead."""
+
+    code = "bundle"
+    advice = "Load a complete bundle, as published."
 
 
 # --- untrusted values in messages -----------------------------------------------------------
