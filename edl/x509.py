@@ -36,11 +36,14 @@ __all__ = [
     "CA_KEY_USAGE",
     "DS_EKU",
     "MAX_CHAIN",
+    "STATUS_SIGNER_EKU",
+    "STATUS_SIGNER_MAX_DAYS",
     "ChainResult",
     "RevokedSigner",
     "TrustAnchors",
     "check_ds_profile",
     "check_ds_profile_der",
+    "check_status_signer_profile",
     "certificate_der",
     "der_length",
     "check_validity",
@@ -48,6 +51,7 @@ __all__ = [
     "load_certificate",
     "make_document_signer",
     "make_iaca",
+    "make_status_signer",
     "public_key_of",
     "signer_identity",
     "subject_text",
@@ -546,3 +550,127 @@ def make_document_signer(
 
 # Kept for callers that want the usual EKU constant name alongside ours.
 _ = ExtendedKeyUsageOID
+
+
+# --- status signers (specs/status-list.md §4) ------------------------------------------------
+
+STATUS_SIGNER_EKU = x509.ObjectIdentifier("2.25.118801757865192338224945711436832532261")
+"""Extended key usage of an edl status-list signer: **edl's private placeholder** for the Token
+Status List draft's ``id-kp-oauthStatusSigning`` (draft-ietf-oauth-status-list §10, ``{ id-kp
+TBD }``: IANA has not assigned its number yet). It sits under the UUID arc ``2.25`` (ITU-T
+X.667 / RFC 4122 §4.4: an OID anyone may form from a random UUID, no registration), so it
+collides with nobody's. When IANA assigns ``1.3.6.1.5.5.7.3.<n>`` edl will accept both for one
+certificate lifetime, then the IANA value only (``specs/status-list.md`` §4)."""
+
+STATUS_SIGNER_MAX_DAYS = 457
+"""Longest validity of a status signer certificate: the DS limit (ISO 18013-5 Annex B.1.4)."""
+
+_SIGN_ONLY = x509.KeyUsage(
+    digital_signature=True,
+    content_commitment=False,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=False,
+    crl_sign=False,
+    encipher_only=False,
+    decipher_only=False,
+)
+
+
+def make_status_signer(
+    issuer_key: _SignKey,
+    issuer_cert: x509.Certificate,
+    public_key: ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey,
+    *,
+    common_name: str,
+    not_before: _dt.datetime,
+    not_after: _dt.datetime,
+    state: str | None = None,
+) -> x509.Certificate:
+    """A status signer certificate under the city root ``issuer_cert``: EKU
+    :data:`STATUS_SIGNER_EKU` only, digitalSignature only, not a CA, at most 457 days, the
+    root's country. It signs the city's status lists and nothing else (no DS EKU)."""
+    if (not_after - not_before).days > STATUS_SIGNER_MAX_DAYS:
+        raise ValueError(
+            f"a status signer certificate may be valid for at most {STATUS_SIGNER_MAX_DAYS} days"
+        )
+    country = _country(issuer_cert.subject)
+    if country is None:
+        raise ValueError("the issuing root has no country")
+    issuer_ski = issuer_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name, country, state, None))
+        .issuer_name(issuer_cert.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([STATUS_SIGNER_EKU]), critical=True)
+        .add_extension(_SIGN_ONLY, critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False
+        )
+    )
+    return builder.sign(issuer_key, _hash_for(issuer_key))
+
+
+def check_status_signer_profile(cert: x509.Certificate, issuer: x509.Certificate | None = None) -> None:
+    """Check a status signer certificate against edl's profile (``specs/status-list.md`` §4).
+
+    Raises :class:`~edl.errors.CertificateProfileError` with the code of the first rule broken:
+    ``status_signer_eku`` (no extended key usage, :data:`STATUS_SIGNER_EKU` missing, or the DS
+    EKU present too: a document signer never signs status lists, nor the reverse),
+    ``status_signer_key_usage`` (not digitalSignature only), ``status_signer_is_ca``,
+    ``status_signer_validity_period`` (more than 457 days) and, with ``issuer``,
+    ``status_signer_country`` (not the root's country).
+    """
+    ext = cert.extensions
+    try:
+        eku = ext.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        raise CertificateProfileError(
+            "the status list signer certificate has no extended key usage", code="status_signer_eku"
+        ) from None
+    if STATUS_SIGNER_EKU not in eku:
+        raise CertificateProfileError(
+            "the certificate is not for signing status lists (edl status signer EKU missing)",
+            code="status_signer_eku",
+        )
+    if DS_EKU in eku:
+        raise CertificateProfileError(
+            "a status list signer certificate must not also be a document signer", code="status_signer_eku"
+        )
+    try:
+        ku = ext.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        raise CertificateProfileError(
+            "the status list signer certificate has no key usage", code="status_signer_key_usage"
+        ) from None
+    if ku != _SIGN_ONLY:
+        raise CertificateProfileError(
+            "a status list signer's key usage must be digitalSignature only", code="status_signer_key_usage"
+        )
+    try:
+        if ext.get_extension_for_class(x509.BasicConstraints).value.ca:
+            raise CertificateProfileError(
+                "a status list signer certificate must not be a CA", code="status_signer_is_ca"
+            )
+    except x509.ExtensionNotFound:
+        pass
+    days = (cert.not_valid_after_utc - cert.not_valid_before_utc).days
+    if days > STATUS_SIGNER_MAX_DAYS:
+        raise CertificateProfileError(
+            f"the status list signer certificate is valid {days} days, more than {STATUS_SIGNER_MAX_DAYS}",
+            code="status_signer_validity_period",
+        )
+    if issuer is not None:
+        c_signer, c_root = _country(cert.subject), _country(issuer.subject)
+        if c_signer is None or c_signer != c_root:
+            raise CertificateProfileError(
+                f"the status list signer's country {c_signer} differs from its root's {c_root}",
+                code="status_signer_country",
+            )
