@@ -36,7 +36,8 @@ impossible option) raises ``ValueError`` or ``TypeError`` as Python code expects
     │     status_signer_validity_period, status_signer_country, status_signed_outside_certificate,
     │     status_expired, status_not_yet_valid, status_uri_mismatch, status_rollback
     └── BundleError               "bundle"             a handheld bundle refused as a whole
-          bundle_malformed, bundle_version, bundle_unknown_city, bundle_duplicate, bundle_misfiled
+          bundle_too_large, bundle_malformed, bundle_version, bundle_damaged, bundle_unknown_city,
+          bundle_duplicate, bundle_misfiled
           (a part that fails its own check raises that part's error: TrustError, StatusListError)
 
 Untrusted values never go into a message as they are: :func:`safe_repr` renders them short and
