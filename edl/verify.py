@@ -26,7 +26,7 @@ import datetime as _dt
 import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -40,6 +40,8 @@ from .errors import (
     ExpiredError,
     MalformedError,
     NotYetValidError,
+    RevokedError,
+    SuspendedError,
     VerificationError,
     safe_repr,
 )
@@ -54,6 +56,7 @@ from .mdoc.issuer_signed import IssuerSigned
 from .mdoc.items import CONFORMANT_DIGEST_ID
 from .mdoc.mso import MobileSecurityObject
 from .mdoc.namespaces import NAMESPACE_MDL
+from .status import Status, VerifiedStatusList
 from .x509 import (
     TrustAnchors,
     certificate_der,
@@ -434,16 +437,90 @@ def _verify_device_auth(
     checks.run("device_auth", device_auth)
 
 
-def _status(checks: _Checks, mso: MobileSecurityObject | None) -> None:
+DEFAULT_STATUS_MAX_AGE = _dt.timedelta(hours=72)
+"""How old a status list may be (from its ``iat``) for a green verdict: older, or past its
+``exp``, the status is amber ``status_stale`` (a revocation it shows is red all the same)."""
+
+
+@runtime_checkable
+class StatusLists(Protocol):
+    """Where a verifier finds the verified status list a credential names (e.g. a loaded
+    :class:`~edl.bundle.VerifiedBundle`)."""
+
+    def status_list(self, uri: str) -> VerifiedStatusList | None: ...
+
+
+def _age(delta: _dt.timedelta) -> str:
+    hours = int(delta.total_seconds() // 3600)
+    return f"{hours // 24} days" if hours >= 48 else f"{hours} h" if hours >= 1 else "less than an hour"
+
+
+def check_status(
+    checks: _Checks,
+    uri: str,
+    index: int,
+    status_lists: StatusLists | None,
+    *,
+    now: _dt.datetime,
+    max_age: _dt.timedelta = DEFAULT_STATUS_MAX_AGE,
+) -> None:
+    """The ``status`` check, one policy for both verifiers (``specs/status-list.md``): green
+    only with the credential's list present, verified, unexpired and younger than ``max_age``;
+    red ``revoked`` / ``suspended``; amber ``status_missing`` / ``status_stale``; an index
+    outside the list is red ``malformed``. A revocation is final: a stale list that shows one
+    is red all the same."""
+    where = safe_repr(uri, limit=120)
+    lst = status_lists.status_list(uri) if status_lists is not None else None
+    if lst is None:
+        checks.skip(
+            "status",
+            f"revocation status unknown: this handheld has no status list {where}; "
+            "load the newest bundle from the office (edl verify --bundle)",
+            code="status_missing",
+        )
+        return
+    try:
+        status = lst.status_of(index)
+    except EdlError as e:
+        checks.add("status", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
+        return
+    age = now - lst.issued
+    stale = now > lst.expires or age > max_age
+    if status is Status.REVOKED:
+        err: EdlError = RevokedError("this licence has been revoked by its issuing city: do not accept it")
+        checks.add("status", CheckStatus.FAILED, err.code, err.diagnostics(), error=err)
+    elif stale:
+        shown = "expired" if now > lst.expires else f"{_age(age)} old"
+        suspended = " It showed the licence as suspended." if status is Status.SUSPENDED else ""
+        checks.skip(
+            "status",
+            f"revocation status uncertain: the status list is {shown} "
+            f"(issued {lst.issued:%Y-%m-%d %H:%M}Z).{suspended} Load the newest bundle from the office",
+            code="status_stale",
+        )
+    elif status is Status.SUSPENDED:
+        err = SuspendedError("this licence is suspended by its issuing city: do not accept it for now")
+        checks.add("status", CheckStatus.FAILED, err.code, err.diagnostics(), error=err)
+    else:
+        checks.add(
+            "status",
+            CheckStatus.PASSED,
+            "ok",
+            f"not revoked or suspended (status list #{lst.sequence}, {_age(age)} old)",
+        )
+
+
+def _status(
+    checks: _Checks,
+    mso: MobileSecurityObject | None,
+    status_lists: StatusLists | None,
+    now: _dt.datetime,
+    max_age: _dt.timedelta,
+) -> None:
     if mso is None:
         checks.skip("status", "not checked: the issuer's data did not verify")
     elif mso.status is not None:
-        checks.skip(
-            "status",
-            f"revocation status not checked: no status list for {safe_repr(mso.status.uri, limit=200)} "
-            f"(index {safe_repr(mso.status.idx)})",
-            code="status_unchecked",
-        )
+        check_status(checks, mso.status.uri, mso.status.idx, status_lists, now=now, max_age=max_age)
     else:
         checks.skip("status", "the credential carries no status reference", code="no_status", required=False)
 
@@ -456,13 +533,17 @@ def verify_device_response(
     transcript: SessionTranscript | bytes | None = None,
     reader_key: ec.EllipticCurvePrivateKey | None = None,
     issuer_only: bool = False,
+    status: StatusLists | None = None,
+    status_max_age: _dt.timedelta = DEFAULT_STATUS_MAX_AGE,
 ) -> VerificationResult:
     """Verify an encoded DeviceResponse at time ``now``.
 
     ``transcript`` (the SessionTranscript, as bytes or parsed) is needed for device
     authentication; ``reader_key`` (the reader's ephemeral private key) for a
     ``deviceMac``. With ``issuer_only`` only the issuer's data is checked and the result
-    says the holder was not. Hostile bytes never raise: they give a red result.
+    says the holder was not. ``status``: the verified status lists (a loaded bundle) the MSO's
+    status reference is looked up in; without the one it names, status is amber. Hostile
+    bytes never raise: they give a red result.
     """
     _check_now(now)
     anchors = _anchors(trust)
@@ -505,7 +586,7 @@ def verify_device_response(
             )
         else:
             _verify_device_auth(checks, doc, mso, transcript, reader_key)
-        _status(checks, mso)
+        _status(checks, mso, status, now, status_max_age)
         all_checks.extend(checks.items)
         if verified is not None:
             documents.append(verified)
@@ -533,7 +614,12 @@ def check_issuing_country(claimed: Any, signer: x509.Certificate) -> str:
 
 
 def verify_issuer_signed(
-    data: bytes, *, trust: TrustAnchors | Sequence[x509.Certificate], now: _dt.datetime
+    data: bytes,
+    *,
+    trust: TrustAnchors | Sequence[x509.Certificate],
+    now: _dt.datetime,
+    status: StatusLists | None = None,
+    status_max_age: _dt.timedelta = DEFAULT_STATUS_MAX_AGE,
 ) -> VerificationResult:
     """Verify an encoded IssuerSigned (the issuer's data only; the holder is not checked)."""
     _check_now(now)
@@ -551,7 +637,7 @@ def verify_issuer_signed(
         "holder not checked: only the issuer's data was verified",
         code="holder_unchecked",
     )
-    _status(checks, mso)
+    _status(checks, mso, status, now, status_max_age)
     return VerificationResult(checks=tuple(checks.items), documents=() if verified is None else (verified,))
 
 

@@ -18,7 +18,8 @@ This module owns the ordered checks of ``specs/presentation-qr.md`` §6, reporte
 9. ``freshness``          the frame was signed within the acceptance window (a screenshot is stale)
 10. ``challenge``         the frame carries the verifier's challenge, when one was given
 11. ``portrait``          the chunks rebuild the thumbnail whose digest the credential signs
-12. ``status``            revocation status (no status lists yet: amber when referenced)
+12. ``status``            the city's status list (``status``, e.g. a loaded bundle): red when
+                          revoked or suspended, amber when the list is missing or stale
 
 Without a verified portrait the verdict is at best amber, and an unverified portrait is never
 handed out. Time is an argument; no network.
@@ -44,14 +45,18 @@ from .errors import (
 )
 from .mdoc.namespaces import DOC_TYPE_MDL, NAMESPACE_MDL
 from .presentation import Chunk, Frame, decode_text, parse_payload
+from .status import status_uri
 from .trust import VerifiedTrustList
 from .verify import (
+    DEFAULT_STATUS_MAX_AGE,
     Check,
     CheckStatus,
+    StatusLists,
     VerificationResult,
     VerifiedDocument,
     _Checks,
     check_issuing_country,
+    check_status,
 )
 from .x509 import (
     check_ds_profile_der,
@@ -173,6 +178,8 @@ def verify_presentation(
     challenge: bytes | None = None,
     window: _dt.timedelta = DEFAULT_WINDOW,
     skew: _dt.timedelta = DEFAULT_SKEW,
+    status: StatusLists | None = None,
+    status_max_age: _dt.timedelta = DEFAULT_STATUS_MAX_AGE,
 ) -> VerificationResult:
     """Verify a carousel of QR payloads (``DL1:`` texts or their decoded bytes) at ``now``.
 
@@ -388,10 +395,15 @@ def verify_presentation(
             checks.add("portrait", CheckStatus.PASSED, "ok", f"portrait verified ({len(assembled)} bytes)")
 
     if cred.status is not None:
-        checks.skip(
-            "status",
-            f"revocation status not checked: no status list {cred.status[0]} (index {cred.status[1]})",
-            code="status_unchecked",
+        # The list is the one the verified city keeps under that id (the city check above ties
+        # the credential to the city that lists its signer).
+        check_status(
+            checks,
+            status_uri(city.id, cred.status[0]),
+            cred.status[1],
+            status,
+            now=now,
+            max_age=status_max_age,
         )
     else:
         checks.skip("status", "the credential carries no status reference", code="no_status", required=False)

@@ -200,7 +200,7 @@ def test_status_reference_without_status_list_is_amber(city, device_key, licence
     )
     result = verify_device_response(data, trust=[city.root], now=NOW, transcript=transcript)
     assert result.verdict is Verdict.AMBER
-    assert _status(result, "status") == (CheckStatus.NOT_CHECKED, "status_unchecked")
+    assert _status(result, "status") == (CheckStatus.NOT_CHECKED, "status_missing")
     assert not result.valid
 
 

@@ -425,7 +425,10 @@ def test_spec_states_the_code_constants():
         "no_challenge",
         "portrait_missing",
         "no_portrait",
-        "status_unchecked",
+        "status_missing",
+        "status_stale",
+        "revoked",
+        "suspended",
         "no_status",
     ):
         assert f"`{code}`" in text, code
