@@ -587,8 +587,14 @@ def verify_status_list(
     now: _dt.datetime,
     uri: str | None = None,
     max_entries: int = MAX_ENTRIES,
+    allow_expired: bool = False,
 ) -> VerifiedStatusList:
     """Verify a Status List Token against the city's roots at ``now`` (``specs/status-list.md`` §6).
+
+    With ``allow_expired`` (a handheld loading its bundle) a list past its ``exp`` is still
+    returned, with its certificates checked as of its own ``iat``: it is authentic but stale,
+    and the verifiers report ``status_stale`` (amber; a revocation it shows is red all the
+    same) rather than losing the whole bundle.
 
     In this order, each refusal a :class:`~edl.errors.StatusListError` with its code: decode
     (:func:`decode_status_list`); ``sub`` is an edl URI (``status_uri``) and, when ``uri`` is
@@ -620,10 +626,14 @@ def verify_status_list(
         raise StatusListError(
             "the status list names no signer certificate (x5chain)", code="status_untrusted"
         )
+    # An expired list (allowed) is judged as of the time it was made: was it authentic then?
+    when = (
+        min(now, token.issued) if allow_expired and token.expires is not None and now > token.expires else now
+    )
     try:
-        result = verify_chain(chain, city_anchors, now, max_length=MAX_CHAIN)
+        result = verify_chain(chain, city_anchors, when, max_length=MAX_CHAIN)
         leaf = load_certificate(chain[0])
-        check_validity(chain[0], now, what="the status list signer's certificate")
+        check_validity(chain[0], when, what="the status list signer's certificate")
     except UntrustedIssuerError as e:
         code = "status_signer_revoked" if e.code == "signer_revoked" else "status_untrusted"
         raise _refuse(e, code, "status list signer: ") from None
@@ -663,7 +673,7 @@ def verify_status_list(
             f"validity ({not_before:%Y-%m-%d} .. {not_after:%Y-%m-%d})",
             code="status_signed_outside_certificate",
         )
-    if now > token.expires:
+    if now > token.expires and not allow_expired:
         raise StatusListError(
             f"the status list {token.uri} #{token.sequence} expired on {token.expires:%Y-%m-%d %H:%M}Z",
             code="status_expired",

@@ -34,7 +34,8 @@ from edl.status import Status, decode_status_list
 from edl.trust import read_unverified, verify_trust_list
 from edltest import NOW, make_city
 
-LATER = NOW + dt.timedelta(hours=1)
+HOUR = dt.timedelta(hours=1)
+LATER = NOW + HOUR
 
 
 @pytest.fixture(scope="module")
@@ -311,9 +312,9 @@ def bundle_attacks(world, bundle, city):
         ("another format version", _bundle([tl], {}, version=2), "bundle_version"),
         ("larger than a handheld reads", bytes(MAX_BUNDLE_SIZE + 1), "bundle_too_large"),
         (
-            "an expired status list",
-            _bundle([tl], {"cn-qingdao": [token(qingdao, issued=NOW - DAY, expires=NOW)]}),
-            "status_expired",
+            "a status list dated in the future",
+            _bundle([tl], {"cn-qingdao": [token(qingdao, issued=NOW + DAY, expires=NOW + 2 * DAY)]}),
+            "status_not_yet_valid",
         ),
         ("a trust list of an operator not pinned", _bundle([other_operator.data], {}), "trust_root_unknown"),
         (
@@ -372,10 +373,21 @@ def test_a_stripped_list_leaves_its_city_without_status(world, bundle):
 
 def test_a_part_error_says_which_part(world, attacks):
     published = world[0]
-    data = next(d for n, d, _ in attacks if n == "an expired status list")
+    data = next(d for n, d, _ in attacks if n == "a status list dated in the future")
     with pytest.raises(StatusListError) as failure:
         _load(data, published)
     assert "cn-qingdao" in failure.value.message
+
+
+def test_an_expired_status_list_loads_as_stale_not_as_a_broken_bundle(world):
+    # Authentic but past its exp: the bundle (and every trust list in it) still loads, and the
+    # verifiers report the city's status as stale (amber), not the handheld as unusable.
+    published, qingdao = world[0], world[1]
+    tl = published.data
+    old = token(qingdao, issued=NOW - 2 * HOUR, expires=NOW - HOUR)
+    loaded = _load(_bundle([tl], {"cn-qingdao": [old]}), published)
+    (stale,) = loaded.status_lists.values()
+    assert stale.expires < NOW
 
 
 def _content(**changes):
