@@ -228,6 +228,14 @@ class ThresholdError(TrustError):
     code = "insufficient_signatures"
 
 
+class ClockTurnedBackError(TrustError):
+    """The device's clock reads earlier than a time a trusted authority signed and the device
+    has seen: expired data must not come back to life on a turned-back clock."""
+
+    code = "clock_turned_back"
+    advice = "Set this device's clock to the right time; until then nothing can be checked."
+
+
 class PinConflictError(TrustError):
     """Pinning a root of other keys under the name of a pinned operator, without ``replace``."""
 

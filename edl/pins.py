@@ -38,11 +38,22 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import cbor, cose
 from ._files import write_atomic
-from .errors import EdlError, MalformedError, PinConflictError, TrustListRollbackError
+from .errors import (
+    ClockTurnedBackError,
+    EdlError,
+    MalformedError,
+    PinConflictError,
+    StatusListError,
+    TrustListRollbackError,
+)
+
+if TYPE_CHECKING:
+    from .bundle import VerifiedBundle
+
 from .trust import (
     TrustRoot,
     VerifiedTrustList,
@@ -56,6 +67,8 @@ from .trust import (
 __all__ = ["Pins", "default_home"]
 
 STATE_FORMAT = 2
+CLOCK_SKEW = _dt.timedelta(minutes=5)
+"""How far the clock may read behind the newest signed time seen before it counts as turned back."""
 MAX_LEARNED = 256
 """Most learned-root files read (a folder stuffed with more is reported, the rest ignored)."""
 MAX_ROOT_FILE = 1 << 20
@@ -258,19 +271,45 @@ class Pins:
 
     # -- seen-state ------------------------------------------------------------------------
 
-    def _state(self) -> dict[str, dict[str, Any]]:
-        """The recorded state by root fingerprint; anything malformed in the file is ignored."""
+    def _read_state(self, section: str) -> dict[str, dict[str, Any]]:
+        """One section of ``state.json`` (``roots`` by fingerprint, ``status`` by status list
+        URI); anything malformed in the file is ignored."""
         try:
             raw = json.loads((self.home / "state.json").read_text(encoding="utf-8"))
         except (OSError, ValueError, RecursionError):
             return {}
-        if (
-            not isinstance(raw, dict)
-            or raw.get("format") != STATE_FORMAT
-            or not isinstance(raw.get("roots"), dict)
-        ):
+        if not isinstance(raw, dict) or raw.get("format") != STATE_FORMAT:
             return {}
-        return {fp: e for fp, e in raw["roots"].items() if isinstance(fp, str) and isinstance(e, dict)}
+        part = raw.get(section)
+        if not isinstance(part, dict):
+            return {}
+        return {k: e for k, e in part.items() if isinstance(k, str) and isinstance(e, dict)}
+
+    def _state(self) -> dict[str, dict[str, Any]]:
+        return self._read_state("roots")
+
+    def _write_state(self, roots: Mapping[str, Any], status: Mapping[str, Any]) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        body = json.dumps(
+            {"format": STATE_FORMAT, "roots": roots, "status": status}, indent=2, sort_keys=True
+        )
+        write_atomic(self.home / "state.json", (body + "\n").encode())
+
+    def clock_floor(self) -> _dt.datetime | None:
+        """The newest time signed by a trusted authority that this device has seen (a trust list's
+        or a status list's issue time): a clock reading earlier than it was turned back."""
+        times = [_when(e) for e in (*self._state().values(), *self._read_state("status").values())]
+        return max((t for t in times if t is not None), default=None)
+
+    def check_clock(self, now: _dt.datetime) -> None:
+        """Refuse a ``now`` earlier than :meth:`clock_floor` (beyond a few minutes of skew): an
+        expired licence or a stale list must not come back to life on a turned-back clock."""
+        floor = self.clock_floor()
+        if floor is not None and now + CLOCK_SKEW < floor:
+            raise ClockTurnedBackError(
+                f"this device's clock reads {now:%Y-%m-%d %H:%M}Z, but it has already seen a list signed "
+                f"at {floor:%Y-%m-%d %H:%M}Z: the clock looks turned back. Set it right and check again"
+            )
 
     @staticmethod
     def _key(root: TrustRoot | str) -> str:
@@ -304,6 +343,7 @@ class Pins:
         """
         if now.utcoffset() is None:
             raise ValueError("now must be timezone-aware")
+        self.check_clock(now)
         lineages = self.lineages()
         starts = [*lineages, *(Lineage(pin=r, roots=(r,), pinned=False) for r in extra_roots)]
         if not starts:
@@ -363,8 +403,69 @@ class Pins:
                 entry["digest"] = digest
             newest = _when(entry)
             entry["newest_issued"] = max(tl.issued, newest).isoformat() if newest else tl.issued.isoformat()
-        body = json.dumps({"format": STATE_FORMAT, "roots": state}, indent=2, sort_keys=True) + "\n"
-        write_atomic(self.home / "state.json", body.encode())
+        self._write_state(state, self._read_state("status"))
+
+    # -- loading a bundle ----------------------------------------------------------------------
+
+    def load_bundle(
+        self,
+        data: bytes,
+        *,
+        now: _dt.datetime,
+        extra_roots: Sequence[TrustRoot] = (),
+        record: bool = True,
+    ) -> VerifiedBundle:
+        """Verify a handheld bundle (``specs/status-list.md`` §7): every trust list through
+        :meth:`load_list` (rollback, substitution), every status list against its city, and no
+        status list older than the one this device holds for its URI (``status_rollback``; the
+        same sequence with other contents is a substitution). The clock must not read earlier
+        than the newest signed time seen (``clock_turned_back``). Nothing is recorded unless the
+        whole bundle is accepted; then the trust lists and status lists are (their sequences,
+        digests and issue times, the clock floor's sources).
+        """
+        from .bundle import load_bundle
+
+        if now.utcoffset() is None:
+            raise ValueError("now must be timezone-aware")
+        self.check_clock(now)
+        trust_bytes: list[bytes] = []
+
+        def verify(tl: bytes) -> VerifiedTrustList:
+            verified = self.load_list(tl, now=now, extra_roots=extra_roots, record=False)
+            trust_bytes.append(tl)
+            return verified
+
+        bundle = load_bundle(data, verify_trust_list=verify, now=now)
+        seen = self._read_state("status")
+        for uri, lst in bundle.status_lists.items():
+            entry = seen.get(uri, {})
+            last = _seq(entry)
+            if last is not None and lst.sequence < last:
+                raise StatusListError(
+                    f"the bundle's status list {uri} is #{lst.sequence}, older than #{last}, which this "
+                    "device already holds: refusing an older bundle",
+                    code="status_rollback",
+                )
+            if last == lst.sequence and entry.get("digest") not in (None, lst.payload_digest.hex()):
+                raise StatusListError(
+                    f"status list {uri} #{last} differs from the #{last} this device already holds: "
+                    "refusing a substituted list",
+                    code="status_rollback",
+                )
+        if record:
+            for tl in trust_bytes:
+                self.load_list(tl, now=now, extra_roots=extra_roots, record=True)
+            status = self._read_state("status")
+            for uri, lst in bundle.status_lists.items():
+                entry = status.setdefault(uri, {})
+                if (_seq(entry) or 0) <= lst.sequence:
+                    entry.update(sequence=lst.sequence, digest=lst.payload_digest.hex())
+                newest = _when(entry)
+                entry["newest_issued"] = (
+                    max(lst.issued, newest).isoformat() if newest else lst.issued.isoformat()
+                )
+            self._write_state(self._state(), status)
+        return bundle
 
 
 def _seq(entry: Mapping[str, Any]) -> int | None:

@@ -13,7 +13,6 @@ import datetime as dt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from statustest import claims_for, make_status_signer_for, publish_trust_list, raw_token, token
 
 from edl.bundle import build_bundle, load_bundle, replace_status
 from edl.errors import EdlError
@@ -21,6 +20,7 @@ from edl.status import decode_status_list, verify_status_list
 from edl.trust import verify_trust_list
 from edl.x509 import TrustAnchors
 from edltest import NOW
+from statustest import claims_for, make_status_signer_for, publish_trust_list, raw_token, token
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 LATER = NOW + dt.timedelta(hours=1)

@@ -12,6 +12,7 @@ import pytest
 from edl import cbor, cose
 from edl.cose import KeySigner
 from edl.errors import (
+    ClockTurnedBackError,
     MalformedError,
     ThresholdError,
     TrustError,
@@ -443,5 +444,7 @@ def test_pins_refuse_a_substituted_list_with_the_same_sequence(world, tmp_path):
     later = sign_trust_list(a_list(sequence=4, issued=NOW + 10 * DAY), world.ops[:2], [world.root_bytes])
     pins.load_list(later, now=NOW + 10 * DAY)
     old_but_newer = sign_trust_list(a_list(sequence=5, issued=NOW), world.ops[:2], [world.root_bytes])
+    with pytest.raises(ClockTurnedBackError):
+        pins.load_list(old_but_newer, now=NOW)  # this device has seen a list signed at NOW+10d
     with pytest.raises(TrustListExpiredError):
-        pins.load_list(old_but_newer, now=NOW)  # expires NOW+7d, but this device has seen NOW+10d
+        pins.load_list(old_but_newer, now=NOW + 10 * DAY)  # and on the right clock it has expired

@@ -8,16 +8,6 @@ import hashlib
 import zlib
 
 import pytest
-from statustest import (
-    DAY,
-    StatusSigner,
-    claims_for,
-    make_status_signer_for,
-    publish_trust_list,
-    raw_token,
-    sample_list,
-    token,
-)
 
 from edl import cbor
 from edl.bundle import (
@@ -33,6 +23,16 @@ from edl.errors import BundleError, EdlError, StatusListError
 from edl.status import Status, decode_status_list
 from edl.trust import read_unverified, verify_trust_list
 from edltest import NOW, make_city
+from statustest import (
+    DAY,
+    StatusSigner,
+    claims_for,
+    make_status_signer_for,
+    publish_trust_list,
+    raw_token,
+    sample_list,
+    token,
+)
 
 HOUR = dt.timedelta(hours=1)
 LATER = NOW + HOUR

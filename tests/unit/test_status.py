@@ -11,16 +11,6 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from statustest import (
-    DAY,
-    StatusSigner,
-    claims_for,
-    make_status_signer_for,
-    publish_trust_list,
-    raw_token,
-    sample_list,
-    token,
-)
 
 from edl import cbor, cose
 from edl.cose import KeySigner
@@ -47,6 +37,16 @@ from edl.x509 import (
     make_status_signer,
 )
 from edltest import NOW, make_city
+from statustest import (
+    DAY,
+    StatusSigner,
+    claims_for,
+    make_status_signer_for,
+    publish_trust_list,
+    raw_token,
+    sample_list,
+    token,
+)
 
 URI = "urn:edl:status:cn-qingdao:1"
 LATER = NOW + dt.timedelta(hours=1)
