@@ -14,10 +14,14 @@ Folder layout (inside the key-store folder)::
     cities/<CITY_ID>/root-<n>.pem     root certificates
     cities/<CITY_ID>/cross-<n>.pem    root n signed by root n-1
     cities/<CITY_ID>/ds-<kid>.pem     document-signer certificates
+    cities/<CITY_ID>/ss-<kid>.pem     status-signer certificates (``specs/status-list.md`` §4)
+    cities/<CITY_ID>/status/          the city's status bits, index allocation and log
+                                      (:mod:`edl.city_status`)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import os
@@ -52,6 +56,7 @@ from .x509 import (
     load_certificate,
     make_document_signer,
     make_iaca,
+    make_status_signer,
 )
 
 __all__ = [
@@ -65,6 +70,7 @@ __all__ = [
 
 DEFAULT_ROOT_DAYS = 10 * 365
 DEFAULT_DS_DAYS = 365
+DEFAULT_STATUS_SIGNER_DAYS = 365
 CONTENT_TYPE_EXPORT = "application/edl-city+cbor"
 _CITY_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,62}\Z")
 _COUNTRY = re.compile(r"[A-Z]{2}\Z")
@@ -86,9 +92,11 @@ class CityState:
     state: str | None
     roots: tuple[dict[str, Any], ...]  # {"n", "file", "key", "status": current|retired, "cross"?}
     signers: tuple[dict[str, Any], ...]  # {"kid", "file", "key", "root", "status": current|retired|revoked}
+    status_signers: tuple[dict[str, Any], ...] = ()  # as signers; absent from city.json before #10
+    capacity: int | None = None  # expected licences (sizes the status lists); None: the default
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "id": self.id,
             "name": self.name,
             "country": self.country,
@@ -96,6 +104,11 @@ class CityState:
             "roots": list(self.roots),
             "signers": list(self.signers),
         }
+        if self.status_signers:
+            out["status_signers"] = list(self.status_signers)
+        if self.capacity is not None:
+            out["capacity"] = self.capacity
+        return out
 
     @classmethod
     def from_json(cls, obj: Any, *, path: str | os.PathLike[str] = "city.json") -> CityState:
@@ -142,6 +155,25 @@ class CityState:
                 and sg.get("status") in ("current", "retired", "revoked")
             ):
                 raise damaged(path, "a signer entry is not {kid, file, key, root, status}")
+        # Added by issue #10; a city.json written before has neither (still readable).
+        status_signers = obj.get("status_signers", [])
+        if not isinstance(status_signers, list):
+            raise damaged(path, "status_signers must be a list")
+        for sg in status_signers:
+            if not (
+                isinstance(sg, dict)
+                and text(sg.get("kid"))
+                and filename(sg.get("file"))
+                and text(sg.get("key"))
+                and number(sg.get("root"))
+                and sg.get("status") in ("current", "retired", "revoked")
+            ):
+                raise damaged(path, "a status signer entry is not {kid, file, key, root, status}")
+        if sum(sg["status"] == "current" for sg in status_signers) > 1:
+            raise damaged(path, "it has more than one current status signer")
+        capacity = obj.get("capacity")
+        if capacity is not None and not number(capacity):
+            raise damaged(path, "capacity is not a positive number")
         return cls(
             id=obj["id"],
             name=obj["name"],
@@ -149,6 +181,8 @@ class CityState:
             state=obj.get("state"),
             roots=tuple(roots),
             signers=tuple(signers),
+            status_signers=tuple(status_signers),
+            capacity=capacity,
         )
 
     def current_root(self) -> dict[str, Any]:
@@ -156,6 +190,9 @@ class CityState:
 
     def current_signer(self) -> dict[str, Any] | None:
         return next((s for s in self.signers if s["status"] == "current"), None)
+
+    def current_status_signer(self) -> dict[str, Any] | None:
+        return next((s for s in self.status_signers if s["status"] == "current"), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +242,7 @@ class CityAdmin:
         for city_dir in sorted(d.iterdir()) if d.is_dir() else []:
             if (city_dir / "city.json").is_file():
                 st = self.load(city_dir.name)
-                names.update(e["key"] for e in (*st.roots, *st.signers))
+                names.update(e["key"] for e in (*st.roots, *st.signers, *st.status_signers))
         return names
 
     def certificate(self, city_id: str, file: str) -> x509.Certificate:
@@ -231,10 +268,17 @@ class CityAdmin:
         state: str | None = None,
         root_days: int = DEFAULT_ROOT_DAYS,
         ds_days: int = DEFAULT_DS_DAYS,
+        capacity: int | None = None,
         dry_run: bool = False,
     ) -> CityState:
-        """Create the city's root and its first document signer."""
+        """Create the city's root, its first document signer and its first status signer.
+        ``capacity``: the licences the city expects (its status lists hold 1.5 × that;
+        :func:`edl.status_index.list_size_for`); ``None`` keeps the default."""
         check_city_id(city_id)
+        if capacity is not None:
+            from .status_index import list_size_for
+
+            list_size_for(capacity)  # ValueError when it cannot be
         if not _COUNTRY.match(country):
             raise ValueError(f"country must be an ISO 3166-1 alpha-2 code such as CN, not {country!r}")
         if self.exists(city_id):
@@ -244,10 +288,16 @@ class CityAdmin:
         root_key_name = f"{city_id}.root-1"
         root_entry: dict[str, Any] = {"n": 1, "file": "root-1.pem", "key": root_key_name, "status": "current"}
         planned = CityState(
-            id=city_id, name=name, country=country, state=state, roots=(root_entry,), signers=()
+            id=city_id,
+            name=name,
+            country=country,
+            state=state,
+            roots=(root_entry,),
+            signers=(),
+            capacity=capacity,
         )
         if dry_run:
-            return self._planned_signer(planned)
+            return self._planned_status_signer(self._planned_signer(planned))
         d = self._dir(city_id)
         d.mkdir(parents=True, exist_ok=True)  # (a folder without city.json is a run that stopped)
         in_use = self._in_use()
@@ -260,8 +310,98 @@ class CityAdmin:
             new = self._new_signer(
                 planned, root_entry, root, now=now, ds_days=ds_days, change=change, in_use=in_use
             )
+            new = self._new_status_signer(new, root_entry, root, now=now, change=change, in_use=in_use)
             self._save(new, change, new=True)
         return new
+
+    def rotate_status_signer(
+        self,
+        city_id: str,
+        *,
+        now: _dt.datetime,
+        days: int = DEFAULT_STATUS_SIGNER_DAYS,
+        dry_run: bool = False,
+    ) -> CityState:
+        """A new status signer signs the city's status lists from now on; the previous one is
+        retired. A key store made before status lists gains its first one this way."""
+        st = self.load(city_id)
+        root_entry = st.current_root()
+        root_cert = self.certificate(city_id, root_entry["file"])
+        self.keystore.signer(root_entry["key"])  # the passphrase opens the root key (also dry-run)
+        if dry_run:
+            return self._planned_status_signer(st)
+        with Change(self.keystore) as change:
+            new = self._new_status_signer(
+                st, root_entry, root_cert, now=now, days=days, change=change, in_use=self._in_use()
+            )
+            self._save(new, change)
+        return new
+
+    @staticmethod
+    def _planned_status_signer(st: CityState) -> CityState:
+        olds = tuple(dict(s, status="retired") if s["status"] == "current" else s for s in st.status_signers)
+        planned = {
+            "kid": "(new)",
+            "file": "(new)",
+            "key": f"{st.id}.status-{len(st.status_signers) + 1}",
+            "root": st.current_root()["n"],
+            "status": "current",
+        }
+        return dataclasses.replace(st, status_signers=(*olds, planned))
+
+    def _new_status_signer(
+        self,
+        st: CityState,
+        root_entry: dict[str, Any],
+        root_cert: x509.Certificate,
+        *,
+        now: _dt.datetime,
+        change: Change,
+        in_use: set[str],
+        days: int = DEFAULT_STATUS_SIGNER_DAYS,
+    ) -> CityState:
+        """``st`` with a new current status signer (key and certificate written through ``change``)."""
+        n = len(st.status_signers) + 1
+        key_name = f"{st.id}.status-{n}"
+        not_before = now - _dt.timedelta(minutes=5)
+        end = min(now + _dt.timedelta(days=days), root_cert.not_valid_after_utc)
+        pub = change.fresh_key(key_name, in_use=in_use)
+        if not isinstance(pub, ec.EllipticCurvePublicKey):
+            raise KeyStoreError("status signer keys are elliptic-curve keys")
+        cert = _sign_certificate_with(
+            self.keystore.signer(root_entry["key"]),
+            lambda key: make_status_signer(
+                key,
+                root_cert,
+                pub,
+                common_name=f"{st.name} status lists {n}",
+                state=st.state,
+                not_before=not_before,
+                not_after=end,
+            ),
+        )
+        kid = key_id(certificate_der(cert)).hex()
+        change.write(self._dir(st.id) / f"ss-{kid}.pem", _pem(cert))
+        olds = tuple(dict(s, status="retired") if s["status"] == "current" else s for s in st.status_signers)
+        entry = {
+            "kid": kid,
+            "file": f"ss-{kid}.pem",
+            "key": key_name,
+            "root": root_entry["n"],
+            "status": "current",
+        }
+        return dataclasses.replace(st, status_signers=(*olds, entry))
+
+    def status_signer(self, city_id: str) -> tuple[cose.Signer, x509.Certificate]:
+        """The current status signer's key and certificate (what signs the city's status lists)."""
+        st = self.load(city_id)
+        cur = st.current_status_signer()
+        if cur is None:
+            raise KeyStoreError(
+                f"city {city_id} has no status signer: run edl city rotate-status-signer {city_id}",
+                code="no_status_signer",
+            )
+        return self.keystore.signer(cur["key"]), self.certificate(city_id, cur["file"])
 
     def _make_root(
         self,
@@ -317,7 +457,7 @@ class CityAdmin:
             "root": st.current_root()["n"],
             "status": "current",
         }
-        return CityState(st.id, st.name, st.country, st.state, st.roots, (*signers, planned))
+        return dataclasses.replace(st, signers=(*signers, planned))
 
     def _new_signer(
         self,
@@ -359,7 +499,7 @@ class CityAdmin:
             "root": root_entry["n"],
             "status": "current",
         }
-        return CityState(st.id, st.name, st.country, st.state, st.roots, (*signers, entry))
+        return dataclasses.replace(st, signers=(*signers, entry))
 
     def revoke_signer(self, city_id: str, kid_hex: str, *, dry_run: bool = False) -> CityState:
         """Mark a document signer revoked: everything it signed is red once the next trust
@@ -371,7 +511,7 @@ class CityAdmin:
             raise KeyStoreError(f"city {city_id} has no signer {kid_hex}", code="unknown_signer")
         self.keystore.check_unlock()  # changing commands check the passphrase, also in a dry run
         signers = tuple(dict(s, status="revoked") if s["kid"] == kid_hex else s for s in st.signers)
-        new = CityState(st.id, st.name, st.country, st.state, st.roots, signers)
+        new = dataclasses.replace(st, signers=signers)
         if not dry_run:
             with Change(self.keystore) as change:
                 self._save(new, change)
@@ -394,7 +534,7 @@ class CityAdmin:
             "status": "current",
             "cross": f"cross-{n}.pem",
         }
-        new = CityState(st.id, st.name, st.country, st.state, (*roots, entry), st.signers)
+        new = dataclasses.replace(st, roots=(*roots, entry))
         old_signer = self.keystore.signer(old["key"])  # the passphrase opens the old root (also dry-run)
         if dry_run:
             return new

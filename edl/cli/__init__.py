@@ -15,7 +15,7 @@ import importlib.metadata
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import city, demo, mdoc, qr, trust
+from . import bundle, city, demo, mdoc, qr, status, trust
 from .common import run
 
 __all__ = ["COMMAND_GROUPS", "build_parser", "main", "version"]
@@ -27,6 +27,8 @@ COMMAND_GROUPS: tuple[Callable[[Any], None], ...] = (
     trust.register,
     qr.register,  # issue, wallet, verify
     mdoc.register,
+    status.register,
+    bundle.register,
 )
 
 

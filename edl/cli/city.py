@@ -1,4 +1,4 @@
-"""``edl city init | rotate-signer | revoke-signer | renew-root | export``: a city's PKI.
+"""``edl city init | rotate-signer | rotate-status-signer | revoke-signer | renew-root | export``: a city's PKI.
 
 Every command that changes something takes ``--dry-run`` (say what would change, change
 nothing) and ``--json`` (print one object describing the change). ``--keystore DIR`` is a
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..status_index import DEFAULT_CAPACITY
 from .common import (
     CITY_ID_RULE,
     add_command,
@@ -44,6 +45,8 @@ def _city_summary(st: Any) -> dict[str, Any]:
         "country": st.country,
         "roots": [{"n": r["n"], "status": r["status"]} for r in st.roots],
         "signers": [{"kid": s["kid"], "status": s["status"]} for s in st.signers],
+        "status_signers": [{"kid": s["kid"], "status": s["status"]} for s in st.status_signers],
+        "capacity": st.capacity,
     }
 
 
@@ -56,17 +59,45 @@ def cmd_city_init(args: argparse.Namespace) -> int:
             country=args.country,
             state=args.state,
             now=now(args),
+            capacity=args.capacity,
             dry_run=args.dry_run,
         )
     except ValueError as e:
         fail_usage(str(e))
     cur = st.current_signer()
+    ss = st.current_status_signer()
+    from ..status_index import list_size_for
+
     emit(
         args,
         {"changed": not args.dry_run, **_city_summary(st)},
         [
-            f"city {st.id} ({st.name}, {st.country}): root 1 and document signer {cur['kid'] if cur else '(new)'} created"
-            f" in {args.keystore}",
+            f"city {st.id} ({st.name}, {st.country}): root 1, document signer {cur['kid'] if cur else '(new)'} and "
+            f"status signer {ss['kid'] if ss else '(new)'} created in {args.keystore}; status lists of "
+            f"{list_size_for(args.capacity)} entries (capacity {args.capacity} licences)",
+        ],
+    )
+    return 0
+
+
+def cmd_city_rotate_status_signer(args: argparse.Namespace) -> int:
+    admin = _city_admin(args)
+    before = admin.load(args.city_id).current_status_signer()
+    st = admin.rotate_status_signer(args.city_id, now=now(args), dry_run=args.dry_run)
+    cur = st.current_status_signer()
+    retired = before["kid"] if before else None
+    emit(
+        args,
+        {
+            "changed": not args.dry_run,
+            "new_status_signer": cur["kid"] if cur else None,
+            "retired": retired,
+            **_city_summary(st),
+        },
+        [
+            f"city {st.id}: status signer {cur['kid'] if cur else '?'} signs its status lists from now on"
+            + (f"; {retired} is retired" if retired else " (the city's first)"),
+            f"next: edl city export, then edl trust add + edl trust publish; edl status publish {st.id}",
         ],
     )
     return 0
@@ -147,6 +178,19 @@ def cmd_city_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _capacity(text: str) -> int:
+    from ..status_index import list_size_for
+
+    try:
+        n = int(text)
+        list_size_for(n)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r} is not a capacity: a whole number of licences from 1 to 44,739,242"
+        ) from None
+    return n
+
+
 def register(sub: Any) -> None:
     city = add_group(
         sub,
@@ -167,6 +211,13 @@ edl city export cn-qingdao --keystore qingdao/ --out qingdao.export""",
     p.add_argument("--country", required=True, help="ISO 3166-1 alpha-2, e.g. CN")
     p.add_argument("--state", help="state or province for the certificates")
     p.add_argument(
+        "--capacity",
+        type=_capacity,
+        default=DEFAULT_CAPACITY,
+        metavar="N",
+        help="licences the city expects; its status lists hold 1.5 x N entries (default: %(default)s)",
+    )
+    p.add_argument(
         "--pkcs11-module", metavar="LIBRARY", help="keep the keys on a PKCS#11 token (library path)"
     )
     p.add_argument("--pkcs11-token", metavar="LABEL", help="token label (with --pkcs11-module)")
@@ -182,6 +233,16 @@ edl city export cn-qingdao --keystore qingdao/ --out qingdao.export""",
     p.add_argument("city_id", metavar="CITY_ID", type=city_id, help=CITY_ID_HELP)
     add_common_options(p)
     p.set_defaults(func=cmd_city_rotate_signer)
+
+    p = add_command(
+        city,
+        "rotate-status-signer",
+        help="a new status signer signs the city's status lists (a key store without one gets its first)",
+        example="edl city rotate-status-signer cn-qingdao --keystore qingdao/",
+    )
+    p.add_argument("city_id", metavar="CITY_ID", type=city_id, help=CITY_ID_HELP)
+    add_common_options(p)
+    p.set_defaults(func=cmd_city_rotate_status_signer)
 
     p = add_command(
         city,

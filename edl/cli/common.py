@@ -60,6 +60,10 @@ __all__ = [
     "read_json",
     "run",
     "trust_from_args",
+    "trust_or_bundle",
+    "issue_status",
+    "BUNDLE_HELP",
+    "NO_STATUS_HELP",
     "trust_roots_from_args",
     "write_out",
 ]
@@ -303,6 +307,45 @@ def trust_from_args(args: argparse.Namespace, at: _dt.datetime) -> Any:
     except ValueError as e:
         fail_usage(str(e))
     return verified.anchors()
+
+
+def issue_status(admin: Any, city: str, document_number: str) -> tuple[tuple[int, int], str, bool]:
+    """``((list id, index), uri, kept)`` for a licence a city issues: the index the licence
+    already holds (a renewal), else a fresh one from the city's allocator."""
+    from ..city_status import CityStatus
+    from ..status import status_uri
+
+    try:
+        list_id, idx, kept = CityStatus(admin).allocate(city, document_number)
+    except ValueError as e:
+        fail_usage(f"cannot give the licence a status index: {e}")
+    return (list_id, idx), status_uri(city, list_id), kept
+
+
+def trust_or_bundle(args: argparse.Namespace, at: _dt.datetime) -> tuple[list[Any], Any]:
+    """(verified trust lists, status lists or None) from exactly one of ``--trust-list`` and
+    ``--bundle``: a bundle is loaded as a handheld does (``Pins.load_bundle``: rollback, clock)."""
+    if bool(getattr(args, "trust_list", None)) == bool(getattr(args, "bundle", None)):
+        fail_usage("say whom to trust: exactly one of --trust-list TRUSTLIST.cbor or --bundle BUNDLE")
+    try:
+        if args.bundle:
+            loaded = pins().load_bundle(
+                read_file(args.bundle, "bundle"), now=at, extra_roots=trust_roots_from_args(args)
+            )
+            return list(loaded.trust_lists), loaded
+        verified = pins().load_list(
+            read_file(args.trust_list, "trust list"), now=at, extra_roots=trust_roots_from_args(args)
+        )
+    except ValueError as e:
+        fail_usage(str(e))
+    return [verified], None
+
+
+BUNDLE_HELP = "the handheld's bundle (trust lists and status lists), in place of --trust-list"
+NO_STATUS_HELP = (
+    "issue without a status list reference (cannot be revoked or suspended, only its signer; "
+    "for handhelds that carry no bundle yet)"
+)
 
 
 # --- printing results ----------------------------------------------------------------------

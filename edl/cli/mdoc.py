@@ -10,11 +10,14 @@ import sys
 from typing import Any
 
 from .common import (
+    BUNDLE_HELP,
+    NO_STATUS_HELP,
     TRUST_ROOT_HELP,
     add_command,
     add_group,
     city_id,
     fail_usage,
+    issue_status,
     load_anchors,
     load_certificate_pem,
     load_private_key,
@@ -26,6 +29,7 @@ from .common import (
     read_file,
     read_json,
     trust_from_args,
+    trust_or_bundle,
     write_out,
 )
 
@@ -48,11 +52,20 @@ def cmd_mdoc_issue(args: argparse.Namespace) -> int:
             fail_usage("use either --city with --keystore, or --signer-key with --signer-cert")
         from ..city import CityAdmin
 
-        signer: Any = CityAdmin(args.keystore, open_keystore(args.keystore)).document_signer(args.city)
+        admin = CityAdmin(args.keystore, open_keystore(args.keystore))
+        signer: Any = admin.document_signer(args.city)
         certificate = None
+        load_public_key(args.device_key)  # a bad key exits 2 before an index is taken
+        from ..mdoc.mso import StatusReference
+
+        status: Any = None
+        if not args.no_status:
+            (_list_id, idx), uri, _kept = issue_status(admin, args.city, licence.document_number)
+            status = StatusReference(idx=idx, uri=uri)
     elif args.signer_key and args.signer_cert:
         signer = KeySigner(load_private_key(args.signer_key))
         certificate = load_certificate_pem(args.signer_cert)
+        status = None  # no city, no status list: the licence names none
     else:
         fail_usage("a signer is needed: --signer-key and --signer-cert, or --city and --keystore")
     try:
@@ -64,6 +77,7 @@ def cmd_mdoc_issue(args: argparse.Namespace) -> int:
             now=at,
             valid_from=parse_time(args.valid_from) if args.valid_from else None,
             valid_until=parse_time(args.valid_until) if args.valid_until else None,
+            status=status,
         )
     except ValueError as e:
         fail_usage(str(e))
@@ -73,7 +87,9 @@ def cmd_mdoc_issue(args: argparse.Namespace) -> int:
     valid_from, valid_until = mso.validity_info.valid_from, mso.validity_info.valid_until
     print(
         f"issued {licence.doc_type} for {licence.given_name} {licence.family_name} ({count} elements), "
-        f"valid {valid_from:%Y-%m-%dT%H:%M:%SZ} .. {valid_until:%Y-%m-%dT%H:%M:%SZ} -> {args.out}",
+        f"valid {valid_from:%Y-%m-%dT%H:%M:%SZ} .. {valid_until:%Y-%m-%dT%H:%M:%SZ}"
+        + (f", status {status.uri} index {status.idx}" if status is not None else "")
+        + f" -> {args.out}",
         file=sys.stderr,
     )
     return 0
@@ -137,7 +153,18 @@ def cmd_mdoc_verify(args: argparse.Namespace) -> int:
 
     data = read_file(args.input, "input")
     at = now(args)
-    if args.trust_list:
+    status = None
+    if args.bundle:
+        from ..trust import anchors_from
+
+        lists, status = trust_or_bundle(args, at)
+        anchors = anchors_from(lists)
+        if args.trust_anchor:
+            anchors = type(anchors)(
+                [*anchors.certificates, *load_anchors(args.trust_anchor).certificates],
+                revoked=anchors.revoked,
+            )
+    elif args.trust_list:
         anchors = trust_from_args(args, at)
         if args.trust_anchor:
             anchors = type(anchors)(
@@ -147,7 +174,9 @@ def cmd_mdoc_verify(args: argparse.Namespace) -> int:
     elif args.trust_anchor:
         anchors = load_anchors(args.trust_anchor)
     else:
-        fail_usage("say whom to trust: --trust-anchor CERT.pem or --trust-list TRUSTLIST.cbor")
+        fail_usage(
+            "say whom to trust: --trust-anchor CERT.pem, --trust-list TRUSTLIST.cbor or --bundle BUNDLE"
+        )
     transcript = None
     if args.transcript:
         try:
@@ -160,7 +189,7 @@ def cmd_mdoc_verify(args: argparse.Namespace) -> int:
         if not isinstance(reader, ec.EllipticCurvePrivateKey):
             fail_usage("--reader-key must be the reader's EC private key")
     if args.issuer_only and looks_like_issuer_signed(data):
-        result = verify_issuer_signed(data, trust=anchors, now=at)
+        result = verify_issuer_signed(data, trust=anchors, now=at, status=status)
     else:
         result = verify_device_response(
             data,
@@ -169,6 +198,7 @@ def cmd_mdoc_verify(args: argparse.Namespace) -> int:
             transcript=transcript,
             reader_key=reader,
             issuer_only=args.issuer_only,
+            status=status,
         )
     return print_result(result, as_json=args.json)
 
@@ -206,6 +236,7 @@ edl mdoc issue --city cn-qingdao --keystore qingdao/ --licence licence.json \\
         help="sign with this city's current signer (with --keystore)",
     )
     issue.add_argument("--keystore", metavar="DIR", help="key-store folder of --city")
+    issue.add_argument("--no-status", action="store_true", help=NO_STATUS_HELP)
     issue.add_argument(
         "--device-key", required=True, metavar="DEVICE_PUB.pem", help="the holder's device public key (PEM)"
     )
@@ -259,7 +290,8 @@ edl mdoc respond issuer-signed.cbor --device-key phone.key.pem --transcript st.c
         example="""\
 edl mdoc verify resp.cbor --trust-anchor qingdao-root.pem --transcript st.cbor
 edl mdoc verify resp.cbor --trust-list trust-list.cbor --transcript st.cbor --json
-edl mdoc verify issuer-signed.cbor --trust-anchor qingdao-root.pem --issuer-only""",
+edl mdoc verify issuer-signed.cbor --trust-anchor qingdao-root.pem --issuer-only
+edl mdoc verify resp.cbor --bundle bundle.cbor --transcript st.cbor""",
         verifying=True,
     )
     ver.add_argument(
@@ -274,6 +306,7 @@ edl mdoc verify issuer-signed.cbor --trust-anchor qingdao-root.pem --issuer-only
         help="IACA root or pinned DS certificate, PEM or DER (repeatable)",
     )
     ver.add_argument("--trust-list", metavar="TRUSTLIST.cbor", help="trust every city in this signed list")
+    ver.add_argument("--bundle", metavar="BUNDLE", help=BUNDLE_HELP)
     ver.add_argument("--trust-root", action="append", metavar="FILE", help=TRUST_ROOT_HELP)
     ver.add_argument(
         "--transcript",

@@ -15,21 +15,23 @@ from typing import Any
 
 from ..errors import MalformedError
 from .common import (
+    BUNDLE_HELP,
+    NO_STATUS_HELP,
     TRUST_ROOT_HELP,
     add_command,
     add_group,
     city_id,
     fail_usage,
+    issue_status,
     load_private_key,
     load_public_key,
     make_folder,
     now,
     open_keystore,
-    pins,
     print_result,
     read_file,
     read_json,
-    trust_roots_from_args,
+    trust_or_bundle,
     write_out,
 )
 
@@ -46,14 +48,24 @@ def cmd_issue(args: argparse.Namespace) -> int:
     except LicenceError as e:
         fail_usage(f"{args.licence}: {e}")
     out = make_folder(args.out, "credential", empty=True)
-    signer = CityAdmin(args.keystore, open_keystore(args.keystore)).document_signer(args.city)
+    admin = CityAdmin(args.keystore, open_keystore(args.keystore))
+    signer = admin.document_signer(args.city)
+    device_key = load_public_key(args.device_key)
+    at = now(args)
+    status: Any = None
+    uri: Any = None
+    kept = False
+    if not args.no_status:
+        status, uri, kept = issue_status(admin, args.city, licence.document_number)
     try:
         issued = issue_licence(
             licence,
             city=args.city,
-            device_key=load_public_key(args.device_key),
+            device_key=device_key,
             signer=signer,
-            now=now(args),
+            now=at,
+            status=status,
+            status_uri=uri,
         )
     except ValueError as e:
         fail_usage(str(e))
@@ -72,6 +84,10 @@ def cmd_issue(args: argparse.Namespace) -> int:
                     "signer_kid": issued.signer_kid.hex(),
                     "valid_until": issued.valid_until.strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "compact_bytes": sizes,
+                    "status_list": status[0] if status else None,
+                    "status_idx": status[1] if status else None,
+                    "status_uri": uri,
+                    "status_idx_kept": kept,
                 },
                 indent=2,
             )
@@ -79,7 +95,11 @@ def cmd_issue(args: argparse.Namespace) -> int:
     else:
         print(
             f"issued {licence.given_name} {licence.family_name} ({args.city}, signer {issued.signer_kid.hex()}), "
-            f"valid until {issued.valid_until:%Y-%m-%d} -> {out}/: " + ", ".join(files)
+            f"valid until {issued.valid_until:%Y-%m-%d}, "
+            + (f"status list {status[0]} index {status[1]}" if status else "no status list (--no-status)")
+            + (" (kept from its earlier issue)" if kept else "")
+            + f" -> {out}/: "
+            + ", ".join(files)
         )
     return 0
 
@@ -169,17 +189,13 @@ def _is_text(data: bytes) -> bool:
 def cmd_verify(args: argparse.Namespace) -> int:
     from ..errors import EdlError
     from ..mdoc import SessionTranscript
+    from ..trust import anchors_from
     from ..verify import verify_device_response
     from ..verify_qr import verify_presentation
 
     at = now(args)
     texts, responses = _inputs(args.inputs, args.qr_backend)
-    try:
-        verified = pins().load_list(
-            read_file(args.trust_list, "trust list"), now=at, extra_roots=trust_roots_from_args(args)
-        )
-    except ValueError as e:
-        fail_usage(str(e))
+    lists, status = trust_or_bundle(args, at)
     if responses:
         if texts or len(responses) > 1:
             fail_usage("an ISO DeviceResponse is verified on its own: give it as the only input")
@@ -191,11 +207,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 fail_usage(f"{args.transcript}: {e.diagnostics()}")
         reader = load_private_key(args.reader_key) if args.reader_key else None
         result = verify_device_response(
-            responses[0], trust=verified.anchors(), now=at, transcript=transcript, reader_key=reader
+            responses[0],
+            trust=anchors_from(lists),
+            now=at,
+            transcript=transcript,
+            reader_key=reader,
+            status=status,
         )
         return int(print_result(result, as_json=args.json))
     challenge = args.challenge.encode() if args.challenge else None
-    result = verify_presentation(texts, trust=verified, now=at, challenge=challenge)
+    result = verify_presentation(texts, trust=lists, now=at, challenge=challenge, status=status)
     structure = result.checks[0]
     if structure.code == "mixed_carousel":  # the officer's mistake, not the licence's: exit 2
         fail_usage(structure.message)
@@ -229,6 +250,7 @@ edl issue --city cn-qingdao --keystore qingdao/ --licence licence.json \\
         "--device-key", required=True, metavar="DEVICE_PUB.pem", help="the holder's phone public key (PEM)"
     )
     p.add_argument("--out", required=True, metavar="CRED_DIR", help="folder to write (absent or empty)")
+    p.add_argument("--no-status", action="store_true", help=NO_STATUS_HELP)
     p.add_argument("--at", metavar="TIME", help="issue as of this time (RFC 3339; default: now)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_issue)
@@ -272,7 +294,8 @@ edl wallet qr cred/ --device-key phone.key.pem --profile age-check --challenge K
         example="""\
 edl verify frames/*.png --trust-list trust-list.cbor
 edl verify 'DL1:...' --trust-list trust-list.cbor --challenge K7Q2 --json
-edl verify resp.cbor --trust-list trust-list.cbor --transcript st.cbor""",
+edl verify resp.cbor --trust-list trust-list.cbor --transcript st.cbor
+edl verify frames/*.png --bundle bundle.cbor""",
         verifying=True,
     )
     p.add_argument(
@@ -283,10 +306,10 @@ edl verify resp.cbor --trust-list trust-list.cbor --transcript st.cbor""",
     )
     p.add_argument(
         "--trust-list",
-        required=True,
         metavar="TRUSTLIST.cbor",
-        help="the signed trust list to verify against",
+        help="the signed trust list to verify against (licence status unchecked: amber when it names one)",
     )
+    p.add_argument("--bundle", metavar="BUNDLE", help=BUNDLE_HELP)
     p.add_argument("--trust-root", action="append", metavar="FILE", help=TRUST_ROOT_HELP)
     p.add_argument("--at", metavar="TIME", help="verify as of this time (RFC 3339; default: now)")
     p.add_argument("--challenge", help="the challenge this handheld showed (text)")

@@ -70,6 +70,18 @@ COMMANDS = {
     "city rotate-signer": lambda d: ["city", "rotate-signer", "cn-qingdao", "--at", T1],
     "city revoke-signer": lambda d: ["city", "revoke-signer", "cn-qingdao", _kid(d / "ks")],
     "city renew-root": lambda d: ["city", "renew-root", "cn-qingdao", "--at", T1],
+    "city rotate-status-signer": lambda d: ["city", "rotate-status-signer", "cn-qingdao", "--at", T1],
+    "status revoke": lambda d: ["status", "revoke", "cn-qingdao", "7", "--reason", "test", "--at", T1],
+    "status suspend": lambda d: ["status", "suspend", "cn-qingdao", "8", "--at", T1],
+    "status publish": lambda d: [
+        "status",
+        "publish",
+        "cn-qingdao",
+        "--out",
+        str(d / "ks" / "s.cbor"),
+        "--at",
+        T1,
+    ],
     "trust rotate-root": lambda d: ["trust", "rotate-root", "--at", T1],
     "trust publish": lambda d: ["trust", "publish", "--out", str(d / "ks" / "tl2.cbor"), "--at", T1],
     "trust sign": lambda d: [

@@ -89,6 +89,19 @@ def world(tmp_path_factory):
             )
             == 0
         )
+    # The licences name the city's status list: the handheld verifies with a bundle holding it.
+    status = [
+        "status",
+        "publish",
+        "cn-qingdao",
+        "--keystore",
+        str(d / "city"),
+        "--out",
+        str(d / "status.cbor"),
+    ]
+    assert main([*status, "--at", T0]) == 0
+    bundle = ["bundle", "build", "--trust-list", str(d / "tl.cbor"), "--status", str(d / "status.cbor")]
+    assert main([*bundle, "--out", str(d / "bundle.cbor")]) == 0
     yield d
     os.environ.pop("EDL_KEYSTORE_PASSPHRASE", None)
 
@@ -139,8 +152,8 @@ def _verify(capsys, world, *inputs, extra=()):
         capsys,
         "verify",
         *map(str, inputs),
-        "--trust-list",
-        str(world / "tl.cbor"),
+        "--bundle",
+        str(world / "bundle.cbor"),
         "--trust-root",
         str(world / "ops" / "trust" / "roots" / "v1.root.cbor"),
         "--at",

@@ -73,6 +73,7 @@ def _issue(capsys, d: Path, city: str, licence: str, out: str, at: str = T0) -> 
         str(d / "cities"),
         "--device-key",
         str(d / "device.pub.pem"),
+        "--no-status",  # these handhelds carry trust lists only (status lists: test_cli_status.py)
         "--at",
         at,
         "--out",
@@ -509,10 +510,26 @@ def test_pkcs11_city_keys_on_softhsm(env, capsys, softhsm, monkeypatch):
         str(d / "hsm-city"),
         "--device-key",
         str(d / "device.pub.pem"),
+        "--no-status",
         "--at",
         T0,
         "--out",
         str(d / "hsm"),
+    )
+    assert code == 0, err
+    # The status signer's key is on the token too: it signs the city's status list.
+    status = (
+        "status",
+        "publish",
+        "cn-qingdao",
+        "--keystore",
+        str(d / "hsm-city"),
+        "--out",
+        str(d / "hsm-s.cbor"),
+    )
+    assert run(capsys, *status, "--at", T0)[0] == 0
+    code, _, err = run(
+        capsys, "status", "show", str(d / "hsm-s.cbor"), "--trust-list", str(d / "tl.cbor"), "--at", T0
     )
     assert code == 0, err
     assert (

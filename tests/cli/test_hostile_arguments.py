@@ -37,10 +37,11 @@ NOT_UTF8 = os.fsdecode(b"\xff\xfe-")  # a name byte that is not UTF-8, as the OS
 TEMPLATES: dict[str, list[str]] = {
     "demo": ["--out @outdir:demo --at @time:T0"],
     "city init": [
-        "cn-new --name New --country CN --keystore @indir:ks --at @time:T0",
+        "cn-new --name New --country CN --capacity 5000 --keystore @indir:ks --at @time:T0",
         "@city:cn-other --name Other --country CN --keystore @outdir:ks2 --dry-run",
     ],
     "city rotate-signer": ["@city:cn-qingdao --keystore @indir:ks --at @time:T5"],
+    "city rotate-status-signer": ["@city:cn-qingdao --keystore @indir:ks --at @time:T5"],
     "city revoke-signer": ["@city:cn-qingdao 0011223344556677 --keystore @indir:ks --dry-run"],
     "city renew-root": ["@city:cn-qingdao --keystore @indir:ks --at @time:T5 --dry-run"],
     "city export": ["@city:cn-qingdao --keystore @indir:ks --out @out:x.export --at @time:T5"],
@@ -68,7 +69,29 @@ TEMPLATES: dict[str, list[str]] = {
         "@in:frames/00-main.txt --trust-list @in:tl.cbor --trust-root @in:ks/trust/roots/v1.root.cbor --json",
         "@in:resp.cbor --trust-list @in:tl.cbor --trust-root @in:ks/trust/roots/v1.root.cbor"
         " --transcript @in:st.cbor --at @time:T5",
+        "@in:frames/00-main.txt @in:frames/01-portrait-1-of-1.txt --bundle @in:bundle.cbor"
+        " --trust-root @in:ks/trust/roots/v1.root.cbor --at @time:T5 --json",
     ],
+    "status revoke": [
+        "@city:cn-qingdao 7 --keystore @indir:ks --reason test --at @time:T5",
+        "@city:cn-qingdao --licence QD-0001 --keystore @indir:ks --json --dry-run",
+    ],
+    "status suspend": ["@city:cn-qingdao 8 --list 1 --keystore @indir:ks --at @time:T5"],
+    "status reinstate": ["@city:cn-qingdao --licence QD-0001 --keystore @indir:ks --at @time:T5"],
+    "status publish": [
+        "@city:cn-qingdao --keystore @indir:ks --out @out:s2.cbor --at @time:T5",
+        "@city:cn-qingdao --keystore @indir:ks --out @outdir:sdir --valid-hours 24 --at @time:T5 --json",
+    ],
+    "status show": [
+        "@in:status/cn-qingdao-1.status.cbor --trust-list @in:tl.cbor"
+        " --trust-root @in:ks/trust/roots/v1.root.cbor --at @time:T5 --json",
+    ],
+    "bundle build": [
+        "--trust-list @in:tl.cbor --status @indir:status --out @out:b2.cbor --json",
+        "--trust-list @in:tl.cbor --status @in:status/cn-qingdao-1.status.cbor --out @out:b3.cbor",
+    ],
+    "bundle show": ["@in:bundle.cbor --trust-root @in:ks/trust/roots/v1.root.cbor --at @time:T5 --json"],
+    "bundle update": ["@in:bundle.cbor --status @in:status/cn-qingdao-1.status.cbor --out @out:b4.cbor"],
     "mdoc issue": [
         "--licence @in:licence.json --city @city:cn-qingdao --keystore @indir:ks"
         " --device-key @in:phone.pub.pem --out @out:is.cbor --at @time:T0",
@@ -87,6 +110,8 @@ TEMPLATES: dict[str, list[str]] = {
         " --transcript @in:st.cbor --at @time:T5",
         "@in:resp.cbor --trust-anchor @in:root.pem --transcript @in:st.cbor --at @time:T5 --json",
         "@in:cred/mdoc.cbor --trust-anchor @in:root.pem --issuer-only --reader-key @in:reader.key.pem",
+        "@in:resp.cbor --bundle @in:bundle.cbor --trust-root @in:ks/trust/roots/v1.root.cbor"
+        " --transcript @in:st.cbor --at @time:T5",
     ],
 }
 TIMES = {"T0": T0, "T5": T5}
@@ -153,6 +178,8 @@ def world(tmp_path_factory):
             "wallet qr {d}/cred --device-key {d}/phone.key.pem --out {d}/frames --at " + T0,
             "mdoc respond {d}/cred/mdoc.cbor --device-key {d}/phone.key.pem --transcript {d}/st.cbor"
             " --out {d}/resp.cbor",
+            "status publish cn-qingdao --keystore {d}/ks --out {d}/status/ --at " + T0,
+            "bundle build --trust-list {d}/tl.cbor --status {d}/status --out {d}/bundle.cbor",
         ):
             _ok(line, d)
     (d / "root.pem").write_bytes((d / "ks/cities/cn-qingdao/root-1.pem").read_bytes())
@@ -356,9 +383,10 @@ def _into_closed_pipe(argv: list[str], d: Path) -> subprocess.CompletedProcess:
     "line",
     [
         "--help",
-        "verify {d}/frames/00-main.png {d}/frames/01-portrait-1-of-1.png --trust-list {d}/tl.cbor"
+        "verify {d}/frames/00-main.png {d}/frames/01-portrait-1-of-1.png --bundle {d}/bundle.cbor"
         " --trust-root {d}/ks/trust/roots/v1.root.cbor --at " + T5,
-        "mdoc verify {d}/resp.cbor --trust-anchor {d}/root.pem --transcript {d}/st.cbor --json --at " + T5,
+        "mdoc verify {d}/resp.cbor --bundle {d}/bundle.cbor --trust-root {d}/ks/trust/roots/v1.root.cbor"
+        " --transcript {d}/st.cbor --json --at " + T5,
         "mdoc verify {d}/resp.cbor --trust-anchor {d}/root.pem --at " + T5,
     ],
     ids=["help", "verify-green", "mdoc-verify-json", "mdoc-verify-red"],
