@@ -248,7 +248,15 @@ class CityAdmin:
     def certificate(self, city_id: str, file: str) -> x509.Certificate:
         path = self._dir(city_id) / file
         try:
-            return x509.load_pem_x509_certificate(path.read_bytes())
+            cert = x509.load_pem_x509_certificate(path.read_bytes())
+            # Parsed whole here (key, extensions, names), so a damaged file fails at this
+            # boundary as a KeyStoreError and never later inside issuing (found by fuzz_files).
+            return load_certificate(certificate_der(cert))
+        except MalformedError as e:
+            raise KeyStoreError(
+                f"{path} is not a readable certificate ({e.message}): "
+                "restore it from a backup of the key store"
+            ) from None
         except OSError as e:
             raise KeyStoreError(f"cannot read {path}: {e.strerror or e}") from None
         except CRYPTOGRAPHY_LOAD_ERRORS:

@@ -95,3 +95,41 @@ def test_damaged_keystore_json_exits_2_with_one_line(store, capsys, tmp_path, co
     )
     assert code == 2, err
     assert "Traceback" not in err and "keystore.json" in err
+
+
+def test_a_ds_certificate_whose_key_is_damaged_exits_2_not_70(store, capsys, tmp_path):
+    # Found by fuzz_files: a PEM that parses lazily but whose public key does not (cryptography's
+    # "Invalid key" ValueError surfaced inside issuing, as the CLI's internal error).
+    import base64
+
+    from cryptography import x509
+
+    city_dir = store / "cities" / "cn-qingdao"
+    (pem,) = sorted(city_dir.glob("ds-*.pem"))
+    der = x509.load_pem_x509_certificate(pem.read_bytes()).public_bytes(
+        __import__("cryptography.hazmat.primitives.serialization", fromlist=["Encoding"]).Encoding.DER
+    )
+    point = der.index(b"\x03\x42\x00\x04") + 4  # the uncompressed P-256 point of the DS key
+    bad = der[: point + 5] + bytes([der[point + 5] ^ 0x01]) + der[point + 6 :]  # off the curve
+    pem.write_bytes(
+        b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(bad) + b"-----END CERTIFICATE-----\n"
+    )
+    licence = tmp_path / "licence.json"
+    from edltest import licence_json
+
+    licence.write_text(json.dumps(licence_json()))
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    phone = tmp_path / "phone.pem"
+    phone.write_bytes(
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    code, _, err = run_cli(
+        capsys, "issue", "--city", "cn-qingdao", "--keystore", str(store), "--licence", str(licence),
+        "--device-key", str(phone), "--out", str(tmp_path / "cred"), "--at", T0,
+    )  # fmt: skip
+    assert code == 2, err
+    assert "internal error" not in err and pem.name in err and "restore it from a backup" in err
