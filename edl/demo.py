@@ -5,7 +5,9 @@ This module owns the demo scenario: a trust-list operator; three cities in two c
 encrypted file key store; one signed trust list; one licence per city issued to a phone (the
 ISO mdoc and the compact QR credentials, with a portrait); the rotating QR frames as PNG; and
 every licence verified offline by a handheld of *another* city that pins only the operator's
-root. It also shows an ISO DeviceResponse verified, and a tampered copy and a stale QR refused.
+root. It also shows an ISO DeviceResponse verified, and a tampered copy and a stale QR refused;
+then the third city revokes a second licence in its status list, publishes every city's status
+list, builds the handheld's bundle, and that licence is red (``status: revoked``).
 The key-store passphrase is generated and kept in the folder (0600); nothing prompts; no server
 starts. It returns a summary (with the next commands to try, which a test runs); the CLI prints
 it. The clock is an argument here too.
@@ -16,8 +18,11 @@ Layout, as the CLI expects it (``--keystore DIR/private``)::
                              cities/<id>/ and trust/ (the cities' and the operator's state),
                              phones/<id>.key.pem (each holder's phone key, encrypted with the passphrase)
     trust-list.cbor, operator-root.cbor, exports/<id>.export      what the office publishes
+    status/<id>-1.status.cbor, bundle.cbor   each city's status list; the handheld's bundle
     handhelds/<id>/          a verifier state folder (EDL_HOME) per city's handheld
     holders/<id>/            credential/, frames/ (PNG + text), licence.json, phone.pub.pem, iso/
+    holders/<third id>/revoked/   a second licence of that holder (same phone), revoked: credential/,
+                             frames/, licence.json
 """
 
 from __future__ import annotations
@@ -35,7 +40,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import cbor
+from .bundle import build_bundle
 from .city import CityAdmin
+from .city_status import CityStatus
 from .cose import KeySigner
 from .credentials import issue_licence, write_credential_dir
 from .keys import FileKeyStore
@@ -43,6 +50,7 @@ from .mdoc.device_response import SessionTranscript
 from .model import Licence
 from .operator import Operator
 from .pins import Pins
+from .status import status_uri
 from .verify import VerificationResult, verify_device_response
 from .verify_qr import verify_presentation
 from .wallet import Wallet, respond
@@ -91,6 +99,10 @@ class DemoSummary:
     files: tuple[str, ...] = field(default=())
     next_steps: tuple[NextStep, ...] = field(default=())
     """Run in order with ``EDL_KEYSTORE_PASSPHRASE`` set from ``private/passphrase``."""
+    revoked: LicenceRun | None = None
+    """A licence its city revoked in its status list, checked with the handheld's bundle: red."""
+    revoked_status: tuple[int, int] | None = None
+    """(list id, index) of the revoked licence."""
 
     @property
     def ok(self) -> bool:
@@ -99,6 +111,7 @@ class DemoSummary:
             and self.mdoc.verdict.value == "green"
             and self.tampered.verdict.value == "red"
             and self.stale.verdict.value == "red"
+            and (self.revoked is None or self.revoked.qr.verdict.value == "red")
         )
 
 
@@ -256,6 +269,7 @@ def run_demo(folder: Path, *, now: _dt.datetime, at: str | None = None) -> DemoS
         )
         if i == 0:
             first_wallet, first_issued, first_phone = wallet, issued, phone
+        last_phone, last_json = phone, lj
 
     # The ISO path: a DeviceResponse over a session transcript, checked by another city.
     transcript_bytes = cbor.encode(
@@ -278,6 +292,60 @@ def run_demo(folder: Path, *, now: _dt.datetime, at: str | None = None) -> DemoS
         trust=handhelds[order[1]],
         now=frames_time + _dt.timedelta(minutes=2),
     )
+
+    # Revocation: the third city issued its holder a second licence (on the same phone) that
+    # names a place in its status list, then revoked it; every city publishes its status list;
+    # the handheld's bundle carries them with the trust list, and that licence is red.
+    revoked_city = CITIES[2][0]
+    rj = dict(last_json, document_number=f"{last_json['document_number']}-2")
+    rlicence = Licence.from_json(rj)
+    city_status = CityStatus(admins[revoked_city])
+    list_id, idx, _ = city_status.allocate(revoked_city, rlicence.document_number)
+    rissued = issue_licence(
+        rlicence,
+        city=revoked_city,
+        device_key=last_phone.public_key(),
+        signer=admins[revoked_city].document_signer(revoked_city),
+        now=now,
+        status=(list_id, idx),
+        status_uri=status_uri(revoked_city, list_id),
+    )
+    rdir = folder / "holders" / revoked_city / "revoked"
+    write_credential_dir(rdir / "credential", rissued)
+    _write(rdir / "licence.json", json.dumps(rj, ensure_ascii=False, indent=2).encode())
+    city_status.change(
+        revoked_city, "revoke", now=now, document_number=rlicence.document_number, reason="demo: court order"
+    )
+    (folder / "status").mkdir()
+    status_bytes = []
+    for city_id, *_ in CITIES:
+        for published in CityStatus(admins[city_id]).publish(city_id, now=now):
+            _write(folder / "status" / f"{city_id}-{published.list_id}.status.cbor", published.data)
+            status_bytes.append(published.data)
+    bundle_bytes = build_bundle([list_bytes], status_bytes)
+    _write(folder / "bundle.cbor", bundle_bytes)
+    rwallet = Wallet(last_phone)
+    rwallet.add(rissued.compact, rissued.thumbnail)
+    rtexts = rwallet.frames("roadside", at=frames_time)
+    (rdir / "frames").mkdir()
+    for n, text in enumerate(rtexts):
+        stem = "00-main" if n == 0 else f"{n:02d}-portrait-{n}-of-{len(rtexts) - 1}"
+        _write(rdir / "frames" / f"{stem}.png", render_png(text))
+        _write(rdir / "frames" / f"{stem}.txt", (text + "\n").encode())
+    handheld = Pins(folder / "handhelds" / order[0])  # a handheld of another city loads the bundle
+    loaded = handheld.load_bundle(bundle_bytes, now=now)
+    rresult = verify_presentation(
+        rtexts, trust=loaded.trust_lists, now=frames_time + _dt.timedelta(seconds=4), status=loaded
+    )
+    revoked_run = LicenceRun(
+        city=revoked_city,
+        holder=f"{rlicence.given_name} {rlicence.family_name} ({rlicence.document_number})",
+        verified_by=order[0],
+        qr=rresult,
+        frames=tuple(rtexts),
+        frame_bytes=len(decode_text(rtexts[0])),
+    )
+
     files = tuple(sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()))
     first_kid = admins[order[0]].load(order[0]).current_signer()
     assert first_kid is not None
@@ -289,14 +357,20 @@ def run_demo(folder: Path, *, now: _dt.datetime, at: str | None = None) -> DemoS
         tampered=tampered,
         stale=stale,
         files=files,
-        next_steps=next_steps(folder, city=order[0], kid=first_kid["kid"], at=at),
+        next_steps=next_steps(folder, city=order[0], kid=first_kid["kid"], at=at, revoked_city=revoked_city),
+        revoked=revoked_run,
+        revoked_status=(list_id, idx),
     )
 
 
-def next_steps(folder: Path, *, city: str, kid: str, at: str | None = None) -> tuple[NextStep, ...]:
+def next_steps(
+    folder: Path, *, city: str, kid: str, at: str | None = None, revoked_city: str = CITIES[2][0]
+) -> tuple[NextStep, ...]:
     """The commands that lead on from the demo, in order, with the exit code each gives: fresh
-    frames for a holder, verified as a handheld would (and one of its PNGs alone), then the
-    city revokes its signer, re-publishes, and the same licence is red."""
+    frames for a holder, verified as a handheld would (and one of its PNGs alone); the
+    handheld's bundle built from the trust list and the cities' status lists, and the revoked
+    licence red with it; then the city revokes its signer, re-publishes, and the same licence
+    is red."""
     d = str(folder)
     ks = f"{d}/private"
     holder = f"{d}/holders/{city}"
@@ -327,6 +401,51 @@ def next_steps(folder: Path, *, city: str, kid: str, at: str | None = None) -> t
             "verify the main QR alone, as one PNG: amber, the portrait was not read",
             ("verify", f"{fresh}/00-main.png", "--trust-list", f"{d}/trust-list.cbor", *root, *when),
             3,
+        ),
+        NextStep(
+            "build the handheld's bundle: the trust list and every city's status list (status/)",
+            (
+                "bundle",
+                "build",
+                "--trust-list",
+                f"{d}/trust-list.cbor",
+                "--status",
+                f"{d}/status",
+                "--out",
+                f"{d}/bundle-now.cbor",
+            ),
+            0,
+        ),
+        NextStep(
+            "verify the fresh frames with the bundle in place of the trust list: green",
+            ("verify", f"{fresh}/*.png", "--bundle", f"{d}/bundle-now.cbor", *root, *when),
+            0,
+        ),
+        NextStep(
+            f"fresh frames of the licence {revoked_city} revoked in its status list",
+            (
+                "wallet",
+                "qr",
+                f"{d}/holders/{revoked_city}/revoked/credential",
+                "--device-key",
+                f"{ks}/phones/{revoked_city}.key.pem",
+                "--out",
+                f"{d}/holders/{revoked_city}/revoked/frames-now",
+                *when,
+            ),
+            0,
+        ),
+        NextStep(
+            "verify them with the bundle: red (status: revoked)",
+            (
+                "verify",
+                f"{d}/holders/{revoked_city}/revoked/frames-now/*.png",
+                "--bundle",
+                f"{d}/bundle-now.cbor",
+                *root,
+                *when,
+            ),
+            1,
         ),
         NextStep(
             f"the city revokes its document signer {kid} (a leaked key)",

@@ -51,6 +51,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  ISO mdoc      DeviceResponse with device signature -> {verdict(summary.mdoc)}")
     print(f"  tampered      one letter of the name changed -> {verdict(summary.tampered)}")
     print(f"  screenshot    the same QR two minutes later -> {verdict(summary.stale)}")
+    if summary.revoked is not None and summary.revoked_status is not None:
+        r = summary.revoked
+        print(
+            f"  revoked       {r.holder}, {r.city} status list {summary.revoked_status[0]} index "
+            f"{summary.revoked_status[1]}, checked by a {r.verified_by} handheld with the bundle -> {verdict(r.qr)}"
+        )
     print(f"  files         {len(summary.files)} in {folder}/ (QR frames as PNG under holders/*/frames/)")
     print()
     print("Next, try these in order (each '# ... -> exit N' says what it gives):")

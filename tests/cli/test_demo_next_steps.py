@@ -33,8 +33,9 @@ def test_the_printed_next_commands_run_in_order_and_give_what_they_say(tmp_path,
     out = tmp_path / "demo"
     code, text, err = run_cli(capsys, "demo", "--out", str(out))
     assert code == 0, err
+    assert "-> RED (status: revoked)" in text  # the licence its city revoked, checked with the bundle
     passphrase_file, steps = _printed_steps(text)
-    assert [s[1] for s in steps] == [0, 0, 3, 0, 0, 0, 0, 1]
+    assert [s[1] for s in steps] == [0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 0, 1]
     monkeypatch.setenv("EDL_KEYSTORE_PASSPHRASE", Path(passphrase_file).read_text().strip())
     for words, expected in steps:
         argv = [a for w in words for a in (sorted(glob.glob(w)) if "*" in w else [w])]  # as a shell would
