@@ -296,7 +296,7 @@ def mutate_pem(fdp: Any, data: bytes) -> bytes:
             return base64.b64decode("".join(lines[1:-1]))
         except ValueError:
             return data
-    if op == 6:
+    if op == 6 and lines:
         dek = pick(fdp, ["AES-128-CBC,00", "DES-EDE3-CBC,0011223344556677", "AES-256-CBC,XYZ", "NONE"])
         return (
             "\n".join([lines[0], "Proc-Type: 4,ENCRYPTED", f"DEK-Info: {dek}", "", *lines[1:]]).encode()

@@ -324,6 +324,11 @@ def _mutate_roots(fdp: Any, p: Parts) -> None:
     note(f"edl-roots op {op} -> {show(roots)}")
 
 
+def _list(value):
+    """An earlier mutation may have left any value where a list was: mutate what is a list."""
+    return value if isinstance(value, list) else []
+
+
 def _mutate_payload(fdp: Any, p: Parts) -> None:
     value = cbor.decode(p.payload)
     for _ in range(fdp.ConsumeIntInRange(1, 3)):
@@ -341,11 +346,12 @@ def _mutate_payload(fdp: Any, p: Parts) -> None:
         elif op == 5:
             value["provider"] = pick(fdp, [NAME, "OTHER-OPS", "", "cn-mps", NAME + "\x00", 7])
         elif op == 6:
-            value["cities"] = [*value.get("cities", []), EVIL.to_value()]
+            value["cities"] = [*_list(value.get("cities")), EVIL.to_value()]
         elif op == 7:
             value["cities"] = [EVIL.to_value()]
         elif op == 8:
-            value["cities"] = [{**c, "revoked": []} for c in value.get("cities", []) if isinstance(c, dict)]
+            cities = _list(value.get("cities"))
+            value["cities"] = [{**c, "revoked": []} for c in cities if isinstance(c, dict)]
         elif op == 9:
             value[pick(fdp, ["x", "type", "cities", "rootVersion"])] = pick(
                 fdp, [b"", 0, [], {}, "edl-trust-root", None]
