@@ -653,6 +653,27 @@ class CityAdmin:
                         "do": f"edl city rotate-signer {city_id}",
                     }
                 )
+        ss = st.current_status_signer()
+        if ss is None:
+            findings.append(
+                {
+                    "city": city_id,
+                    "what": "no status signer (its status lists cannot be published)",
+                    "expires": None,
+                    "do": f"edl city rotate-status-signer {city_id}",
+                }
+            )
+        else:
+            sc = self.certificate(city_id, ss["file"])
+            if sc.not_valid_after_utc <= soon:
+                findings.append(
+                    {
+                        "city": city_id,
+                        "what": f"status signer {ss['kid']}",
+                        "expires": sc.not_valid_after_utc,
+                        "do": f"edl city rotate-status-signer {city_id}",
+                    }
+                )
         return findings
 
     def cities(self) -> list[str]:

@@ -208,7 +208,8 @@ class CityStatus:
         if reason is not None and (len(reason) > 500 or any(ord(c) < 32 for c in reason)):
             raise ValueError("--reason is one line of at most 500 characters")
         self.admin.keystore.check_unlock()  # an office act: the passphrase is checked first
-        with self._locked(city_id):
+        # (a dry run reads without the lock, so that it creates nothing, not even the lock file)
+        with contextlib.nullcontext() if dry_run else self._locked(city_id):
             state = self._read_state(city_id)
             if document_number is not None:
                 list_id, index = self.find(city_id, document_number)

@@ -235,6 +235,11 @@ def test_a_status_list_of_a_city_no_trust_list_knows_is_refused(office, capsys):
                        "--status", str(d / "jp.cbor"),
                        "--out", str(d / "b.cbor"))  # fmt: skip
     assert code == 1 and "bundle_unknown_city" in err and not (d / "b.cbor").exists()
+    # nor does its list verify against this trust list
+    root = str(d / "ops" / "trust" / "roots" / "v1.root.cbor")
+    code, _, err = run(capsys, "status", "show", str(d / "jp.cbor"), "--trust-list", str(d / "tl.cbor"),
+                       "--trust-root", root, "--at", T0)  # fmt: skip
+    assert code == 1 and "status_untrusted" in err
     code, _, err = run(capsys, "bundle", "build", "--trust-list", str(d / "tl.cbor"), "--status",
                        str(d / "missing"), "--out", str(d / "b.cbor"))  # fmt: skip
     assert code == 2
@@ -252,6 +257,9 @@ def test_an_old_key_store_gains_a_status_signer_with_one_command(office, capsys)
         capsys, "status", "publish", "cn-qingdao", "--keystore", str(ks), "--out", str(d / "s.cbor")
     )
     assert code == 2 and "rotate-status-signer" in err
+    code, out, _ = run(capsys, "trust", "check", "--keystore", str(ks), "--at", T0, "--json")
+    findings = json.loads(out)["findings"]
+    assert code == 3 and any(f["do"] == "edl city rotate-status-signer cn-qingdao" for f in findings)
     out = ok(
         capsys, "city", "rotate-status-signer", "cn-qingdao", "--keystore", str(ks), "--at", T0, "--json"
     )
