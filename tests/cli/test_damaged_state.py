@@ -133,3 +133,58 @@ def test_a_ds_certificate_whose_key_is_damaged_exits_2_not_70(store, capsys, tmp
     )  # fmt: skip
     assert code == 2, err
     assert "internal error" not in err and pem.name in err and "restore it from a backup" in err
+
+
+def _status_damage(name: str, data: bytes):
+    return lambda status: (status / name).write_bytes(data)
+
+
+STATUS_DAMAGE = {
+    "city-json-status-signers-not-a-list": lambda status: _city_json(status.parents[2]).write_text(
+        json.dumps({**json.loads(_city_json(status.parents[2]).read_text()), "status_signers": {}})
+    ),
+    "city-json-capacity-zero": lambda status: _city_json(status.parents[2]).write_text(
+        json.dumps({**json.loads(_city_json(status.parents[2]).read_text()), "capacity": 0})
+    ),
+    "state-not-json": _status_damage("state.json", b"\xff{"),
+    "state-wrong-shape": _status_damage("state.json", b'{"version": 1, "sequences": [], "licences": {}}'),
+    "state-bad-licence": _status_damage(
+        "state.json", b'{"version": 1, "sequences": {}, "licences": {"QD-1": [1]}}'
+    ),
+    "bits-wrong-size": _status_damage("list-1.bits", b"\x00" * 7),
+    "index-not-json": _status_damage("index.json", b"{"),
+}
+
+
+@pytest.mark.parametrize("damage", list(STATUS_DAMAGE), ids=list(STATUS_DAMAGE))
+def test_damaged_status_state_exits_2_with_one_line(store, capsys, damage):
+    # a licence with an index, a revocation and a publish: every status file exists
+    status = store / "cities" / "cn-qingdao" / "status"
+    code, _, err = run_cli(capsys, "status", "revoke", "cn-qingdao", "3", "--keystore", str(store))
+    assert code == 0, err
+    from edl.city import CityAdmin
+    from edl.city_status import CityStatus
+    from edl.keys import FileKeyStore
+
+    CityStatus(CityAdmin(store, FileKeyStore(store / "keys", b"correct horse battery staple"))).allocate(
+        "cn-qingdao", "QD-1"
+    )
+    STATUS_DAMAGE[damage](status)
+    for argv in (
+        (
+            "status",
+            "publish",
+            "cn-qingdao",
+            "--keystore",
+            str(store),
+            "--out",
+            str(store / "s.cbor"),
+            "--at",
+            T0,
+        ),
+        ("status", "revoke", "cn-qingdao", "4", "--keystore", str(store)),
+    ):
+        code, out, err = run_cli(capsys, *argv)
+        assert code == 2, (argv, out, err)
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+        assert "restore it from a backup" in err, err
