@@ -176,6 +176,13 @@ class CityStatus:
             self._write_state(city_id, state)
         return list_id, index, False
 
+    def status_of(self, city_id: str, list_id: int, index: int) -> Status:
+        """The current (unpublished) status of one place."""
+        sizes = self._sizes(city_id)
+        if list_id not in sizes or not 0 <= index < sizes[list_id]:
+            raise ValueError(f"city {city_id} has no place {index} in a status list {list_id}")
+        return Status(self._bits(city_id, list_id, sizes[list_id]).get(index))
+
     def find(self, city_id: str, document_number: str) -> tuple[int, int]:
         """The ``(list id, index)`` recorded for ``document_number`` (``ValueError`` if none)."""
         held = self._read_state(city_id)["licences"].get(document_number)

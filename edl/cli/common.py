@@ -313,12 +313,25 @@ def issue_status(admin: Any, city: str, document_number: str) -> tuple[tuple[int
     """``((list id, index), uri, kept)`` for a licence a city issues: the index the licence
     already holds (a renewal), else a fresh one from the city's allocator."""
     from ..city_status import CityStatus
-    from ..status import status_uri
+    from ..status import Status, status_uri
 
+    cs = CityStatus(admin)
     try:
-        list_id, idx, kept = CityStatus(admin).allocate(city, document_number)
+        list_id, idx, kept = cs.allocate(city, document_number)
+        now_status = cs.status_of(city, list_id, idx) if kept else Status.VALID
     except ValueError as e:
         fail_usage(f"cannot give the licence a status index: {e}")
+    if now_status is Status.REVOKED:
+        fail_usage(
+            f"licence {document_number} of {city} is revoked (index {idx} of status list {list_id}), and a "
+            "revocation is final: a new licence needs a new document number"
+        )
+    if now_status is Status.SUSPENDED:
+        print(
+            f"edl: note: licence {document_number} keeps its index {idx}, which is suspended: "
+            f"edl status reinstate {city} --licence {document_number} lifts it",
+            file=sys.stderr,
+        )
     return (list_id, idx), status_uri(city, list_id), kept
 
 

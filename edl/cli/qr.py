@@ -47,7 +47,6 @@ def cmd_issue(args: argparse.Namespace) -> int:
         licence = Licence.from_json(read_json(args.licence, "licence"))
     except LicenceError as e:
         fail_usage(f"{args.licence}: {e}")
-    out = make_folder(args.out, "credential", empty=True)
     admin = CityAdmin(args.keystore, open_keystore(args.keystore))
     signer = admin.document_signer(args.city)
     device_key = load_public_key(args.device_key)
@@ -57,6 +56,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
     kept = False
     if not args.no_status:
         status, uri, kept = issue_status(admin, args.city, licence.document_number)
+    out = make_folder(args.out, "credential", empty=True)  # (after the checks that can refuse)
     try:
         issued = issue_licence(
             licence,

@@ -148,6 +148,9 @@ def test_revocation_end_to_end(office, capsys):
     assert code == 2 and "final" in err
     code, _, err = run(capsys, "status", "suspend", "cn-qingdao", "--licence", "QD-0001", "--keystore", ks)
     assert code == 2 and "final" in err
+    # ... and a revoked licence is not renewed under its number
+    code, _, err = run(capsys, *issue, "--out", str(d / "cred-renewed-again"))
+    assert code == 2 and "new document number" in err and not (d / "cred-renewed-again").exists()
 
     # suspend and reinstate another licence
     lj = licence_json()
