@@ -20,7 +20,14 @@ from cryptography.hazmat.primitives import serialization
 
 from edl import cbor, cose
 from edl.cli import main
-from edl.errors import EdlError, ThresholdError, TrustError, TrustListExpiredError, TrustListRollbackError
+from edl.errors import (
+    ClockTurnedBackError,
+    EdlError,
+    ThresholdError,
+    TrustError,
+    TrustListExpiredError,
+    TrustListRollbackError,
+)
 from edl.pins import Pins
 from edl.trust import TrustList, TrustRoot, verify_root, verify_trust_list
 from edl.x509 import key_id
@@ -226,8 +233,10 @@ def test_verifier_state_refuses_rollback_and_keeps_the_clock_floor(tmp_path: Pat
     assert pins.last_sequence(root) == 1  # keyed by the root's key fingerprint, not its name
     assert pins.last_sequence(case["trust_list"]["provider"]) is None
     assert pins.newest_issued(root.fingerprint) == _at(case["trust_list"]["issued"])
-    # A clock turned back before the list's issue time: the floor (newest issue time seen) applies.
-    pins.load_list(_file("trust_list"), now=_at(case["VALIDATIONCLOCK_NOT_YET_VALID"]), record=False)
+    # A clock turned back before the list's issue time, once the device has seen that list, is
+    # refused outright (clock_turned_back): nothing expired comes back to life on it.
+    with pytest.raises(ClockTurnedBackError):
+        pins.load_list(_file("trust_list"), now=_at(case["VALIDATIONCLOCK_NOT_YET_VALID"]), record=False)
     with pytest.raises(TrustListRollbackError):  # a verifier that has seen #2 refuses #1
         verify_trust_list(_file("trust_list"), _pinned(), now=_at(case["VALIDATIONCLOCK"]), min_sequence=2)
 
