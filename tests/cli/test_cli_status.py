@@ -296,3 +296,47 @@ def test_publish_refuses_a_file_for_several_lists_and_reinstating_a_valid_one_ch
     assert code == 2
     code, _, err = run(capsys, "status", "revoke", "cn-qingdao", "--licence", "NOPE", "--keystore", ks)
     assert code == 2 and "status_idx" in err
+
+
+def test_a_city_past_its_first_list_publishes_one_file_per_list(tmp_path, capsys, monkeypatch):
+    from edl.city import CityAdmin
+    from edl.city_status import CityStatus
+    from edl.keys import FileKeyStore
+
+    d = tmp_path
+    monkeypatch.setenv("EDL_KEYSTORE_PASSPHRASE", "a long passphrase")
+    monkeypatch.setenv("EDL_HOME", str(d / "home"))
+    ks = str(d / "city")
+    ok(capsys, "trust", "init", "--name", "OPS", "--keystore", str(d / "ops"), "--at", T0)
+    ok(capsys, "city", "init", "cn-qingdao", "--name", "Qingdao", "--country", "CN", "--capacity", "10",
+       "--keystore", ks, "--at", T0)  # fmt: skip
+    ok(capsys, "city", "export", "cn-qingdao", "--keystore", ks, "--out", str(d / "qd.export"), "--at", T0)
+    ok(capsys, "trust", "add", str(d / "qd.export"), "--keystore", str(d / "ops"))
+    ok(capsys, "trust", "publish", "--keystore", str(d / "ops"), "--out", str(d / "tl.cbor"), "--at", T0)
+    cs = CityStatus(CityAdmin(d / "city", FileKeyStore(d / "city" / "keys", b"a long passphrase")))
+    places = [
+        cs.allocate("cn-qingdao", f"QD-{n}")[:2] for n in range(17)
+    ]  # lists of 16: the 17th is in list 2
+    assert [p[0] for p in places] == [1] * 16 + [2] and len({p[1] for p in places[:16]}) == 16
+    publish = ("status", "publish", "cn-qingdao", "--keystore", ks, "--at", T0)
+    code, _, err = run(capsys, *publish, "--out", str(d / "one.cbor"))
+    assert code == 2 and "--list" in err and not (d / "one.cbor").exists()
+    out = json.loads(ok(capsys, *publish, "--out", str(d / "two.cbor"), "--list", "2", "--json"))
+    assert [x["uri"] for x in out["lists"]] == ["urn:edl:status:cn-qingdao:2"]
+    ok(capsys, "status", "revoke", "cn-qingdao", str(places[16][1]), "--list", "2", "--keystore", ks)
+    out = json.loads(ok(capsys, *publish, "--out", str(d / "lists") + "/", "--json"))
+    assert [(x["status_list"], x["sequence"], x["revoked"]) for x in out["lists"]] == [(1, 1, 0), (2, 2, 1)]
+    assert sorted(p.name for p in (d / "lists").iterdir()) == [
+        "cn-qingdao-1.status.cbor",
+        "cn-qingdao-2.status.cbor",
+    ]
+    ok(capsys, "bundle", "build", "--trust-list", str(d / "tl.cbor"), "--status", str(d / "lists"),
+       "--out", str(d / "b.cbor"))  # fmt: skip
+    root = str(d / "ops" / "trust" / "roots" / "v1.root.cbor")
+    shown = json.loads(
+        ok(capsys, "bundle", "show", str(d / "b.cbor"), "--trust-root", root, "--at", T0, "--json")
+    )
+    assert [(s["uri"], s["revoked"]) for s in shown["status_lists"]] == [
+        ("urn:edl:status:cn-qingdao:1", 0),
+        ("urn:edl:status:cn-qingdao:2", 1),
+    ]
