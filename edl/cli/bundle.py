@@ -57,9 +57,17 @@ def _counts(bundle: bytes) -> tuple[int, int]:
 
 def cmd_bundle_build(args: argparse.Namespace) -> int:
     from ..bundle import build_bundle
+    from ..errors import EdlError
+    from ..status import decode_status_list
 
     trust = [read_file(p, "trust list") for p in args.trust_list]
     status = _status_files(args.status or [])
+    for name, lst in status:  # a file that is not a status list is named in the message
+        try:
+            decode_status_list(lst)
+        except EdlError as e:
+            e.args = (f"{name}: {e.message}",)
+            raise
     try:
         data = build_bundle(trust, [b for _, b in status])
     except ValueError as e:
