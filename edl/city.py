@@ -512,14 +512,23 @@ class CityAdmin:
     def revoke_signer(self, city_id: str, kid_hex: str, *, dry_run: bool = False) -> CityState:
         """Mark a document signer revoked: everything it signed is red once the next trust
         list is published. A revoked current signer leaves the city without one until
-        ``rotate_signer``."""
+        ``rotate_signer``. A status signer's key id revokes that status signer the same way
+        (every list it signed is refused, ``status_signer_revoked``; ``rotate_status_signer``
+        makes the next)."""
         st = self.load(city_id)
         kid_hex = kid_hex.lower()
-        if not any(s["kid"] == kid_hex for s in st.signers):
+        in_signers = any(s["kid"] == kid_hex for s in st.signers)
+        if not in_signers and not any(s["kid"] == kid_hex for s in st.status_signers):
             raise KeyStoreError(f"city {city_id} has no signer {kid_hex}", code="unknown_signer")
         self.keystore.check_unlock()  # changing commands check the passphrase, also in a dry run
-        signers = tuple(dict(s, status="revoked") if s["kid"] == kid_hex else s for s in st.signers)
-        new = dataclasses.replace(st, signers=signers)
+        if in_signers:
+            signers = tuple(dict(s, status="revoked") if s["kid"] == kid_hex else s for s in st.signers)
+            new = dataclasses.replace(st, signers=signers)
+        else:
+            revoked = tuple(
+                dict(s, status="revoked") if s["kid"] == kid_hex else s for s in st.status_signers
+            )
+            new = dataclasses.replace(st, status_signers=revoked)
         if not dry_run:
             with Change(self.keystore) as change:
                 self._save(new, change)
@@ -588,6 +597,9 @@ class CityAdmin:
                 continue
             if alive(cert):
                 signers.append(SignerEntry(certificate=certificate_der(cert), status=s["status"]))
+        for s in st.status_signers:  # listed only when revoked (a status list carries its signer)
+            if s["status"] == "revoked":
+                revoked.append(RevokedSigner.of(self.certificate(city_id, s["file"])))
         return CityEntry(
             id=st.id,
             name=st.name,

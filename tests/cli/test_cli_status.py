@@ -340,3 +340,42 @@ def test_a_city_past_its_first_list_publishes_one_file_per_list(tmp_path, capsys
         ("urn:edl:status:cn-qingdao:1", 0),
         ("urn:edl:status:cn-qingdao:2", 1),
     ]
+
+
+def test_a_compromised_status_signer_is_revoked_through_the_trust_list(office, capsys):
+    d = office
+    ks, ops = str(d / "city"), str(d / "ops")
+    root = ("--trust-root", str(d / "ops" / "trust" / "roots" / "v1.root.cbor"))
+    ok(capsys, "issue", "--city", "cn-qingdao", "--keystore", ks, "--licence", str(d / "licence.json"),
+       "--device-key", str(d / "phone.pub.pem"), "--out", str(d / "cred"), "--at", T0)  # fmt: skip
+    ok(capsys, "status", "publish", "cn-qingdao", "--keystore", ks, "--out", str(d / "s1.cbor"), "--at", T0)
+    city = json.loads((d / "city" / "cities" / "cn-qingdao" / "city.json").read_text())
+    kid = city["status_signers"][0]["kid"]
+    ok(capsys, "city", "revoke-signer", "cn-qingdao", kid, "--keystore", ks)
+    ok(capsys, "city", "export", "cn-qingdao", "--keystore", ks, "--out", str(d / "qd2.export"), "--at", T1)
+    ok(capsys, "trust", "add", str(d / "qd2.export"), "--keystore", ops)
+    ok(capsys, "trust", "publish", "--keystore", ops, "--out", str(d / "tl2.cbor"), "--at", T1)
+    ok(capsys, "bundle", "build", "--trust-list", str(d / "tl2.cbor"), "--status", str(d / "s1.cbor"),
+       "--out", str(d / "b-old.cbor"))  # fmt: skip
+    frames = _frames(capsys, d, "cred", "f", T1)
+    code, _, err = run(capsys, "verify", *frames, "--bundle", str(d / "b-old.cbor"), *root, "--at", T1)
+    assert code == 1 and "status_signer_revoked" in err
+    # no list can be signed until the next status signer
+    code, _, err = run(
+        capsys, "status", "publish", "cn-qingdao", "--keystore", ks, "--out", str(d / "x.cbor")
+    )
+    assert code == 2 and "rotate-status-signer" in err
+    ok(capsys, "city", "rotate-status-signer", "cn-qingdao", "--keystore", ks, "--at", T1)
+    ok(capsys, "status", "publish", "cn-qingdao", "--keystore", ks, "--out", str(d / "s2.cbor"), "--at", T1)
+    ok(
+        capsys,
+        "bundle",
+        "update",
+        str(d / "b-old.cbor"),
+        "--status",
+        str(d / "s2.cbor"),
+        "--out",
+        str(d / "b.cbor"),
+    )
+    code, out, err = run(capsys, "verify", *frames, "--bundle", str(d / "b.cbor"), *root, "--at", T1)
+    assert code == 0, (out, err)
