@@ -5,9 +5,9 @@
     .venv/bin/python tests/fuzz/campaign.py --replay [FILE ...]   # the saved findings (default: all)
 
 For each harness (``fuzz_verify``, ``fuzz_qr``, ``fuzz_trust``, ``fuzz_carousel``, ``fuzz_resign``,
-``fuzz_files``), one at a time, for ``--seconds`` each: corpus in ``DIR/corpus/NAME`` (kept
-between campaigns: pass the same ``--out`` to go on where the last one stopped), crash inputs in
-``DIR/artifacts/NAME/``, the fuzzer's output in ``DIR/logs/NAME.log``.
+``fuzz_files``, ``fuzz_status``), one at a time, for ``--seconds`` each: corpus in
+``DIR/corpus/NAME`` (kept between campaigns: pass the same ``--out`` to go on where the last one
+stopped), crash inputs in ``DIR/artifacts/NAME/``, the fuzzer's output in ``DIR/logs/NAME.log``.
 
 atheris cannot run libFuzzer's ``-fork`` mode (the child processes cannot re-execute a Python
 script), so a crash ends the process; the campaign restarts the harness until its time is
@@ -15,8 +15,9 @@ used. The structure-aware harnesses name each finding (``FINDING[id]``) and step
 listed in ``EDL_FUZZ_SKIP``: after each crash the campaign adds the new id to that list (for an
 escaped exception, ``exception.*@module.function``: any type escaping from that function), so
 the rest of the time goes to finding something else (``--keep-known`` turns that off; ``--skip``
-starts with ids already known). The two older harnesses have no ids: a crash there is named by
-its exception's last line, and after three crashes with no new name the harness stops early.
+starts with ids already known). The byte-level harnesses (verify, qr, status) have no ids: a
+crash there is named by its exception's last line, and after three crashes with no new name the
+harness stops early.
 
 Printed per harness: inputs executed, executions per second (over the fuzzing time; start-up
 excluded), restarts, and each distinct finding with its artifact paths. ``--edl SRC_DIR`` runs
@@ -37,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-HARNESSES = ["verify", "qr", "trust", "carousel", "resign", "files"]
+HARNESSES = ["verify", "qr", "trust", "carousel", "resign", "files", "status"]
 FINDINGS_DIR = HERE / "findings"
 
 

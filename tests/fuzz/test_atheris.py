@@ -3,7 +3,8 @@
 ``fuzz_verify.py`` (mdoc bytes) and ``fuzz_qr.py`` (QR payload bytes) mutate byte strings; the
 structure-aware ones play an attacker: ``fuzz_trust.py`` (trust lists and the pin folder),
 ``fuzz_carousel.py`` (QR carousels), ``fuzz_resign.py`` (re-signed and re-chained mdocs),
-``fuzz_files.py`` (garbage files for the library and the CLI). ``campaign.py`` runs them all for
+``fuzz_files.py`` (garbage files for the library and the CLI); ``fuzz_status.py`` (status list
+and bundle bytes). ``campaign.py`` runs them all for
 longer and ``tests/fuzz/findings/`` holds the inputs of what they found.
 
 A crash, an escaped non-EdlError exception, a raising verifier, a forged green verdict or any
@@ -34,6 +35,7 @@ CASES = {
     "carousel": ("fuzz_carousel.py", "seed-0", 10_000, 30),
     "resign": ("fuzz_resign.py", "seed-0", 10_000, 30),
     "files": ("fuzz_files.py", "seed-0", 1_500, 30),
+    "status": ("fuzz_status.py", "status-list.cbor", 20_000, 30),
 }
 
 
