@@ -41,6 +41,7 @@ from .errors import (
     MalformedError,
     NotYetValidError,
     RevokedError,
+    StatusIndexError,
     SuspendedError,
     VerificationError,
     safe_repr,
@@ -481,6 +482,9 @@ def check_status(
         return
     try:
         status = lst.status_of(index)
+    except StatusIndexError as e:  # the issuer signed a place its list does not have
+        checks.add("status", CheckStatus.FAILED, "malformed", e.diagnostics(), error=e)
+        return
     except EdlError as e:
         checks.add("status", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
         return

@@ -92,7 +92,7 @@ ROWS = [
     Row("expired", with_list(days=1), 25 * HOUR, Verdict.AMBER, "status_stale"),
     Row("revoked-in-a-stale-list", with_list(value=1, days=7), 80 * HOUR, Verdict.RED, "revoked"),
     Row("suspended-in-a-stale-list", with_list(value=2, days=7), 80 * HOUR, Verdict.AMBER, "status_stale"),
-    Row("index-outside-the-list", with_list(size=4), HOUR, Verdict.RED, "status_index"),
+    Row("index-outside-the-list", with_list(size=4), HOUR, Verdict.RED, "malformed"),
 ]
 
 
@@ -152,3 +152,39 @@ def _expect(result, row: Row) -> None:
         assert "do not accept" in status.message
     if row.code in ("status_missing", "status_stale"):
         assert "bundle" in status.message  # says what to do
+
+
+def test_a_status_index_shifted_by_one_breaks_the_issuers_signature(qingdao, issued, transcript):
+    # A holder whose licence is revoked points it at the next place (a valid one): the index is
+    # inside what the city signed, so the issuer's signature no longer verifies (red).
+    from edl import cbor
+    from edl.compact import Claim, decode_compact
+    from edl.presentation import encode_text, make_frame
+
+    lic, phone = issued
+    lists = Lists({URI: signed_list(qingdao, value=1)})
+    sign1 = decode_compact(lic.compact["roadside"]).sign1
+    claims = cbor.decode(sign1.payload)
+    assert claims[int(Claim.STATUS)] == [0, INDEX]
+    claims[int(Claim.STATUS)] = [0, INDEX + 1]
+    value = cbor.decode(lic.compact["roadside"])
+    body = list(value.value if isinstance(value, cbor.CBORTag) else value)
+    body[2] = cbor.encode(claims)  # the same signature over other claims
+    shifted = cbor.encode(body)
+    frame = encode_text(make_frame(shifted, device=cose.KeySigner(phone), at=NOW))
+    trust = make_trust_list({"cn-qingdao": (qingdao, "CN")}, now=NOW)
+    result = verify_presentation([frame], trust=trust, now=NOW + dt.timedelta(seconds=3), status=lists)
+    assert result.verdict is Verdict.RED
+    assert result.check("issuer_signature", None).code == "bad_signature"
+    # The ISO mdoc: the MSO's status idx re-encoded under the same issuerAuth signature.
+    mdoc = cbor.decode(lic.mdoc.to_bytes())
+    auth = list(mdoc["issuerAuth"])
+    mso = cbor.decode(cbor.decode(auth[2]).value)
+    mso["status"]["status_list"]["idx"] = INDEX + 1
+    auth[2] = cbor.encode(cbor.wrap24(cbor.encode(mso)))
+    from edl.verify import verify_issuer_signed
+
+    result = verify_issuer_signed(
+        cbor.encode({**mdoc, "issuerAuth": auth}), trust=[qingdao.root], now=NOW + HOUR, status=lists
+    )
+    assert result.check("issuer_signature").code == "bad_signature" and result.verdict is Verdict.RED
