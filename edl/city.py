@@ -26,7 +26,7 @@ import datetime as _dt
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -209,6 +209,29 @@ def _pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
+@dataclass(frozen=True, slots=True)
+class _SignerKind:
+    """A kind of certificate a city root issues to a key of the city's: document signers (the
+    licences) and status signers (the status lists) rotate alike."""
+
+    field: str  # the CityState tuple that lists them
+    key_prefix: str  # key names: <city>.<prefix>-<n>
+    file_prefix: str  # certificate files: <prefix>-<kid>.pem
+    make: Callable[..., x509.Certificate]
+    label: str  # in the certificate's common name
+    what: str  # in messages
+
+
+_DS = _SignerKind("signers", "ds", "ds", make_document_signer, "DS", "document signer")
+_STATUS = _SignerKind("status_signers", "status", "ss", make_status_signer, "status lists", "status signer")
+
+
+def _with_entries(st: CityState, kind: _SignerKind, entries: tuple[dict[str, Any], ...]) -> CityState:
+    if kind.field == "signers":
+        return dataclasses.replace(st, signers=entries)
+    return dataclasses.replace(st, status_signers=entries)
+
+
 class CityAdmin:
     """Runs one key-store folder's cities. ``keystore`` holds the private keys."""
 
@@ -305,7 +328,7 @@ class CityAdmin:
             capacity=capacity,
         )
         if dry_run:
-            return self._planned_status_signer(self._planned_signer(planned))
+            return self._planned(_STATUS, self._planned(_DS, planned))
         d = self._dir(city_id)
         d.mkdir(parents=True, exist_ok=True)  # (a folder without city.json is a run that stopped)
         in_use = self._in_use()
@@ -315,90 +338,21 @@ class CityAdmin:
                 root_key_name, pub, name=name, country=country, state=state, now=now, days=root_days, n=1
             )
             change.write(d / "root-1.pem", _pem(root))
-            new = self._new_signer(
-                planned, root_entry, root, now=now, ds_days=ds_days, change=change, in_use=in_use
+            new = self._new(
+                _DS, planned, root_entry, root, now=now, days=ds_days, change=change, in_use=in_use
             )
-            new = self._new_status_signer(new, root_entry, root, now=now, change=change, in_use=in_use)
+            new = self._new(
+                _STATUS,
+                new,
+                root_entry,
+                root,
+                now=now,
+                days=DEFAULT_STATUS_SIGNER_DAYS,
+                change=change,
+                in_use=in_use,
+            )
             self._save(new, change, new=True)
         return new
-
-    def rotate_status_signer(
-        self,
-        city_id: str,
-        *,
-        now: _dt.datetime,
-        days: int = DEFAULT_STATUS_SIGNER_DAYS,
-        dry_run: bool = False,
-    ) -> CityState:
-        """A new status signer signs the city's status lists from now on; the previous one is
-        retired. A key store made before status lists gains its first one this way."""
-        st = self.load(city_id)
-        root_entry = st.current_root()
-        root_cert = self.certificate(city_id, root_entry["file"])
-        self.keystore.signer(root_entry["key"])  # the passphrase opens the root key (also dry-run)
-        if dry_run:
-            return self._planned_status_signer(st)
-        with Change(self.keystore) as change:
-            new = self._new_status_signer(
-                st, root_entry, root_cert, now=now, days=days, change=change, in_use=self._in_use()
-            )
-            self._save(new, change)
-        return new
-
-    @staticmethod
-    def _planned_status_signer(st: CityState) -> CityState:
-        olds = tuple(dict(s, status="retired") if s["status"] == "current" else s for s in st.status_signers)
-        planned = {
-            "kid": "(new)",
-            "file": "(new)",
-            "key": f"{st.id}.status-{len(st.status_signers) + 1}",
-            "root": st.current_root()["n"],
-            "status": "current",
-        }
-        return dataclasses.replace(st, status_signers=(*olds, planned))
-
-    def _new_status_signer(
-        self,
-        st: CityState,
-        root_entry: dict[str, Any],
-        root_cert: x509.Certificate,
-        *,
-        now: _dt.datetime,
-        change: Change,
-        in_use: set[str],
-        days: int = DEFAULT_STATUS_SIGNER_DAYS,
-    ) -> CityState:
-        """``st`` with a new current status signer (key and certificate written through ``change``)."""
-        n = len(st.status_signers) + 1
-        key_name = f"{st.id}.status-{n}"
-        not_before = now - _dt.timedelta(minutes=5)
-        end = min(now + _dt.timedelta(days=days), root_cert.not_valid_after_utc)
-        pub = change.fresh_key(key_name, in_use=in_use)
-        if not isinstance(pub, ec.EllipticCurvePublicKey):
-            raise KeyStoreError("status signer keys are elliptic-curve keys")
-        cert = _sign_certificate_with(
-            self.keystore.signer(root_entry["key"]),
-            lambda key: make_status_signer(
-                key,
-                root_cert,
-                pub,
-                common_name=f"{st.name} status lists {n}",
-                state=st.state,
-                not_before=not_before,
-                not_after=end,
-            ),
-        )
-        kid = key_id(certificate_der(cert)).hex()
-        change.write(self._dir(st.id) / f"ss-{kid}.pem", _pem(cert))
-        olds = tuple(dict(s, status="retired") if s["status"] == "current" else s for s in st.status_signers)
-        entry = {
-            "kid": kid,
-            "file": f"ss-{kid}.pem",
-            "key": key_name,
-            "root": root_entry["n"],
-            "status": "current",
-        }
-        return dataclasses.replace(st, status_signers=(*olds, entry))
 
     def status_signer(self, city_id: str) -> tuple[cose.Signer, x509.Certificate]:
         """The current status signer's key and certificate (what signs the city's status lists)."""
@@ -442,72 +396,93 @@ class CityAdmin:
         self, city_id: str, *, now: _dt.datetime, ds_days: int = DEFAULT_DS_DAYS, dry_run: bool = False
     ) -> CityState:
         """A new document signer signs from now on; the previous one is retired."""
+        return self._rotate(_DS, city_id, now=now, days=ds_days, dry_run=dry_run)
+
+    def rotate_status_signer(
+        self,
+        city_id: str,
+        *,
+        now: _dt.datetime,
+        days: int = DEFAULT_STATUS_SIGNER_DAYS,
+        dry_run: bool = False,
+    ) -> CityState:
+        """A new status signer signs the city's status lists from now on; the previous one is
+        retired. A key store made before status lists gains its first one this way."""
+        return self._rotate(_STATUS, city_id, now=now, days=days, dry_run=dry_run)
+
+    def _rotate(
+        self, kind: _SignerKind, city_id: str, *, now: _dt.datetime, days: int, dry_run: bool
+    ) -> CityState:
         st = self.load(city_id)
         root_entry = st.current_root()
         root_cert = self.certificate(city_id, root_entry["file"])
         self.keystore.signer(root_entry["key"])  # the passphrase opens the root key (also dry-run)
         if dry_run:
-            return self._planned_signer(st)
+            return self._planned(kind, st)
         with Change(self.keystore) as change:
-            new = self._new_signer(
-                st, root_entry, root_cert, now=now, ds_days=ds_days, change=change, in_use=self._in_use()
+            new = self._new(
+                kind, st, root_entry, root_cert, now=now, days=days, change=change, in_use=self._in_use()
             )
             self._save(new, change)
         return new
 
     @staticmethod
-    def _planned_signer(st: CityState) -> CityState:
-        signers = tuple(dict(s, status="retired") if s["status"] == "current" else s for s in st.signers)
+    def _planned(kind: _SignerKind, st: CityState) -> CityState:
+        """What a rotation would make (a dry run): the current one retired, a new one planned."""
+        entries: tuple[dict[str, Any], ...] = getattr(st, kind.field)
+        olds = tuple(dict(e, status="retired") if e["status"] == "current" else e for e in entries)
         planned = {
             "kid": "(new)",
             "file": "(new)",
-            "key": f"{st.id}.ds-{len(st.signers) + 1}",
+            "key": f"{st.id}.{kind.key_prefix}-{len(entries) + 1}",
             "root": st.current_root()["n"],
             "status": "current",
         }
-        return dataclasses.replace(st, signers=(*signers, planned))
+        return _with_entries(st, kind, (*olds, planned))
 
-    def _new_signer(
+    def _new(
         self,
+        kind: _SignerKind,
         st: CityState,
         root_entry: dict[str, Any],
         root_cert: x509.Certificate,
         *,
         now: _dt.datetime,
-        ds_days: int,
+        days: int,
         change: Change,
         in_use: set[str],
     ) -> CityState:
-        """``st`` with a new current DS (its key and certificate written through ``change``)."""
-        n = len(st.signers) + 1
-        key_name = f"{st.id}.ds-{n}"
-        end = min(now + _dt.timedelta(days=ds_days), root_cert.not_valid_after_utc)
+        """``st`` with a new current signer of ``kind`` (key and certificate through ``change``)."""
+        entries: tuple[dict[str, Any], ...] = getattr(st, kind.field)
+        n = len(entries) + 1
+        key_name = f"{st.id}.{kind.key_prefix}-{n}"
+        end = min(now + _dt.timedelta(days=days), root_cert.not_valid_after_utc)
         pub = change.fresh_key(key_name, in_use=in_use)
         if not isinstance(pub, ec.EllipticCurvePublicKey):
-            raise KeyStoreError("document signer keys are elliptic-curve keys")
-        ds = _sign_certificate_with(
+            raise KeyStoreError(f"{kind.what} keys are elliptic-curve keys")
+        cert = _sign_certificate_with(
             self.keystore.signer(root_entry["key"]),
-            lambda key: make_document_signer(
+            lambda key: kind.make(
                 key,
                 root_cert,
                 pub,
-                common_name=f"{st.name} DS {n}",
+                common_name=f"{st.name} {kind.label} {n}",
                 state=st.state,
                 not_before=now - _dt.timedelta(minutes=5),
                 not_after=end,
             ),
         )
-        kid = key_id(certificate_der(ds)).hex()
-        change.write(self._dir(st.id) / f"ds-{kid}.pem", _pem(ds))
-        signers = tuple(dict(s, status="retired") if s["status"] == "current" else s for s in st.signers)
+        kid = key_id(certificate_der(cert)).hex()
+        change.write(self._dir(st.id) / f"{kind.file_prefix}-{kid}.pem", _pem(cert))
+        olds = tuple(dict(e, status="retired") if e["status"] == "current" else e for e in entries)
         entry = {
             "kid": kid,
-            "file": f"ds-{kid}.pem",
+            "file": f"{kind.file_prefix}-{kid}.pem",
             "key": key_name,
             "root": root_entry["n"],
             "status": "current",
         }
-        return dataclasses.replace(st, signers=(*signers, entry))
+        return _with_entries(st, kind, (*olds, entry))
 
     def revoke_signer(self, city_id: str, kid_hex: str, *, dry_run: bool = False) -> CityState:
         """Mark a document signer revoked: everything it signed is red once the next trust
