@@ -500,6 +500,20 @@ def make_iaca(
     return builder.sign(private_key, _hash_for(private_key))
 
 
+_SIGN_ONLY = x509.KeyUsage(
+    digital_signature=True,
+    content_commitment=False,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=False,
+    crl_sign=False,
+    encipher_only=False,
+    decipher_only=False,
+)
+"""digitalSignature only: the key usage of document signers and status signers."""
+
+
 def make_document_signer(
     issuer_key: _SignKey,
     issuer_cert: x509.Certificate,
@@ -511,8 +525,39 @@ def make_document_signer(
     state: str | None = None,
 ) -> x509.Certificate:
     """A DS certificate under ``issuer_cert``: EKU mdlDS, digitalSignature only, ≤ 457 days."""
-    if (not_after - not_before).days > DS_MAX_DAYS:
-        raise ValueError(f"a document signer certificate may be valid for at most {DS_MAX_DAYS} days")
+    return _signer_certificate(
+        issuer_key,
+        issuer_cert,
+        public_key,
+        eku=DS_EKU,
+        what="a document signer certificate",
+        max_days=DS_MAX_DAYS,
+        not_a_ca=False,  # (ISO's DS profile has no BasicConstraints; verifiers check the EKU)
+        common_name=common_name,
+        not_before=not_before,
+        not_after=not_after,
+        state=state,
+    )
+
+
+def _signer_certificate(
+    issuer_key: _SignKey,
+    issuer_cert: x509.Certificate,
+    public_key: ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey,
+    *,
+    eku: x509.ObjectIdentifier,
+    what: str,
+    max_days: int,
+    not_a_ca: bool,
+    common_name: str,
+    not_before: _dt.datetime,
+    not_after: _dt.datetime,
+    state: str | None,
+) -> x509.Certificate:
+    """A signing certificate under a city root: one EKU, digitalSignature only, the root's
+    country, at most ``max_days`` (document signers and status signers)."""
+    if (not_after - not_before).days > max_days:
+        raise ValueError(f"{what} may be valid for at most {max_days} days")
     country = _country(issuer_cert.subject)
     if country is None:
         raise ValueError("the issuing root has no country")
@@ -525,21 +570,12 @@ def make_document_signer(
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before)
         .not_valid_after(not_after)
-        .add_extension(x509.ExtendedKeyUsage([DS_EKU]), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+    )
+    if not_a_ca:
+        builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+    builder = (
+        builder.add_extension(x509.ExtendedKeyUsage([eku]), critical=True)
+        .add_extension(_SIGN_ONLY, critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False
@@ -565,18 +601,6 @@ certificate lifetime, then the IANA value only (``specs/status-list.md`` §4).""
 STATUS_SIGNER_MAX_DAYS = 457
 """Longest validity of a status signer certificate: the DS limit (ISO 18013-5 Annex B.1.4)."""
 
-_SIGN_ONLY = x509.KeyUsage(
-    digital_signature=True,
-    content_commitment=False,
-    key_encipherment=False,
-    data_encipherment=False,
-    key_agreement=False,
-    key_cert_sign=False,
-    crl_sign=False,
-    encipher_only=False,
-    decipher_only=False,
-)
-
 
 def make_status_signer(
     issuer_key: _SignKey,
@@ -591,31 +615,19 @@ def make_status_signer(
     """A status signer certificate under the city root ``issuer_cert``: EKU
     :data:`STATUS_SIGNER_EKU` only, digitalSignature only, not a CA, at most 457 days, the
     root's country. It signs the city's status lists and nothing else (no DS EKU)."""
-    if (not_after - not_before).days > STATUS_SIGNER_MAX_DAYS:
-        raise ValueError(
-            f"a status signer certificate may be valid for at most {STATUS_SIGNER_MAX_DAYS} days"
-        )
-    country = _country(issuer_cert.subject)
-    if country is None:
-        raise ValueError("the issuing root has no country")
-    issuer_ski = issuer_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(common_name, country, state, None))
-        .issuer_name(issuer_cert.subject)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([STATUS_SIGNER_EKU]), critical=True)
-        .add_extension(_SIGN_ONLY, critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False
-        )
+    return _signer_certificate(
+        issuer_key,
+        issuer_cert,
+        public_key,
+        eku=STATUS_SIGNER_EKU,
+        what="a status signer certificate",
+        max_days=STATUS_SIGNER_MAX_DAYS,
+        not_a_ca=True,
+        common_name=common_name,
+        not_before=not_before,
+        not_after=not_after,
+        state=state,
     )
-    return builder.sign(issuer_key, _hash_for(issuer_key))
 
 
 def check_status_signer_profile(cert: x509.Certificate, issuer: x509.Certificate | None = None) -> None:
