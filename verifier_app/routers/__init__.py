@@ -1,0 +1,1 @@
+"""The verifier's HTTP routes: ``verify`` (POST /verify, GET /challenge) and ``bundle``."""
