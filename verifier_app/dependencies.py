@@ -128,12 +128,12 @@ TrustDep = Annotated[TrustState, Depends(get_trust)]
 
 def describe(loaded: Loaded, now: _dt.datetime) -> dict[str, Any]:
     """The bundle's summary for GET /bundle and the page's badge."""
+    bundle_parts = loaded.bundle.parts() if loaded.bundle is not None else ()
     parts = [
-        {"kind": p.kind, "name": p.name, "sequence": p.sequence, "issued": p.issued}
-        for p in (loaded.bundle.parts() if loaded.bundle is not None else ())
+        {"kind": p.kind, "name": p.name, "sequence": p.sequence, "issued": p.issued} for p in bundle_parts
     ]
     issued = [tl.trust_list.issued for tl in loaded.trust_lists] + [
-        p["issued"] for p in parts if p["kind"] == "status_list"
+        p.issued for p in bundle_parts if p.kind == "status_list"
     ]
     oldest = min(issued) if issued else None
     return {

@@ -15,7 +15,7 @@ import importlib.metadata
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import bundle, city, demo, mdoc, qr, status, trust
+from . import bundle, city, demo, mdoc, qr, serve, status, trust
 from .common import run
 
 __all__ = ["COMMAND_GROUPS", "build_parser", "main", "version"]
@@ -29,6 +29,7 @@ COMMAND_GROUPS: tuple[Callable[[Any], None], ...] = (
     mdoc.register,
     status.register,
     bundle.register,
+    serve.register,  # serve verifier
 )
 
 

@@ -92,6 +92,11 @@ TEMPLATES: dict[str, list[str]] = {
     ],
     "bundle show": ["@in:bundle.cbor --trust-root @in:ks/trust/roots/v1.root.cbor --at @time:T5 --json"],
     "bundle update": ["@in:bundle.cbor --status @in:status/cn-qingdao-1.status.cbor --out @out:b4.cbor"],
+    # --check: load and verify the trust, never serve (a test must not block on a server)
+    "serve verifier": [
+        "--bundle @in:bundle.cbor --trust-root @in:ks/trust/roots/v1.root.cbor --port 8470 --check",
+        "--trust-list @in:tl.cbor --trust-root @in:ks/trust/roots/v1.root.cbor --check",
+    ],
     "mdoc issue": [
         "--licence @in:licence.json --city @city:cn-qingdao --keystore @indir:ks"
         " --device-key @in:phone.pub.pem --out @out:is.cbor --at @time:T0",

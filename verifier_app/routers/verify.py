@@ -13,7 +13,7 @@ import datetime as _dt
 import logging
 import re
 import secrets
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 
@@ -74,7 +74,8 @@ def _categories(privileges: Any) -> list[Category]:
     for p in privileges if isinstance(privileges, list) else []:
         if not isinstance(p, dict) or not isinstance(p.get("vehicle_category_code"), str):
             continue
-        codes = p.get("codes") if isinstance(p.get("codes"), list) else []
+        found = p.get("codes")
+        codes: list[Any] = found if isinstance(found, list) else []
         out.append(
             Category(
                 code=p["vehicle_category_code"],
@@ -176,7 +177,7 @@ def verify(
     elements = dict(result.documents[0].elements.get(ISO, {})) if result.documents else {}
     portrait_ok = any(c.name == "portrait" and c.status == CheckStatus.PASSED.value for c in checks)
     portrait = elements.get("portrait") if portrait_ok else None
-    verdict = result.verdict.value
+    verdict: Literal["green", "amber", "red"] = result.verdict.value
     log.info("verify: %s, %d text(s), complete=%s", verdict, len(texts), complete)
     return VerifyResponse(
         verdict=verdict,

@@ -1,0 +1,100 @@
+"""``edl serve verifier``: the officer's handheld page (``verifier_app``) on this device.
+
+The trust is loaded before anything is served: a file that cannot be read exits 2, a bundle or
+trust list that does not verify exits 1 (its code in brackets), both with one line; ``--check``
+stops there (exit 0) and serves nothing. The web framework is imported only here, and only when
+the command runs: ``edl`` itself imports none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from .common import TRUST_ROOT_HELP, add_command, add_group, fail_usage, read_file
+
+__all__ = ["register"]
+
+DEFAULT_HOST = "127.0.0.1"
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text, 10)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: a number from 1 to 65535")
+    return port
+
+
+def _verifier(args: argparse.Namespace) -> int:
+    from ..pins import default_home
+
+    if bool(args.bundle) == bool(args.trust_list):
+        fail_usage("say whom to trust: exactly one of --trust-list TRUSTLIST.cbor or --bundle BUNDLE")
+    source = args.bundle or args.trust_list
+    read_file(source, "bundle" if args.bundle else "trust list")  # exit 2 now, not from the server
+    roots = args.trust_root or []
+    for root in roots:
+        read_file(root, "trust root")
+    try:
+        import uvicorn
+
+        from verifier_app import DEFAULT_PORT
+        from verifier_app.main import create_app
+        from verifier_app.settings import Settings
+    except ImportError as e:
+        fail_usage(f"the verifier's web packages are not installed ({e.name}): run scripts/setup.sh")
+    settings = Settings(
+        bundle=Path(args.bundle) if args.bundle else None,
+        trust_list=Path(args.trust_list) if args.trust_list else None,
+        trust_roots=tuple(Path(r) for r in roots),
+        home=default_home(),
+    )
+    try:
+        app = create_app(settings)
+    except ValueError as e:  # no operator root pinned or given
+        fail_usage(str(e))
+    except OSError as e:
+        fail_usage(f"cannot use the state folder {settings.home}: {e.strerror or e}")
+    loaded = app.state.trust.loaded
+    port = args.port or DEFAULT_PORT
+    cities = sorted({c.id for tl in loaded.trust_lists for c in tl.trust_list.cities})
+    print(f"edl: verifying with the {loaded.source}: {len(cities)} cities", file=sys.stderr)
+    if loaded.note:
+        print(f"edl: note: {loaded.note}", file=sys.stderr)
+    if args.check:
+        return 0
+    print(f"edl: the officer's page is at http://{args.host}:{port}/ (Ctrl-C stops it)", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=port, access_log=False, log_level="warning")
+    return 0
+
+
+def register(sub: Any) -> None:
+    group = add_group(
+        sub,
+        "serve",
+        help="run a service on this device",
+        example="edl serve verifier --bundle bundle.cbor --trust-root operator-root.cbor",
+    )
+    p = add_command(
+        group,
+        "verifier",
+        help="serve the officer's handheld page (camera scan, verdict, signed portrait), offline",
+        example="""\
+edl serve verifier --bundle edl-demo/bundle.cbor --trust-root edl-demo/operator-root.cbor
+edl serve verifier --trust-list edl-demo/trust-list.cbor --port 8471      (status: amber)
+edl serve verifier --bundle bundle.cbor --check      (load and verify the bundle, serve nothing)""",
+    )
+    p.add_argument("--bundle", metavar="BUNDLE", help="the handheld's bundle (trust lists and status lists)")
+    p.add_argument("--trust-list", metavar="FILE", help="a trust list alone (every status is then amber)")
+    p.add_argument("--trust-root", action="append", metavar="FILE", help=TRUST_ROOT_HELP)
+    p.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
+    p.add_argument("--port", type=_port, default=None, help="port to listen on (default 8470)")
+    p.add_argument(
+        "--check", action="store_true", help="load and verify the trust, then exit without serving"
+    )
+    p.set_defaults(func=_verifier)
