@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from edl.bundle import VerifiedBundle
-from edl.errors import EdlError
+from edl.errors import EdlError, TrustListExpiredError
 from edl.pins import Pins
 from edl.trust import TrustRoot, VerifiedTrustList, verify_root
 
@@ -108,8 +108,16 @@ class TrustState:
             log.info("accepted a bundle of %d bytes", len(data))
             return self.loaded
 
-    def check_clock(self, now: _dt.datetime) -> None:
+    def check_now(self, now: _dt.datetime) -> None:
+        """Refuse to verify on a clock turned back (the library's rule) or with a trust list
+        that has expired since it was loaded (a handheld runs for days): load a newer bundle."""
         self.pins.check_clock(now)
+        for tl in self.loaded.trust_lists:
+            if now > tl.trust_list.expires or now > tl.root.expires:
+                raise TrustListExpiredError(
+                    f"the trust list #{tl.trust_list.sequence} expired on "
+                    f"{min(tl.trust_list.expires, tl.root.expires):%Y-%m-%d %H:%M}Z: load a newer bundle"
+                )
 
 
 def get_clock(request: Request) -> Clock:

@@ -125,6 +125,20 @@ def test_the_challenge_is_checked(client, world):
     assert other["verdict"] == "red" and check(other, "challenge")["code"] == "challenge_mismatch"
 
 
+def test_an_expired_trust_list_and_a_turned_back_clock_refuse_to_verify(client, world):
+    from verifier_app.dependencies import get_clock
+
+    texts = world.valid.frames(at=NOW)
+    client.app.dependency_overrides[get_clock] = lambda: lambda: NOW + dt.timedelta(days=8)
+    r = client.post("/verify", json={"texts": texts})
+    assert r.status_code == 422 and r.json()["code"] == "trust_expired", r.text
+    client.app.dependency_overrides[get_clock] = lambda: lambda: NOW - dt.timedelta(days=1)
+    r = client.post("/verify", json={"texts": texts})
+    assert r.status_code == 409 and r.json()["code"] == "clock_turned_back", r.text
+    client.app.dependency_overrides.clear()
+    assert client.post("/verify", json={"texts": texts}).json()["verdict"] == "green"
+
+
 def test_bad_requests_are_one_json_error_without_echo(client):
     r = client.post("/verify", json={"texts": ["x"], "frames": ["not base64!"]})
     assert r.status_code == 422 and r.json()["code"] == "frame_unreadable"

@@ -162,7 +162,7 @@ def verify(
         log.info("verify: nothing read (%d frame(s))", len(body.frames))
         return VerifyResponse(verdict=None, complete=False, unreadable_frames=unreadable)
     now = clock()
-    trust.check_clock(now)
+    trust.check_now(now)
     loaded = trust.loaded
     result = verify_presentation(
         texts,
