@@ -94,6 +94,7 @@ class CityState:
     signers: tuple[dict[str, Any], ...]  # {"kid", "file", "key", "root", "status": current|retired|revoked}
     status_signers: tuple[dict[str, Any], ...] = ()  # as signers; absent from city.json before #10
     capacity: int | None = None  # expected licences (sizes the status lists); None: the default
+    test: bool = False  # a demo or test city: its licences are stamped TEST by verifiers
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -108,6 +109,8 @@ class CityState:
             out["status_signers"] = list(self.status_signers)
         if self.capacity is not None:
             out["capacity"] = self.capacity
+        if self.test:
+            out["test"] = True
         return out
 
     @classmethod
@@ -174,6 +177,8 @@ class CityState:
         capacity = obj.get("capacity")
         if capacity is not None and not number(capacity):
             raise damaged(path, "capacity is not a positive number")
+        if obj.get("test", False) not in (True, False):
+            raise damaged(path, "test is not true or false")
         return cls(
             id=obj["id"],
             name=obj["name"],
@@ -183,6 +188,7 @@ class CityState:
             signers=tuple(signers),
             status_signers=tuple(status_signers),
             capacity=capacity,
+            test=obj.get("test", False) is True,
         )
 
     def current_root(self) -> dict[str, Any]:
@@ -300,11 +306,13 @@ class CityAdmin:
         root_days: int = DEFAULT_ROOT_DAYS,
         ds_days: int = DEFAULT_DS_DAYS,
         capacity: int | None = None,
+        test: bool = False,
         dry_run: bool = False,
     ) -> CityState:
         """Create the city's root, its first document signer and its first status signer.
         ``capacity``: the licences the city expects (its status lists hold 1.5 × that;
-        :func:`edl.status_index.list_size_for`); ``None`` keeps the default."""
+        :func:`edl.status_index.list_size_for`); ``None`` keeps the default. ``test`` marks a
+        demo or test city: the trust list says so, and verifiers stamp its licences TEST."""
         check_city_id(city_id)
         if capacity is not None:
             from .status_index import list_size_for
@@ -326,6 +334,7 @@ class CityAdmin:
             roots=(root_entry,),
             signers=(),
             capacity=capacity,
+            test=test,
         )
         if dry_run:
             return self._planned(_STATUS, self._planned(_DS, planned))
@@ -582,6 +591,7 @@ class CityAdmin:
             roots=tuple(certificate_der(r) for r in roots if alive(r)),
             signers=tuple(signers),
             revoked=tuple(revoked),
+            test=st.test,
         )
 
     def export(self, city_id: str, *, now: _dt.datetime | None = None) -> bytes:

@@ -192,7 +192,7 @@ def run_demo(folder: Path, *, now: _dt.datetime, at: str | None = None) -> DemoS
     (folder / "exports").mkdir()
     for city_id, name, country, state in CITIES:
         admin = CityAdmin(private, keystore)
-        admin.init(city_id, name=name, country=country, state=state, now=now)
+        admin.init(city_id, name=name, country=country, state=state, now=now, test=True)
         export = admin.export(city_id, now=now)
         _write(folder / "exports" / f"{city_id}.export", export)
         operator.add(export)

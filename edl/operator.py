@@ -305,7 +305,13 @@ class Operator:
             )
             cities.append(
                 CityEntry(
-                    id=e.id, name=e.name, country=e.country, roots=roots, signers=signers, revoked=e.revoked
+                    id=e.id,
+                    name=e.name,
+                    country=e.country,
+                    roots=roots,
+                    signers=signers,
+                    revoked=e.revoked,
+                    test=e.test,
                 )
             )
         return TrustList(

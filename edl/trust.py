@@ -291,6 +291,9 @@ class CityEntry:
     roots: tuple[bytes, ...]
     signers: tuple[SignerEntry, ...] = ()
     revoked: tuple[RevokedSigner, ...] = ()
+    test: bool = False
+    """A demo or test city (``"test": true``, written only when set): its licences verify as
+    any other's, and a verifier's page stamps them TEST so nobody takes them for real."""
 
     def to_value(self) -> dict[str, Any]:
         return {
@@ -305,7 +308,7 @@ class CityEntry:
                 {"kid": r.kid, "spki": r.spki_sha256, "issuer": r.issuer, "serial": r.serial}
                 for r in self.revoked
             ],
-        }
+        } | ({"test": True} if self.test else {})
 
     @classmethod
     def from_value(cls, value: Any) -> CityEntry:
@@ -345,7 +348,14 @@ class CityEntry:
             roots=tuple(roots),
             signers=tuple(signers),
             revoked=revoked,
+            test=_test_flag(value.get("test", False)),
         )
+
+
+def _test_flag(value: Any) -> bool:
+    if value is not True and value is not False:
+        raise MalformedError("a city entry's test flag must be true or false")
+    return bool(value)
 
 
 def _revoked_signer(value: Any) -> RevokedSigner:

@@ -60,6 +60,7 @@ def cmd_city_init(args: argparse.Namespace) -> int:
             state=args.state,
             now=now(args),
             capacity=args.capacity,
+            test=args.test,
             dry_run=args.dry_run,
         )
     except ValueError as e:
@@ -216,6 +217,11 @@ edl city export cn-qingdao --keystore qingdao/ --out qingdao.export""",
         default=DEFAULT_CAPACITY,
         metavar="N",
         help="licences the city expects; its status lists hold 1.5 x N entries (default: %(default)s)",
+    )
+    p.add_argument(
+        "--test",
+        action="store_true",
+        help="a demo or test city: trust lists mark it, and verifiers stamp its licences TEST",
     )
     p.add_argument(
         "--pkcs11-module", metavar="LIBRARY", help="keep the keys on a PKCS#11 token (library path)"

@@ -3,6 +3,7 @@ expiry, revocation, and credentials from several cities verified through one lis
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -448,3 +449,28 @@ def test_pins_refuse_a_substituted_list_with_the_same_sequence(world, tmp_path):
         pins.load_list(old_but_newer, now=NOW)  # this device has seen a list signed at NOW+10d
     with pytest.raises(TrustListExpiredError):
         pins.load_list(old_but_newer, now=NOW + 10 * DAY)  # and on the right clock it has expired
+
+
+def test_a_test_city_is_flagged_in_the_list_and_nothing_else_changes(world):
+    entry = city_entry(world.qingdao, "cn-qingdao", "Qingdao", "CN")
+    plain = entry.to_value()
+    assert "test" not in plain  # lists without test cities keep their bytes
+    flagged = dataclasses.replace(entry, test=True)
+    assert CityEntry.from_value(flagged.to_value()).test is True
+    assert CityEntry.from_value(plain).test is False
+    with pytest.raises(MalformedError, match="test flag"):
+        CityEntry.from_value({**plain, "test": 1})
+    data = sign_trust_list(a_list(cities=(flagged,)), world.ops[:2], [world.root_bytes])
+    assert verify_trust_list(data, [world.root], now=NOW).trust_list.cities[0].test is True
+
+
+def test_city_init_test_flag_travels_to_the_trust_list(tmp_path):
+    from edl.city import CityAdmin, verify_city_export
+    from edl.keys import FileKeyStore
+
+    admin = CityAdmin(tmp_path, FileKeyStore(tmp_path / "keys", b"pass phrase"))
+    admin.init("cn-demo-city", name="Demo City", country="CN", now=NOW, test=True)
+    assert admin.load("cn-demo-city").test is True
+    assert verify_city_export(admin.export("cn-demo-city", now=NOW)).entry.test is True
+    admin.init("cn-real", name="Real", country="CN", now=NOW)
+    assert verify_city_export(admin.export("cn-real", now=NOW)).entry.test is False
