@@ -10,10 +10,13 @@ that cannot be read.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
 from .common import (
+    EXIT_GREEN,
+    EXIT_RED,
     TRUST_ROOT_HELP,
     add_command,
     add_group,
@@ -172,6 +175,47 @@ def cmd_bundle_show(args: argparse.Namespace) -> int:
     return 0 if verified else 1
 
 
+def cmd_bundle_push(args: argparse.Namespace) -> int:
+    """Send a bundle to a handheld's page (``edl serve verifier``): its ``POST /bundle`` takes it
+    only when every part verifies and none is older than what it holds. The one command that
+    opens a connection, to the URL given, never the library."""
+    import json as _json
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    data = read_file(args.bundle, "bundle")
+    url = args.to.rstrip("/")
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        fail_usage(f"--to {args.to!r} is not a URL: give the handheld's address, e.g. http://127.0.0.1:8470")
+    if not parts.path.endswith("/bundle"):
+        url += "/bundle"
+    request = urllib.request.Request(
+        url, data=data, method="POST", headers={"Content-Type": "application/octet-stream"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=args.timeout) as response:  # noqa: S310 (http(s) only)
+            body = _json.loads(response.read(1 << 20) or b"{}")
+    except urllib.error.HTTPError as e:
+        try:
+            err = _json.loads(e.read(1 << 16))
+            code, message = str(err.get("code", e.code)), str(err.get("message", e.reason))
+        except ValueError:
+            code, message = str(e.code), str(e.reason)
+        print(f"edl: the handheld refused the bundle: {message} [{code}]", file=sys.stderr)
+        return EXIT_RED
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        reason = getattr(e, "reason", e)
+        fail_usage(f"cannot reach {url}: {reason}; is 'edl serve verifier' running there?")
+    emit(
+        args,
+        {"pushed": args.bundle, "to": url, "handheld": body},
+        [f"the handheld at {url} took {args.bundle}: {len(body.get('cities', []))} cities"],
+    )
+    return EXIT_GREEN
+
+
 def register(sub: Any) -> None:
     bundle = add_group(
         sub,
@@ -236,3 +280,17 @@ edl bundle show bundle.cbor --trust-root operator-root.cbor --json""",
     p.add_argument("--out", metavar="BUNDLE", help="write the new bundle here instead")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_bundle_update)
+
+    p = add_command(
+        bundle,
+        "push",
+        help="send a bundle from the office to a handheld's page (it checks every part first)",
+        example="edl bundle push bundle.cbor --to http://127.0.0.1:8470",
+    )
+    p.add_argument("bundle", metavar="BUNDLE", help="the bundle file")
+    p.add_argument("--to", required=True, metavar="URL", help="the handheld's address (edl serve verifier)")
+    p.add_argument(
+        "--timeout", type=float, default=30.0, metavar="SECONDS", help="give up after (default: %(default)s)"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_bundle_push)

@@ -96,3 +96,50 @@ def test_the_server_serves_the_page(tmp_path, files):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_bundle_push_sends_a_newer_bundle_and_the_handheld_refuses_an_older(tmp_path, capsys):
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=1)
+    city = make_city("Qingdao", "CN", now=now)
+    published = publish_trust_list({"cn-qingdao": (city, "CN")}, now=now)
+    ss = make_status_signer_for(city, not_before=now - dt.timedelta(days=1))
+    old, new = tmp_path / "old.cbor", tmp_path / "new.cbor"
+    for path, seq in ((old, 1), (new, 2)):
+        lst = token(ss, sequence=seq, issued=now, expires=now + dt.timedelta(days=2))
+        path.write_bytes(build_bundle([published.data], [lst]))
+    (tmp_path / "root.cbor").write_bytes(sign_root(published.root, [published.op]))
+    port = free_port()
+    env = {**os.environ, "EDL_HOME": str(tmp_path / "home")}
+    argv = [
+        "serve",
+        "verifier",
+        "--bundle",
+        str(old),
+        "--port",
+        str(port),
+        "--trust-root",
+        str(tmp_path / "root.cbor"),
+    ]
+    proc = subprocess.Popen([sys.executable, "-m", "edl.cli", *argv], env=env, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/bundle", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read().decode()
+                time.sleep(0.1)
+        url = f"http://127.0.0.1:{port}"
+        code, out, err = run(capsys, "bundle", "push", str(new), "--to", url, "--json")
+        assert code == 0, err
+        assert httpx.get(f"{url}/bundle", timeout=2).json()["cities"] == ["cn-qingdao"]
+        code, out, err = run(capsys, "bundle", "push", str(old), "--to", url)
+        assert code == 1 and "status_rollback" in err and err.count("\n") == 1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    code, _, err = run(capsys, "bundle", "push", str(new), "--to", f"http://127.0.0.1:{free_port()}")
+    assert code == 2 and "edl serve verifier" in err
+    code, _, err = run(capsys, "bundle", "push", str(new), "--to", "ftp://x")
+    assert code == 2 and "not a URL" in err

@@ -90,6 +90,7 @@ TEMPLATES: dict[str, list[str]] = {
         "--trust-list @in:tl.cbor --status @indir:status --out @out:b2.cbor --json",
         "--trust-list @in:tl.cbor --status @in:status/cn-qingdao-1.status.cbor --out @out:b3.cbor",
     ],
+    "bundle push": ["@in:bundle.cbor --to http://127.0.0.1:9 --timeout 2"],  # nothing listens: exit 2
     "bundle show": ["@in:bundle.cbor --trust-root @in:ks/trust/roots/v1.root.cbor --at @time:T5 --json"],
     "bundle update": ["@in:bundle.cbor --status @in:status/cn-qingdao-1.status.cbor --out @out:b4.cbor"],
     # --check: load and verify the trust, never serve (a test must not block on a server)
