@@ -23,6 +23,8 @@ if [ "$WITH_TEST" = 1 ]; then
     command -v npm >/dev/null || need_apt+=(npm)
     [ -e /usr/lib/softhsm/libsofthsm2.so ] || need_apt+=(softhsm2)
     ldconfig -p 2>/dev/null | grep -q libzbar.so.0 || need_apt+=(libzbar0)
+    # the page's tests drive Debian's chromium with the PyPI playwright (never `playwright install`)
+    [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
     log "installing Debian packages: ${need_apt[*]}"

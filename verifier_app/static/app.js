@@ -192,6 +192,7 @@ async function startScan() {
   $("stop").hidden = false;
   $("scan-hint").textContent = t("ui.hint_scanning");
   timer = setInterval(sendFrame, FRAME_MS);
+  sendFrame();  // the first frame now, not a tick later
 }
 
 function stopScan() {

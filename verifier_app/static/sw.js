@@ -7,6 +7,7 @@ const PAGE = [
   "/",
   "/static/app.js",
   "/static/style.css",
+  "/static/icon.svg",
   "/static/i18n/en.json",
   "/static/i18n/zh.json",
   "/static/i18n/ja.json",
