@@ -177,37 +177,20 @@ def cmd_bundle_show(args: argparse.Namespace) -> int:
 
 def cmd_bundle_push(args: argparse.Namespace) -> int:
     """Send a bundle to a handheld's page (``edl serve verifier``): its ``POST /bundle`` takes it
-    only when every part verifies and none is older than what it holds. The one command that
-    opens a connection, to the URL given, never the library."""
-    import json as _json
-    import urllib.error
-    import urllib.parse
-    import urllib.request
+    only when every part verifies and none is older than what it holds. The connection is
+    opened by ``verifier_app.client``, to the URL given: the ``edl`` package never does."""
+    from verifier_app.client import HandheldRefused, HandheldUnreachable, push_bundle
 
     data = read_file(args.bundle, "bundle")
-    url = args.to.rstrip("/")
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        fail_usage(f"--to {args.to!r} is not a URL: give the handheld's address, e.g. http://127.0.0.1:8470")
-    if not parts.path.endswith("/bundle"):
-        url += "/bundle"
-    request = urllib.request.Request(
-        url, data=data, method="POST", headers={"Content-Type": "application/octet-stream"}
-    )
     try:
-        with urllib.request.urlopen(request, timeout=args.timeout) as response:  # noqa: S310 (http(s) only)
-            body = _json.loads(response.read(1 << 20) or b"{}")
-    except urllib.error.HTTPError as e:
-        try:
-            err = _json.loads(e.read(1 << 16))
-            code, message = str(err.get("code", e.code)), str(err.get("message", e.reason))
-        except ValueError:
-            code, message = str(e.code), str(e.reason)
-        print(f"edl: the handheld refused the bundle: {message} [{code}]", file=sys.stderr)
+        url, body = push_bundle(data, args.to, timeout=args.timeout)
+    except ValueError as e:
+        fail_usage(str(e))
+    except HandheldUnreachable as e:
+        fail_usage(f"{e}; is 'edl serve verifier' running there?")
+    except HandheldRefused as e:
+        print(f"edl: the handheld refused the bundle: {e.message} [{e.code}]", file=sys.stderr)
         return EXIT_RED
-    except (urllib.error.URLError, OSError, ValueError) as e:
-        reason = getattr(e, "reason", e)
-        fail_usage(f"cannot reach {url}: {reason}; is 'edl serve verifier' running there?")
     emit(
         args,
         {"pushed": args.bundle, "to": url, "handheld": body},
