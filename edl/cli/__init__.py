@@ -15,7 +15,7 @@ import importlib.metadata
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import bundle, city, demo, mdoc, qr, serve, status, trust
+from . import bundle, city, demo, issuer, mdoc, qr, serve, status, trust
 from .common import run
 
 __all__ = ["COMMAND_GROUPS", "build_parser", "main", "version"]
@@ -29,7 +29,8 @@ COMMAND_GROUPS: tuple[Callable[[Any], None], ...] = (
     mdoc.register,
     status.register,
     bundle.register,
-    serve.register,  # serve verifier
+    serve.register,  # serve verifier, serve issuer
+    issuer.register,  # issuer api-key
 )
 
 

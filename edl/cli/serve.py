@@ -1,4 +1,5 @@
-"""``edl serve verifier``: the officer's handheld page (``verifier_app``) on this device.
+"""``edl serve verifier``: the officer's handheld page (``verifier_app``) on this device;
+``edl serve issuer``: the city's issuing service (``issuer_app``, ``--check`` as below).
 
 The trust is loaded before anything is served: a file that cannot be read exits 2, a bundle or
 trust list that does not verify exits 1 (its code in brackets), both with one line; ``--check``
@@ -73,6 +74,38 @@ def _verifier(args: argparse.Namespace) -> int:
     return 0
 
 
+def _issuer(args: argparse.Namespace) -> int:
+    keystore_dir = Path(args.keystore)
+    if not keystore_dir.is_dir():
+        fail_usage(f"no key store at {args.keystore}")
+    from ..errors import safe_repr
+    from .common import open_keystore
+
+    keystore = open_keystore(args.keystore)  # exit 2 now without a passphrase, not from the server
+    try:
+        import uvicorn
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from issuer_app import DEFAULT_PORT as ISSUER_PORT
+        from issuer_app.main import create_app as create_issuer
+        from issuer_app.settings import Settings as IssuerSettings
+    except ImportError as e:
+        fail_usage(f"the issuer's web packages are not installed ({e.name}): run scripts/setup.sh")
+    settings = IssuerSettings(keystore=keystore_dir, db_url=args.db)
+    try:
+        app = create_issuer(settings, keystore=keystore)
+    except (SQLAlchemyError, ValueError, OSError) as e:  # (UnicodeError is a ValueError)
+        fail_usage(f"cannot open the database {safe_repr(settings.database, limit=200)}: {type(e).__name__}")
+    cities = app.state.admin.cities()
+    print(f"edl: issuing for {len(cities)} cities ({', '.join(cities) or 'none'}); database {safe_repr(settings.database, limit=200)}", file=sys.stderr)
+    if args.check:
+        return 0
+    port = args.port or ISSUER_PORT
+    print(f"edl: the issuing service is at http://{args.host}:{port}/ (Ctrl-C stops it)", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=port, access_log=False, log_level="warning")
+    return 0
+
+
 def register(sub: Any) -> None:
     group = add_group(
         sub,
@@ -98,3 +131,17 @@ edl serve verifier --bundle bundle.cbor --check      (load and verify the bundle
         "--check", action="store_true", help="load and verify the trust, then exit without serving"
     )
     p.set_defaults(func=_verifier)
+    p = add_command(
+        group,
+        "issuer",
+        help="serve the city's issuing service (API keys, nonces, issue) on a SQL database",
+        example="""\
+edl serve issuer --keystore qingdao/      (database qingdao/issuer.db, port 8471)
+edl serve issuer --keystore qingdao/ --db sqlite:////var/lib/edl/issuer.db --check""",
+    )
+    p.add_argument("--keystore", required=True, metavar="DIR", help="the cities' key-store folder")
+    p.add_argument("--db", metavar="DSN", help="database: a URL, or a SQLite file (default issuer.db in --keystore)")
+    p.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
+    p.add_argument("--port", type=_port, default=None, help="port to listen on (default 8471)")
+    p.add_argument("--check", action="store_true", help="open the key store and database, then exit")
+    p.set_defaults(func=_issuer)

@@ -98,6 +98,10 @@ TEMPLATES: dict[str, list[str]] = {
         "--bundle @in:bundle.cbor --trust-root @in:ks/trust/roots/v1.root.cbor --port 8470 --check",
         "--trust-list @in:tl.cbor --trust-root @in:ks/trust/roots/v1.root.cbor --check",
     ],
+    "serve issuer": ["--keystore @indir:ks --db @out:issuer2.db --port 8471 --check"],
+    "issuer api-key create": ["--name desk-2 --scopes issue,revoke --db @out:keys.db"],
+    "issuer api-key list": ["--db @in:issuer.db --json"],
+    "issuer api-key revoke": ["desk-1 --db @in:issuer.db"],
     "mdoc issue": [
         "--licence @in:licence.json --city @city:cn-qingdao --keystore @indir:ks"
         " --device-key @in:phone.pub.pem --out @out:is.cbor --at @time:T0",
@@ -186,6 +190,7 @@ def world(tmp_path_factory):
             " --out {d}/resp.cbor",
             "status publish cn-qingdao --keystore {d}/ks --out {d}/status/ --at " + T0,
             "bundle build --trust-list {d}/tl.cbor --status {d}/status --out {d}/bundle.cbor",
+            "issuer api-key create --name desk-1 --scopes issue --db {d}/issuer.db",
         ):
             _ok(line, d)
     (d / "root.pem").write_bytes((d / "ks/cities/cn-qingdao/root-1.pem").read_bytes())

@@ -1,0 +1,41 @@
+"""``create_app(settings)``: the database, the city admin, the routers and the error boundary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from edl.city import CityAdmin
+from edl.keys import FileKeyStore
+
+from . import errors
+from .db import make_engine, make_sessions
+from .dependencies import Clock, system_clock
+from .routers import health, licences
+from .settings import Settings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings, *, clock: Clock = system_clock, keystore: Any = None) -> FastAPI:
+    """The issuing service. ``keystore`` defaults to the file key store of ``settings.keystore``
+    (its passphrase from the settings, else EDL_KEYSTORE_PASSPHRASE); the tables are created."""
+    app = FastAPI(
+        title="edl issuer",
+        description="A city's issuing service: API keys, single-use nonces, ISO mdoc + compact credentials.",
+        docs_url=None,  # no CDN: the schema is at /openapi.json
+        redoc_url=None,
+    )
+    if keystore is None:
+        keystore = FileKeyStore(settings.keystore / "keys", settings.passphrase_bytes())
+    engine = make_engine(settings.database)
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.engine = engine
+    app.state.sessions = make_sessions(engine)
+    app.state.admin = CityAdmin(settings.keystore, keystore)
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(licences.router)
+    return app

@@ -1,0 +1,45 @@
+"""Settings read once: the database, the city key-store folder and its passphrase."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+__all__ = ["NONCE_LIFETIME", "Settings", "db_url_of", "default_db_url"]
+
+NONCE_LIFETIME = dt.timedelta(minutes=5)
+
+
+def default_db_url(keystore: Path | None) -> str:
+    """``sqlite:///issuer.db`` in the key-store folder (else the current folder)."""
+    folder = keystore if keystore is not None else Path.cwd()
+    return f"sqlite:///{Path(folder).resolve() / 'issuer.db'}"
+
+
+def db_url_of(text: str) -> str:
+    """A database URL as given (``sqlite:///...``, ``postgresql://...``), or a file path for SQLite."""
+    return text if "://" in text else f"sqlite:///{Path(text).resolve()}"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    keystore: Path
+    db_url: str | None = None
+    passphrase: SecretStr | None = None  # else EDL_KEYSTORE_PASSPHRASE (never logged, never echoed)
+    nonce_lifetime: dt.timedelta = NONCE_LIFETIME
+
+    @property
+    def database(self) -> str:
+        return db_url_of(self.db_url) if self.db_url else default_db_url(self.keystore)
+
+    def passphrase_bytes(self) -> bytes:
+        if self.passphrase is not None:
+            return self.passphrase.get_secret_value().encode()
+        env = os.environ.get("EDL_KEYSTORE_PASSPHRASE")
+        if not env:
+            raise ValueError("the key store needs a passphrase: set EDL_KEYSTORE_PASSPHRASE")
+        return env.encode()
