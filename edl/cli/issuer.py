@@ -21,14 +21,24 @@ __all__ = ["register"]
 DB_HELP = "the service's database: a URL, or a SQLite file (default issuer.db in the current folder)"
 
 
-def _sessions(args: argparse.Namespace) -> Any:
+def _db() -> Any:
+    """``issuer_app.db``, or exit 2 saying what is missing (never exit 70)."""
     try:
-        from sqlalchemy.exc import SQLAlchemyError
+        import sqlalchemy  # noqa: F401
 
-        from issuer_app.db import make_engine, make_sessions
-        from issuer_app.settings import db_url_of, default_db_url
+        from issuer_app import db
     except ImportError as e:
         fail_usage(f"the issuer's packages are not installed ({e.name}): run scripts/setup.sh")
+    return db
+
+
+def _sessions(args: argparse.Namespace) -> Any:
+    db = _db()
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from issuer_app.settings import db_url_of, default_db_url
+
+    make_engine, make_sessions = db.make_engine, db.make_sessions
     url = db_url_of(args.db) if args.db else default_db_url(None)
     try:
         return make_sessions(make_engine(url))
@@ -41,16 +51,15 @@ def _now() -> _dt.datetime:
 
 
 def _create(args: argparse.Namespace) -> int:
-    from issuer_app.db import check_scopes, create_api_key
-
+    db = _db()
     try:
-        scopes = check_scopes(args.scopes)
+        scopes = db.check_scopes(args.scopes)
     except ValueError as e:
         fail_usage(str(e))
     sessions = _sessions(args)
     with sessions() as s:
         try:
-            key = create_api_key(s, args.name, scopes, _now())
+            key = db.create_api_key(s, args.name, scopes, _now())
         except ValueError as e:
             fail_usage(str(e))
     print(
@@ -61,11 +70,12 @@ def _create(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    sessions = _sessions(args)
     from sqlalchemy import select
 
     from issuer_app.db import ApiKey
 
-    with _sessions(args)() as s:
+    with sessions() as s:
         keys = s.scalars(select(ApiKey).order_by(ApiKey.id)).all()
     rows = [
         {
@@ -88,11 +98,12 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _revoke(args: argparse.Namespace) -> int:
+    sessions = _sessions(args)
     from sqlalchemy import select
 
     from issuer_app.db import ApiKey
 
-    with _sessions(args)() as s:
+    with sessions() as s:
         key = s.scalar(select(ApiKey).where(ApiKey.name == args.name))
         if key is None:
             fail_usage(f"no API key named {args.name!r}")
