@@ -629,46 +629,20 @@ class CityAdmin:
                     "do": f"edl city renew-root {city_id}",
                 }
             )
-        cur = st.current_signer()
-        if cur is None:
-            findings.append(
-                {
-                    "city": city_id,
-                    "what": "no current document signer",
-                    "expires": None,
-                    "do": f"edl city rotate-signer {city_id}",
-                }
-            )
-        else:
-            dc = self.certificate(city_id, cur["file"])
-            if dc.not_valid_after_utc <= soon:
+        for kind, missing, command in (
+            (_DS, "no current document signer", "rotate-signer"),
+            (_STATUS, "no status signer (its status lists cannot be published)", "rotate-status-signer"),
+        ):
+            entries: tuple[dict[str, Any], ...] = getattr(st, kind.field)
+            cur = next((e for e in entries if e["status"] == "current"), None)
+            expires = None if cur is None else self.certificate(city_id, cur["file"]).not_valid_after_utc
+            if cur is None or (expires is not None and expires <= soon):
                 findings.append(
                     {
                         "city": city_id,
-                        "what": f"document signer {cur['kid']}",
-                        "expires": dc.not_valid_after_utc,
-                        "do": f"edl city rotate-signer {city_id}",
-                    }
-                )
-        ss = st.current_status_signer()
-        if ss is None:
-            findings.append(
-                {
-                    "city": city_id,
-                    "what": "no status signer (its status lists cannot be published)",
-                    "expires": None,
-                    "do": f"edl city rotate-status-signer {city_id}",
-                }
-            )
-        else:
-            sc = self.certificate(city_id, ss["file"])
-            if sc.not_valid_after_utc <= soon:
-                findings.append(
-                    {
-                        "city": city_id,
-                        "what": f"status signer {ss['kid']}",
-                        "expires": sc.not_valid_after_utc,
-                        "do": f"edl city rotate-status-signer {city_id}",
+                        "what": missing if cur is None else f"{kind.what} {cur['kid']}",
+                        "expires": expires,
+                        "do": f"edl city {command} {city_id}",
                     }
                 )
         return findings
