@@ -107,7 +107,11 @@ def parse_time(text: str) -> _dt.datetime:
 def now(args: argparse.Namespace) -> _dt.datetime:
     """``--at`` when given, else the clock (the one place the CLI reads it)."""
     at = getattr(args, "at", None)
-    return parse_time(at) if at else _dt.datetime.now(_dt.UTC).replace(microsecond=0)
+    if at is None:
+        return _dt.datetime.now(_dt.UTC).replace(microsecond=0)
+    if not at.strip():
+        fail_usage("--at is empty: give an RFC 3339 time such as 2026-11-25T08:00:00Z, or leave --at out for now")
+    return parse_time(at)
 
 
 def _passphrase(what: str, *, creating: bool = False) -> bytes:
