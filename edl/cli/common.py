@@ -110,7 +110,9 @@ def now(args: argparse.Namespace) -> _dt.datetime:
     if at is None:
         return _dt.datetime.now(_dt.UTC).replace(microsecond=0)
     if not at.strip():
-        fail_usage("--at is empty: give an RFC 3339 time such as 2026-11-25T08:00:00Z, or leave --at out for now")
+        fail_usage(
+            "--at is empty: give an RFC 3339 time such as 2026-11-25T08:00:00Z, or leave --at out for now"
+        )
     return parse_time(at)
 
 
