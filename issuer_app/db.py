@@ -85,6 +85,10 @@ class IssuedLicenceRow(Base):
     mdoc: Mapped[bytes] = mapped_column(LargeBinary)
     compact: Mapped[str] = mapped_column(Text)  # JSON {profile: base64}
     thumbnail: Mapped[bytes] = mapped_column(LargeBinary)
+    licence_json: Mapped[str] = mapped_column(Text)  # the licence as sent (a renewal signs it again)
+    state: Mapped[str] = mapped_column(String(20), default="valid")  # valid, suspended, revoked
+    state_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    updated: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class IdempotentAnswer(Base):
@@ -107,6 +111,7 @@ class Audit(Base):
     ok: Mapped[bool] = mapped_column(Boolean)
     when: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     request_id: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str | None] = mapped_column(String(64), nullable=True)  # issuing.subject_hash
 
 
 def hash_key(key: str) -> str:

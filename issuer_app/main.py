@@ -12,8 +12,10 @@ from edl.keys import FileKeyStore
 from . import errors
 from .db import make_engine, make_sessions
 from .dependencies import Clock, system_clock
+from .issuing import IssuingContext
 from .routers import health, licences
 from .settings import Settings
+from .status_store import FileStatusStore
 
 __all__ = ["create_app"]
 
@@ -35,6 +37,9 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, keystore: Any
     app.state.engine = engine
     app.state.sessions = make_sessions(engine)
     app.state.admin = CityAdmin(settings.keystore, keystore)
+    app.state.issuing = IssuingContext(
+        admin=app.state.admin, clock=clock, status=FileStatusStore(app.state.admin)
+    )
     errors.install(app)
     app.include_router(health.router)
     app.include_router(licences.router)

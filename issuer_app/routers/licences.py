@@ -18,17 +18,15 @@ from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from edl.city import check_city_id
-from edl.city_status import CityStatus
-from edl.credentials import issue_licence
-from edl.model import Licence, LicenceError
-from edl.status import Status, status_uri
 
 from ..auth import Caller, require
-from ..db import Audit, IdempotentAnswer, IssuedLicenceRow, Nonce
+from ..db import IdempotentAnswer, IssuedLicenceRow, Nonce
 from ..dependencies import request_id
 from ..errors import AppError
+from ..issuing import issue_one
 from ..schemas import ErrorResponse, IssueRequest, IssueResponse, NonceResponse
 
 router = APIRouter(prefix="/v1/cities/{city}")
@@ -64,10 +62,6 @@ def _unb64(text: str, what: str) -> bytes:
         return base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, ValueError, UnicodeEncodeError):
         raise AppError(422, "bad_request", f"{what} is not base64") from None
-
-
-def _audit(request: Request, session: Any, who: str, what: str, ok: bool, rid: str) -> None:
-    session.add(Audit(who=who, what=what, ok=ok, when=request.app.state.clock(), request_id=rid))
 
 
 def _city(request: Request, city: str) -> None:
@@ -113,20 +107,19 @@ def _check_possession(key: ec.EllipticCurvePublicKey, nonce: str, signature_b64:
         raise AppError(422, "not_holder", "the nonce is not signed by the device key sent") from None
 
 
-def _consume_nonce(request: Request, city: str, value: str) -> None:
-    """Single use: the first request that marks it used wins; expired after the lifetime."""
+def _consume_nonce(request: Request, session: Session, city: str, value: str) -> None:
+    """Single use: marked used in the caller's transaction (undone if the issue fails); the first
+    transaction that commits it wins; expired after the lifetime."""
     now = request.app.state.clock()
-    with request.app.state.sessions() as s:
-        nonce = s.get(Nonce, value)
-        if nonce is None or nonce.city != city:
-            raise AppError(422, "nonce_unknown", "the nonce was not given out for this city")
-        if nonce.used is not None:
-            raise AppError(409, "nonce_used", "the nonce was used already: ask for a new one")
-        if now - _aware(nonce.created) > request.app.state.settings.nonce_lifetime:
-            raise AppError(422, "nonce_expired", "the nonce expired: ask for a new one")
-        done = s.execute(update(Nonce).where(Nonce.value == value, Nonce.used.is_(None)).values(used=now))
-        s.commit()
-    if done.rowcount != 1:
+    nonce = session.get(Nonce, value)
+    if nonce is None or nonce.city != city:
+        raise AppError(422, "nonce_unknown", "the nonce was not given out for this city")
+    if nonce.used is not None:
+        raise AppError(409, "nonce_used", "the nonce was used already: ask for a new one")
+    if now - _aware(nonce.created) > request.app.state.settings.nonce_lifetime:
+        raise AppError(422, "nonce_expired", "the nonce expired: ask for a new one")
+    done = session.execute(update(Nonce).where(Nonce.value == value, Nonce.used.is_(None)).values(used=now))
+    if done.rowcount != 1:  # type: ignore[attr-defined]
         raise AppError(409, "nonce_used", "the nonce was used already: ask for a new one")
 
 
@@ -180,57 +173,20 @@ def issue(
                 json.loads(first.body), status_code=first.status, headers={"Idempotent-Replay": "true"}
             )
     _city(request, city)
-    try:
-        licence = Licence.from_json(body.licence)
-    except LicenceError as e:
-        raise AppError(422, "malformed", f"the licence does not fit: {e}") from None
     device_key = _device_key(body.device_key)
     _check_possession(device_key, body.nonce, body.signature)
-    number = licence.document_number
     with state.sessions() as s:
-        held = s.scalar(
-            select(IssuedLicenceRow.id).where(
-                IssuedLicenceRow.city == city, IssuedLicenceRow.document_number == number
-            )
+        _consume_nonce(request, s, city, body.nonce)
+        row = issue_one(
+            state.issuing,
+            s,
+            licence=body.licence,
+            device_key=device_key,
+            city=city,
+            who=caller.name,
+            request_id=rid,
         )
-    if held is not None:
-        raise AppError(409, "already_issued", "this document number is issued already (renewal comes later)")
-    _consume_nonce(request, city, body.nonce)
-    signer = state.admin.document_signer(city)
-    cs = CityStatus(state.admin)
-    list_id, idx, kept = cs.allocate(city, number)
-    if kept and cs.status_of(city, list_id, idx) is Status.REVOKED:
-        raise AppError(409, "revoked", "this document number is revoked: a new licence needs a new number")
-    now = state.clock()
-    uri = status_uri(city, list_id)
-    issued = issue_licence(
-        licence,
-        city=city,
-        device_key=device_key,
-        signer=signer,
-        now=now,
-        status=(list_id, idx),
-        status_uri=uri,
-    )
-    row = IssuedLicenceRow(
-        city=city,
-        document_number=number,
-        device_key=device_key.public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        ),
-        status_list=list_id,
-        status_idx=idx,
-        status_uri=uri,
-        signer_kid=issued.signer_kid.hex(),
-        issued=now,
-        valid_until=issued.valid_until,
-        mdoc=issued.mdoc.to_bytes(),
-        compact=json.dumps({p: _b64(b) for p, b in issued.compact.items()}),
-        thumbnail=issued.thumbnail,
-    )
-    answer = _answer(row)
-    with state.sessions() as s:
-        s.add(row)
+        answer = _answer(row)
         if idempotency_key is not None:
             s.add(
                 IdempotentAnswer(
@@ -239,10 +195,9 @@ def issue(
                     request_sha256=fingerprint,
                     status=200,
                     body=json.dumps(answer),
-                    created=now,
+                    created=row.issued,
                 )
             )
-        _audit(request, s, caller.name, f"issue {city}", True, rid)
         try:
             s.commit()
         except IntegrityError:

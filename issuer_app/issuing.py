@@ -1,0 +1,169 @@
+"""Issuing one licence inside an open database session: the one path both the HTTP API
+(``POST /v1/cities/{city}/licences``) and ``edl issuer batch-issue`` take.
+
+::
+
+    ctx = IssuingContext(admin=CityAdmin(folder, keystore), clock=system_clock,
+                         status=DbStatusStore(engine))
+    with sessions() as session:           # issuer_app.db.make_sessions(engine)
+        row = issue_one(ctx, session, licence=licence, device_key=key, city="cn-qingdao",
+                        who="batch:worker-1", request_id="batch-17-line-42")
+        session.commit()                  # the caller commits (or rolls back): nothing is
+                                          # visible before, nothing is left half-written after
+
+:func:`issue_one` checks that the document number is not issued yet in the city (``AppError``
+409 ``already_issued``), takes a status index from ``ctx.status`` (recorded for the document
+number, refused with 409 ``revoked`` if that number's place is revoked), signs the mdoc and the
+compact credentials with the city's current document signer (``edl.credentials.issue_licence``)
+and adds the :class:`~issuer_app.db.IssuedLicenceRow` and an :class:`~issuer_app.db.Audit` row
+to ``session``. It does not commit. Proof of possession (the nonce) is the caller's business:
+the API consumes its nonce in the same session before calling this; the batch waives it under
+the admin scope and says so in ``what`` (e.g. ``what="batch-issue"``).
+
+An index handed out and then rolled back is never handed out again (a wasted place, as in
+``edl.status_index``); a licence row is only there if its transaction committed.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from edl.credentials import issue_licence
+from edl.model import Licence, LicenceError
+from edl.status import status_uri
+
+from .db import Audit, IssuedLicenceRow
+from .dependencies import Clock
+from .errors import AppError
+
+__all__ = ["IssuingContext", "add_audit", "issue_one", "subject_hash"]
+
+
+@dataclass(frozen=True)
+class IssuingContext:
+    """What issuing needs: ``admin`` (an ``edl.city.CityAdmin`` over the key store: signing keys,
+    read-only), ``clock`` (aware UTC ``datetime``), ``status`` (the status store, see
+    :mod:`issuer_app.status_store`: ``allocate(session, city, document_number) -> (list id,
+    index, kept)`` and ``status_of(session, city, list_id, index) -> edl.status.Status``)."""
+
+    admin: Any
+    clock: Clock
+    status: Any
+
+
+def subject_hash(city: str, document_number: str) -> str:
+    """What the audit keeps of whose licence: a SHA-256 prefix, never the number itself."""
+    return hashlib.sha256(f"{city}\x00{document_number}".encode()).hexdigest()[:32]
+
+
+def add_audit(
+    session: Session,
+    *,
+    who: str,
+    what: str,
+    when: dt.datetime,
+    request_id: str,
+    ok: bool = True,
+    subject: str | None = None,
+) -> None:
+    """One append-only audit row: ``who`` (API key name), ``what`` (action and city), ``when``,
+    ``request_id``, and ``subject`` (:func:`subject_hash`, or None)."""
+    session.add(Audit(who=who, what=what, ok=ok, when=when, request_id=request_id, subject=subject))
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def issue_one(
+    ctx: IssuingContext,
+    session: Session,
+    *,
+    licence: dict[str, Any],
+    device_key: ec.EllipticCurvePublicKey,
+    city: str,
+    who: str,
+    request_id: str,
+    what: str = "issue",
+) -> IssuedLicenceRow:
+    """Issue ``licence`` to ``device_key`` in ``city`` inside ``session`` (not committed).
+
+    ``licence`` is the licence JSON as ``edl.model.Licence.from_json`` reads it (kept on the row,
+    so that a renewal can sign it again); a licence that does not fit is ``AppError`` 422
+    ``malformed``. ``device_key`` is the holder's EC P-256 public key.
+
+    ``who`` is the API key's name (or the batch worker's), ``request_id`` the request's id (both
+    go to the audit row, with ``what + " " + city``). Returns the new row (its ``mdoc``,
+    ``compact`` JSON, status list and index). Raises ``AppError`` (409 ``already_issued`` or
+    ``revoked``) and ``edl`` errors (``EdlError``: e.g. ``unknown_city``, an expired signer).
+    """
+    try:
+        parsed = Licence.from_json(licence)
+    except LicenceError as e:
+        raise AppError(422, "malformed", f"the licence does not fit: {e}") from None
+    number = parsed.document_number
+    held = session.scalar(
+        select(IssuedLicenceRow.id).where(
+            IssuedLicenceRow.city == city, IssuedLicenceRow.document_number == number
+        )
+    )
+    if held is not None:
+        raise AppError(409, "already_issued", "this document number is issued already: renew it instead")
+    signer = ctx.admin.document_signer(city)
+    list_id, idx, kept = ctx.status.allocate(session, city, number)
+    if kept:
+        from edl.status import Status
+
+        if ctx.status.status_of(session, city, list_id, idx) is Status.REVOKED:
+            raise AppError(
+                409, "revoked", "this document number is revoked: a new licence needs a new number"
+            )
+    now = ctx.clock()
+    uri = status_uri(city, list_id)
+    issued = issue_licence(
+        parsed,
+        city=city,
+        device_key=device_key,
+        signer=signer,
+        now=now,
+        status=(list_id, idx),
+        status_uri=uri,
+    )
+    row = IssuedLicenceRow(
+        city=city,
+        document_number=number,
+        device_key=device_key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
+        status_list=list_id,
+        status_idx=idx,
+        status_uri=uri,
+        signer_kid=issued.signer_kid.hex(),
+        issued=now,
+        valid_until=issued.valid_until,
+        mdoc=issued.mdoc.to_bytes(),
+        compact=json.dumps({p: _b64(b) for p, b in issued.compact.items()}),
+        thumbnail=issued.thumbnail,
+        licence_json=json.dumps(licence, sort_keys=True),
+        state="valid",
+    )
+    session.add(row)
+    add_audit(
+        session,
+        who=who,
+        what=f"{what} {city}",
+        when=now,
+        request_id=request_id,
+        subject=subject_hash(city, number),
+    )
+    return row
