@@ -1,4 +1,13 @@
-"""The service's tables (SQLAlchemy 2). ``create_all`` for now; Alembic is the next increment.
+"""The service's tables (SQLAlchemy 2), created and changed only by the Alembic migrations in
+``issuer_app/migrations`` (:func:`migrate` upgrades a database to head; the service, ``edl serve
+issuer`` and ``edl issuer api-key create`` run it on start). A module that declares a table on
+:class:`Base` (e.g. ``issuer_app.batch``) adds a revision under ``issuer_app/migrations/versions``;
+``tests/issuer/test_migrations.py`` fails while the models and the migrations differ.
+
+SQLite: WAL, foreign keys on, and every transaction is ``BEGIN IMMEDIATE`` (writers queue on the
+busy timeout instead of failing "database is locked" when a read turns into a write).
+PostgreSQL: ``postgresql://user@host:port/db`` is driven by psycopg 3; connections are
+pre-pinged, so the service recovers on its own when the database comes back.
 
 No private key, passphrase or API key is ever stored: an API key is kept as its SHA-256, and
 the audit table names who did what, never whose licence (no personal data).
@@ -9,11 +18,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from pathlib import Path
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -34,10 +46,14 @@ __all__ = [
     "IdempotentAnswer",
     "IssuedLicenceRow",
     "Nonce",
+    "RateWindow",
+    "StatusEntry",
+    "StatusListRow",
     "create_api_key",
     "hash_key",
     "make_engine",
     "make_sessions",
+    "migrate",
 ]
 
 SCOPES = ("issue", "revoke", "admin")
@@ -56,6 +72,7 @@ class ApiKey(Base):
     scopes: Mapped[str] = mapped_column(String(200))  # comma-separated, from SCOPES
     created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     revoked: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    rate_per_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: the default
 
     def scope_set(self) -> set[str]:
         return {s for s in self.scopes.split(",") if s}
@@ -114,25 +131,87 @@ class Audit(Base):
     subject: Mapped[str | None] = mapped_column(String(64), nullable=True)  # issuing.subject_hash
 
 
+class RateWindow(Base):
+    """Requests of one API key in one minute (fixed window), counted by an atomic upsert."""
+
+    __tablename__ = "rate_windows"
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), primary_key=True)
+    window: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # minutes since the epoch
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class StatusListRow(Base):
+    """One status list of a city: its size, its permutation key (``edl.status_index``), how many
+    places are handed out, and the last published sequence and bytes."""
+
+    __tablename__ = "status_lists"
+    city: Mapped[str] = mapped_column(String(63), primary_key=True)
+    list_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    perm_key: Mapped[str] = mapped_column(String(64))  # hex, 32 bytes
+    next: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(BigInteger)  # last published (0: never)
+    published: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class StatusEntry(Base):
+    """One handed-out place: whose (document number) and its 2-bit status (``edl.status.Status``)."""
+
+    __tablename__ = "status_entries"
+    __table_args__ = (
+        UniqueConstraint("city", "list_id", "idx"),
+        Index("ix_status_entries_document", "city", "document_number"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city: Mapped[str] = mapped_column(String(63))
+    list_id: Mapped[int] = mapped_column(Integer)
+    idx: Mapped[int] = mapped_column(Integer)
+    document_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    status: Mapped[int] = mapped_column(Integer)
+    updated: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
 def make_engine(url: str) -> Engine:
-    """An engine; SQLite in WAL mode with foreign keys on, and the tables created."""
-    engine = create_engine(url)
-    if engine.dialect.name == "sqlite":
+    """An engine for ``url`` (see :func:`issuer_app.settings.db_url_of`); no table is touched:
+    :func:`migrate` does that."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, pool_pre_ping=True, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _pragmas(conn, _record):  # type: ignore[no-untyped-def]
+            conn.isolation_level = None  # the driver's own BEGIN off: ours below
             cur = conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=5000")
+            cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
-    Base.metadata.create_all(engine)
-    return engine
+        @event.listens_for(engine, "begin")
+        def _begin(conn):  # type: ignore[no-untyped-def]
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=10)
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the database to the newest revision (idempotent; concurrent starts on PostgreSQL
+    wait for each other on an advisory lock)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(72018112)")
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:

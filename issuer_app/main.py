@@ -10,7 +10,7 @@ from edl.city import CityAdmin
 from edl.keys import FileKeyStore
 
 from . import errors
-from .db import make_engine, make_sessions
+from .db import make_engine, make_sessions, migrate
 from .dependencies import Clock, system_clock
 from .issuing import IssuingContext
 from .routers import health, licences
@@ -32,6 +32,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, keystore: Any
     if keystore is None:
         keystore = FileKeyStore(settings.keystore / "keys", settings.passphrase_bytes())
     engine = make_engine(settings.database)
+    migrate(engine)
     app.state.settings = settings
     app.state.clock = clock
     app.state.engine = engine

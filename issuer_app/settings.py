@@ -20,8 +20,14 @@ def default_db_url(keystore: Path | None) -> str:
 
 
 def db_url_of(text: str) -> str:
-    """A database URL as given (``sqlite:///...``, ``postgresql://...``), or a file path for SQLite."""
-    return text if "://" in text else f"sqlite:///{Path(text).resolve()}"
+    """An SQLAlchemy URL: ``sqlite:///...`` and ``postgresql+DRIVER://...`` as given, a plain
+    ``postgresql://`` (or ``postgres://``) driven by psycopg 3, a file path as SQLite."""
+    if "://" not in text:
+        return f"sqlite:///{Path(text).resolve()}"
+    scheme, rest = text.split("://", 1)
+    if scheme in ("postgresql", "postgres"):
+        return f"postgresql+psycopg://{rest}"
+    return text
 
 
 class Settings(BaseModel):

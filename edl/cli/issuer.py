@@ -38,10 +38,11 @@ def _sessions(args: argparse.Namespace) -> Any:
 
     from issuer_app.settings import db_url_of, default_db_url
 
-    make_engine, make_sessions = db.make_engine, db.make_sessions
     url = db_url_of(args.db) if args.db else default_db_url(None)
     try:
-        return make_sessions(make_engine(url))
+        engine = db.make_engine(url)
+        db.migrate(engine)  # a fresh database gets its tables; an older one is brought up to date
+        return db.make_sessions(engine)
     except (SQLAlchemyError, ValueError, OSError) as e:  # (UnicodeError is a ValueError)
         fail_usage(f"cannot open the database {safe_repr(url, limit=200)}: {type(e).__name__}")
 
