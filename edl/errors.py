@@ -106,10 +106,12 @@ class EdlError(Exception):
     code: str = "error"
     advice: str = ""
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, advice: str | None = None) -> None:
         super().__init__(message)
         if code is not None:
             self.code = code
+        if advice is not None:  # what to do, when the class's advice does not fit the input
+            self.advice = advice
 
     @property
     def message(self) -> str:

@@ -236,9 +236,14 @@ def _check_threshold(signed: cose.CoseSign, root: TrustRoot, what: str) -> list[
 
 
 def _decode_signed(data: bytes, content_type: str, what: str) -> cose.CoseSign:
-    signed = cose.decode_sign(data, what=what, max_size=MAX_LIST_SIZE)
+    advice = f"The data is damaged or is not a {what}: give the file as its operator published it."
+    try:
+        signed = cose.decode_sign(data, what=what, max_size=MAX_LIST_SIZE)
+    except MalformedError as e:  # not "a driving licence credential": say what was expected
+        e.advice = advice
+        raise
     if signed.protected.get(cose.Header.CONTENT_TYPE) != content_type:
-        raise MalformedError(f"{what} does not have content type {content_type}")
+        raise MalformedError(f"{what} does not have content type {content_type}", advice=advice)
     return signed
 
 

@@ -64,13 +64,15 @@ def cmd_trust_init(args: argparse.Namespace) -> int:
 
 
 def cmd_trust_pin(args: argparse.Namespace) -> int:
-    from ..errors import PinConflictError
+    from ..errors import MalformedError, PinConflictError
 
     state = pins()
     try:
         root = state.pin(read_file(args.root_file, "root file"), replace=args.replace)
     except PinConflictError as e:
         fail_usage(e.message)
+    except MalformedError as e:  # name the file: the operator's message does not know it
+        raise MalformedError(f"{args.root_file}: {e.message}", code=e.code, advice=e.advice) from e
     emit(
         args,
         {
@@ -279,7 +281,10 @@ def cmd_trust_show(args: argparse.Namespace) -> int:
         signed = cose.decode_sign(data)
         tl = TrustList.from_value(cbor.decode(signed.payload))
     except EdlError as e:
-        raise MalformedError(f"{args.trustlist} is not a trust list: {e.message}") from e
+        raise MalformedError(
+            f"{args.trustlist} is not a trust list: {e.message}",
+            advice="Give the trust list file as its operator published it.",
+        ) from e
     verified = None
     problem = None
     try:
