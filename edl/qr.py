@@ -4,12 +4,15 @@ This module owns the picture, not the payload: it draws a text that is already f
 (``DL1:`` + base45, see ``specs/presentation-qr.md``) as a QR code and reads the texts back
 out of an image or a camera frame. It does not build, parse or verify payloads.
 
-* Drawing (``qrcode``): error correction level M, always **alphanumeric mode**. base45's
-  alphabet is exactly QR's alphanumeric set (ISO/IEC 18004 §7.4.4: ``0-9 A-Z space $ % * + - . / :``),
-  which packs 2 characters in 11 bits; in byte mode the same text would cost 3–8 more versions.
-  Text outside that set is refused with ``ValueError``. :func:`render_png`,
-  :func:`render_svg`, :func:`render_terminal`; :func:`qr_version` gives the smallest version
-  that fits.
+* Drawing: error correction level M, **alphanumeric mode**. base45's alphabet is exactly QR's
+  alphanumeric set (ISO/IEC 18004 §7.4.4: ``0-9 A-Z space $ % * + - . / :``), which packs 2
+  characters in 11 bits; in byte mode the same text would cost 3–8 more versions. Text outside
+  that set is refused with ``ValueError``. :func:`render_png`, :func:`render_svg`,
+  :func:`render_terminal`; :func:`qr_version` gives the smallest version that fits. Two
+  writers: ``"zxing"`` (zxing-cpp, the default: a version-15 frame to PNG in about 2 ms, 10×
+  faster than qrcode) and ``"qrcode"`` (pure Python, one alphanumeric segment); ``writer="auto"``
+  takes zxing-cpp when it is installed. Their symbols may differ in mask (zxing-cpp may also
+  split off a numeric segment: never a larger version); every decoder reads the same text.
 * Budget: the main frame must fit version 15 at M, which holds 600 alphanumeric characters:
   the 4-character prefix plus base45 of at most :data:`MAX_PAYLOAD_BYTES` (397) bytes, i.e.
   596 characters. :func:`fits_budget` checks a payload size against it.
@@ -36,6 +39,8 @@ from __future__ import annotations
 import importlib.util
 import io
 import re
+import struct
+import zlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
@@ -57,7 +62,10 @@ __all__ = [
     "MAX_VERSION",
     "Backend",
     "ImageInput",
+    "Writer",
+    "WRITERS",
     "available_backends",
+    "available_writers",
     "decode_bytes_image",
     "decode_image",
     "fits_budget",
@@ -91,6 +99,12 @@ BACKENDS: Final = ("zxing", "zbar")
 
 Backend: TypeAlias = Literal["auto", "zxing", "zbar"]
 
+WRITERS: Final = ("zxing", "qrcode")
+"""QR writers (drawing), in the order ``"auto"`` tries them."""
+
+Writer: TypeAlias = Literal["auto", "zxing", "qrcode"]
+_WRITER_MODULE: Final = {"zxing": "zxingcpp", "qrcode": "qrcode"}
+
 if TYPE_CHECKING:
     ImageInput: TypeAlias = bytes | bytearray | memoryview | Image.Image | npt.NDArray[np.uint8]
 else:
@@ -107,6 +121,7 @@ _RETRY_3X_MAX_PIXELS: Final = 640 * 480  # zxing's third retry (3×): small fram
 _INSTALL_HINT: Final = {
     "zxing": "install zxing-cpp (pip install zxing-cpp)",
     "zbar": "install pyzbar (pip install pyzbar) and the zbar library (apt-get install libzbar0)",
+    "qrcode": "install qrcode (pip install qrcode)",
 }
 
 
@@ -132,36 +147,38 @@ def _check_text(text: str) -> bytes:
     return text.encode("ascii")
 
 
-def _qrcode(text: str, *, border: int = 0) -> Any:
-    """A ``qrcode.QRCode`` holding ``text`` as one alphanumeric segment, level M, not yet made."""
-    import qrcode
-    import qrcode.util
+# Data codewords of versions 1-40 at level M (ISO/IEC 18004 Table 7; tests/unit/test_qr.py
+# checks them against qrcode's Reed-Solomon block table).
+_DATA_CODEWORDS_M: Final = (
+    16, 28, 44, 64, 86, 108, 124, 154, 182, 216, 254, 290, 334, 365, 415, 453, 507, 563, 627, 669,
+    714, 782, 860, 914, 1000, 1062, 1128, 1193, 1267, 1373, 1455, 1541, 1631, 1725, 1812, 1914,
+    1992, 2102, 2216, 2334,
+)  # fmt: skip
 
-    data = qrcode.util.QRData(_check_text(text), mode=qrcode.util.MODE_ALPHA_NUM)
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=border)
-    # A QRData is added as is: qrcode's own optimiser would otherwise be free to split the text.
-    code.add_data(data)
-    return code
+
+def _alphanumeric_version(n: int) -> int | None:
+    """Smallest version holding ``n`` characters as one alphanumeric segment at level M."""
+    payload = 11 * (n // 2) + 6 * (n % 2)
+    for version, codewords in enumerate(_DATA_CODEWORDS_M, start=1):
+        # mode indicator (4 bits) + character count (9, 11 or 13 bits, §7.4.1 Table 3) + data
+        count_bits = 9 if version <= 9 else 11 if version <= 26 else 13
+        if 4 + count_bits + payload <= 8 * codewords:
+            return version
+    return None
 
 
 def qr_version(text: str) -> int:
     """The smallest QR version (1–40) that holds ``text`` in alphanumeric mode at level M.
 
-    Raises ``ValueError`` if ``text`` is not alphanumeric-safe or does not fit version 40.
+    Every writer draws ``text`` at this version or a smaller one (a writer that splits off a
+    run of digits into a numeric segment can save bits). Raises ``ValueError`` if ``text`` is
+    not alphanumeric-safe or does not fit version 40.
     """
-    return int(_fit(_qrcode(text), text).version)
-
-
-def _fit(code: Any, text: str) -> Any:
-    """Choose the version of ``code`` (smallest that fits); ``ValueError`` if none does."""
-    import qrcode.exceptions
-
-    try:
-        code.best_fit()
-    except (qrcode.exceptions.DataOverflowError, ValueError) as e:
-        # qrcode raises DataOverflowError, or ValueError("Invalid version (was 41 ...)")
-        raise ValueError(f"{len(text)} characters do not fit any QR version at level M") from e
-    return code
+    _check_text(text)
+    version = _alphanumeric_version(len(text))
+    if version is None:
+        raise ValueError(f"{len(text)} characters do not fit any QR version at level M")
+    return version
 
 
 def fits_budget(n_bytes: int) -> bool:
@@ -177,36 +194,129 @@ def fits_budget(n_bytes: int) -> bool:
     return n_bytes <= MAX_PAYLOAD_BYTES
 
 
-def _matrix(text: str, border: int) -> list[list[bool]]:
-    """Dark (True) / light modules of the code for ``text``, with ``border`` light modules around."""
+def available_writers() -> list[str]:
+    """The QR writers that can run here, in the order ``writer="auto"`` tries them."""
+    return [name for name in WRITERS if importlib.util.find_spec(_WRITER_MODULE[name]) is not None]
+
+
+def _resolve_writer(writer: str) -> str:
+    if writer == "auto":
+        found = available_writers()
+        if not found:
+            raise ImportError(
+                f"no QR writer is installed: {_INSTALL_HINT['zxing']}, or {_INSTALL_HINT['qrcode']}"
+            )
+        return found[0]
+    if writer not in WRITERS:
+        raise ValueError(f"unknown QR writer {writer!r}; choose one of 'auto', 'zxing', 'qrcode'")
+    if importlib.util.find_spec(_WRITER_MODULE[writer]) is None:
+        raise ImportError(f"QR writer {writer!r} is not available: {_INSTALL_HINT[writer]}")
+    return writer
+
+
+def _modules_zxing(text: str, version: int) -> npt.NDArray[np.bool_]:
+    """zxing-cpp's writer (libzint's QR encoder inside): it picks the segment modes itself, and
+    for a text of QR alphanumeric characters never needs more bits than one alphanumeric
+    segment, so never a larger version; it may choose another mask than qrcode."""
+    import numpy as np
+
+    zxingcpp = _load("zxing")
+    barcode = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level=ERROR_CORRECTION)
+    light = np.asarray(barcode.to_image(scale=1, add_quiet_zones=False))
+    side = light.shape[0]
+    # The symbol must keep what the budget assumes; a zxing-cpp that changed its writer (a
+    # byte-mode segment, another level) would be caught here rather than shown to a camera.
+    if barcode.ec_level != ERROR_CORRECTION or light.shape != (side, side) or (side - 17) // 4 > version:
+        raise RuntimeError(
+            f"zxing-cpp drew a {side}×{light.shape[1]} QR at level {barcode.ec_level} for a text that "
+            f"fits version {version} at {ERROR_CORRECTION}: use writer='qrcode'"
+        )
+    dark: npt.NDArray[np.bool_] = light < 128
+    return dark
+
+
+def _modules_qrcode(text: str, version: int) -> npt.NDArray[np.bool_]:
+    """qrcode (pure Python): one alphanumeric segment, level M, at ``version``."""
+    import numpy as np
+    import qrcode
+    import qrcode.util
+
+    data = qrcode.util.QRData(text.encode("ascii"), mode=qrcode.util.MODE_ALPHA_NUM)
+    code = qrcode.QRCode(version=version, error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    # A QRData is added as is: qrcode's own optimiser would otherwise be free to split the text.
+    code.add_data(data)
+    code.make(fit=False)
+    return np.array(code.get_matrix(), dtype=bool)
+
+
+def _modules(text: str, writer: str) -> npt.NDArray[np.bool_]:
+    """Dark (True) / light modules of the code for ``text``, no quiet zone."""
+    version = qr_version(text)
+    if _resolve_writer(writer) == "zxing":
+        return _modules_zxing(text, version)
+    return _modules_qrcode(text, version)
+
+
+def _check_border(border: int) -> None:
     if isinstance(border, bool) or not isinstance(border, int) or border < 0:
         raise ValueError("border must be a non-negative int (4 is the quiet zone ISO 18004 asks for)")
-    code = _fit(_qrcode(text, border=border), text)
-    code.make(fit=False)
-    return [[bool(m) for m in row] for row in code.get_matrix()]
 
 
-def render_png(text: str, *, scale: int = 8, border: int = 4) -> bytes:
+def _matrix(text: str, border: int, writer: str) -> npt.NDArray[np.bool_]:
+    """Dark (True) / light modules of the code for ``text``, with ``border`` light modules around."""
+    import numpy as np
+
+    _check_border(border)
+    dark = _modules(text, writer)
+    return np.pad(dark, border, constant_values=False)
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _png_1bit(light: npt.NDArray[np.bool_], scale: int) -> bytes:
+    """A 1-bit grayscale PNG (RFC 2083) of ``light`` (True = white), each module ``scale`` pixels.
+
+    Written here rather than by Pillow, which filters and compresses a 680×680 bitmap in about
+    1.5 ms, as long as zxing-cpp takes to make the code: each module row is one row of packed
+    bits (filter None) and ``scale - 1`` rows of filter Up, all zero, which zlib's run-length
+    strategy compresses in about 0.2 ms to the size Pillow's default gives."""
+    import numpy as np
+
+    rows, side = light.shape[0], light.shape[0] * scale
+    packed = np.packbits(np.repeat(light, scale, axis=1), axis=1)
+    scanlines = np.zeros((rows, scale, packed.shape[1] + 1), dtype=np.uint8)
+    scanlines[:, 0, 1:] = packed
+    scanlines[:, 1:, 0] = 2  # filter type Up: the same bits as the row above
+    deflate = zlib.compressobj(6, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
+    data = deflate.compress(scanlines.tobytes()) + deflate.flush()
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)  # bit depth 1, grayscale
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", data)
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def render_png(text: str, *, scale: int = 8, border: int = 4, writer: Writer = "auto") -> bytes:
     """A 1-bit PNG of the QR code for ``text``: ``scale`` pixels per module, ``border`` modules
-    of quiet zone (ISO 18004 asks for 4). Version 15 at the default scale is 680×680 pixels."""
+    of quiet zone (ISO 18004 asks for 4). Version 15 at the default scale is 680×680 pixels.
+
+    ``writer``: ``"auto"`` (zxing-cpp if installed, else qrcode), ``"zxing"`` (about 10× faster)
+    or ``"qrcode"``; both draw alphanumeric mode at level M, at most :func:`qr_version`, and
+    every decoder reads the same text from either (their masks may differ)."""
     if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
         raise ValueError("scale must be a positive int (pixels per module)")
-    matrix = _matrix(text, border)
-    n = len(matrix)
-    pixels = bytes(0 if dark else 255 for row in matrix for dark in row)
-    image = Image.frombytes("L", (n, n), pixels)
-    if scale > 1:
-        image = image.resize((n * scale, n * scale), Image.Resampling.NEAREST)
-    out = io.BytesIO()
-    image.convert("1", dither=Image.Dither.NONE).save(out, format="PNG")
-    return out.getvalue()
+    return _png_1bit(~_matrix(text, border, writer), scale)
 
 
-def render_svg(text: str, *, border: int = 4) -> str:
+def render_svg(text: str, *, border: int = 4, writer: Writer = "auto") -> str:
     """An SVG of the QR code for ``text``: one module per user unit (``viewBox`` is the module
     count plus the quiet zone), dark modules as one path of horizontal runs, on a white square.
-    It scales to any size; give it a width and height in CSS."""
-    matrix = _matrix(text, border)
+    It scales to any size; give it a width and height in CSS. ``writer`` as :func:`render_png`."""
+    matrix = _matrix(text, border, writer).tolist()
     n = len(matrix)
     runs: list[str] = []
     for y, row in enumerate(matrix):
@@ -230,14 +340,14 @@ def render_svg(text: str, *, border: int = 4) -> str:
 _HALF_BLOCKS: Final = (" ", "\u2580", "\u2584", "\u2588")  # none, upper, lower, full
 
 
-def render_terminal(text: str, *, border: int = 4, invert: bool = False) -> str:
+def render_terminal(text: str, *, border: int = 4, invert: bool = False, writer: Writer = "auto") -> str:
     """The QR code for ``text`` as lines of Unicode half blocks, two module rows per line.
 
     By default *light* modules (and the quiet zone) are drawn as blocks, which reads right on the
     usual light-on-dark terminal; ``invert=True`` draws the dark modules instead, for a terminal
-    with a light background.
+    with a light background. ``writer`` as :func:`render_png`.
     """
-    matrix = _matrix(text, border)
+    matrix = _matrix(text, border, writer).tolist()
     n = len(matrix)
     lines = []
     for y in range(0, n, 2):
