@@ -22,7 +22,9 @@ This module owns the ordered checks of ``specs/presentation-qr.md`` §6, reporte
                           revoked or suspended, amber when the list is missing or stale
 
 Without a verified portrait the verdict is at best amber, and an unverified portrait is never
-handed out. Time is an argument; no network.
+handed out. The result is a :class:`QrVerificationResult`: its ``portrait_pending`` says when a
+main frame read before its portrait frames is authentic with only the portrait still to come
+(keep scanning), so an app need not read ``checks`` for that. Time is an argument; no network.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .compact import decode_compact, portrait_digest
@@ -71,6 +74,7 @@ __all__ = [
     "DEFAULT_SKEW",
     "DEFAULT_WINDOW",
     "MixedCarouselError",
+    "QrVerificationResult",
     "verify_presentation",
 ]
 
@@ -125,23 +129,46 @@ def _parse_inputs(inputs: Sequence[str | bytes]) -> tuple[list[Frame], list[Chun
     return frames, chunks
 
 
-def _assemble(chunks: list[Chunk], credential_id: bytes) -> tuple[bytes | None, str]:
+def _assemble(chunks: list[Chunk], credential_id: bytes) -> tuple[bytes | None, str, bool]:
+    """(thumbnail, why not, whether reading more frames can still complete it)."""
     mine = [c for c in chunks if c.credential_id == credential_id]
     if not mine:
-        return None, "no portrait frames were read"
+        return None, "no portrait frames were read", True
     counts = {c.count for c in mine}
     if len(counts) != 1:
-        return None, "the portrait frames disagree on their number"
+        return None, "the portrait frames disagree on their number", False
     count = counts.pop()
     parts: dict[int, bytes] = {}
     for c in mine:
         if c.index in parts and parts[c.index] != c.data:
-            return None, f"portrait frame {c.index + 1} was read twice with different content"
+            return None, f"portrait frame {c.index + 1} was read twice with different content", False
         parts[c.index] = c.data
     missing = [i + 1 for i in range(count) if i not in parts]
     if missing:
-        return None, f"portrait frame(s) {', '.join(map(str, missing))} of {count} not read yet"
-    return b"".join(parts[i] for i in range(count)), ""
+        return None, f"portrait frame(s) {', '.join(map(str, missing))} of {count} not read yet", True
+    return b"".join(parts[i] for i in range(count)), "", False
+
+
+@dataclass(frozen=True, slots=True)
+class QrVerificationResult(VerificationResult):
+    """The verdict on a QR carousel: a :class:`~edl.verify.VerificationResult` (same checks,
+    verdict and documents) that also says whether the portrait is all it still waits for.
+
+    ``portrait_pending`` is ``True`` when every check passed (or was not required) except the
+    portrait, whose frames have not all been read yet: the licence is authentic and fresh, the
+    verdict is amber only until the portrait frames are read, after which the same carousel
+    verifies green (unless they do not rebuild the portrait the city signed). An app shows
+    "authentic, portrait still to come" and keeps scanning; it need not read ``checks``. It is
+    ``False`` whenever anything failed, another required check could not run (a missing status
+    list), or the portrait frames read are inconsistent or rebuild another portrait.
+    """
+
+    portrait_pending: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        out = VerificationResult.to_json(self)
+        out["portrait_pending"] = self.portrait_pending
+        return out
 
 
 @functools.lru_cache(maxsize=256)
@@ -180,7 +207,7 @@ def verify_presentation(
     skew: _dt.timedelta = DEFAULT_SKEW,
     status: StatusLists | None = None,
     status_max_age: _dt.timedelta = DEFAULT_STATUS_MAX_AGE,
-) -> VerificationResult:
+) -> QrVerificationResult:
     """Verify a carousel of QR payloads (``DL1:`` texts or their decoded bytes) at ``now``.
 
     Hostile inputs give a red result, never an exception. Main frames of two different
@@ -201,13 +228,13 @@ def verify_presentation(
         checks.add("structure", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
         for name in CHECK_NAMES:
             checks.skip(name, "not checked: the QR could not be read")
-        return VerificationResult(checks=tuple(checks.items))
+        return QrVerificationResult(checks=tuple(checks.items))
     if len({f.credential.id for f in frames}) > 1:
         mixed = MixedCarouselError("these QR frames come from more than one licence.")
         checks.add("structure", CheckStatus.FAILED, mixed.code, mixed.diagnostics(), error=mixed)
         for name in CHECK_NAMES:
             checks.skip(name, "not checked: the QR frames are of more than one licence")
-        return VerificationResult(checks=tuple(checks.items))
+        return QrVerificationResult(checks=tuple(checks.items))
     frame = max(frames, key=lambda f: f.signed_at)  # the newest frame decides freshness
     cred = frame.credential
     # A portrait chunk is unsigned: one of another credential (a stray QR, a hostile phone's)
@@ -270,7 +297,7 @@ def verify_presentation(
         for name in CHECK_NAMES:
             if name not in done:
                 checks.skip(name, "not checked: the issuer could not be verified")
-        return VerificationResult(checks=tuple(checks.items))
+        return QrVerificationResult(checks=tuple(checks.items))
 
     city, signer, chain = chosen
     err: EdlError | None
@@ -376,12 +403,13 @@ def verify_presentation(
         )
 
     portrait: bytes | None = None
+    waiting = False
     if cred.portrait_digest is None:
         checks.skip(
             "portrait", "this kind of licence QR carries no portrait", code="no_portrait", required=False
         )
     else:
-        assembled, why = _assemble(chunks, cred.id)
+        assembled, why, waiting = _assemble(chunks, cred.id)
         if assembled is None:
             checks.skip("portrait", f"portrait not verified: {why}", code="portrait_missing")
         elif portrait_digest(assembled) != cred.portrait_digest:
@@ -413,4 +441,6 @@ def verify_presentation(
     document = VerifiedDocument(
         doc_type=DOC_TYPE_MDL, elements={NAMESPACE_MDL: elements}, issuer_certificate=load_certificate(ds_der)
     )
-    return VerificationResult(checks=tuple(checks.items), documents=(document,))
+    # Pending: the portrait check (waiting for frames) is the one thing between this and green.
+    pending = waiting and all(c.status is ok or not c.required or c.name == "portrait" for c in checks.items)
+    return QrVerificationResult(checks=tuple(checks.items), documents=(document,), portrait_pending=pending)

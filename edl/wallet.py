@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Collection
+from typing import TYPE_CHECKING, Literal, overload
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -28,6 +29,9 @@ from .mdoc.device_response import (
     device_authentication_bytes,
 )
 from .mdoc.issuer_signed import IssuerSigned
+
+if TYPE_CHECKING:
+    from .qr import Writer
 
 __all__ = ["Wallet", "respond"]
 
@@ -74,8 +78,14 @@ class Wallet:
     device key (a :class:`~edl.cose.Signer`: a key file, a platform keystore or an HSM).
 
     Works with no network. :meth:`frames` gives the carousel to show for a profile at a
-    time: the signed main frame first, then the portrait chunks. Rotate by calling it again
-    every :data:`~edl.presentation.DEFAULT_ROTATION` (30 s).
+    time: the signed main frame first, then the portrait chunks. Only the main frame changes
+    when the code is refreshed (at least every :data:`~edl.presentation.DEFAULT_ROTATION`,
+    30 s): an app makes the portrait frames once (:meth:`portrait_frames`,
+    :meth:`render_portrait_frames`) and on each refresh signs and draws one frame
+    (:meth:`frame`, :meth:`render_frame`).
+
+    >>> # portrait = wallet.render_portrait_frames("roadside")      # once
+    >>> # png = wallet.render_frame("roadside", at=clock.now())     # every refresh
     """
 
     def __init__(self, device_key: cose.Signer | ec.EllipticCurvePrivateKey) -> None:
@@ -113,23 +123,106 @@ class Wallet:
     def profiles(self) -> list[str]:
         return sorted(self._compact)
 
-    def frames(
-        self, profile: str = "roadside", *, at: _dt.datetime, challenge: bytes | None = None
-    ) -> list[str]:
-        """The QR texts to show at ``at``: the main frame, then the portrait chunks."""
-        from .compact import decode_compact
-        from .presentation import encode_text, make_chunks, make_frame
-
+    def _credential(self, profile: str) -> bytes:
         try:
-            credential = self._compact[profile]
+            return self._compact[profile]
         except KeyError:
             raise ValueError(
                 f"no {profile} credential in this wallet (have: {', '.join(self.profiles)})"
             ) from None
-        texts = [encode_text(make_frame(credential, device=self.device, at=at, challenge=challenge))]
-        if decode_compact(credential).portrait_digest is not None and self._thumbnail is not None:
-            texts.extend(encode_text(c) for c in make_chunks(credential, self._thumbnail))
-        return texts
+
+    def frame(self, profile: str = "roadside", *, at: _dt.datetime, challenge: bytes | None = None) -> str:
+        """The main frame's QR text at ``at``: the only frame that changes on a refresh.
+
+        One signature by the device key over (credential, ``at``, ``challenge``). An app that
+        refreshes the code every few seconds calls this (or :meth:`render_frame`) each time and
+        keeps the portrait frames it made once (:meth:`portrait_frames`)."""
+        from .presentation import encode_text, make_frame
+
+        credential = self._credential(profile)
+        return encode_text(make_frame(credential, device=self.device, at=at, challenge=challenge))
+
+    def portrait_frames(self, profile: str = "roadside") -> list[str]:
+        """The portrait chunks' QR texts, in order (empty for a profile without a portrait).
+
+        They are not signed and do not depend on the time or a challenge: they stay the same
+        from one refresh to the next, so make (and draw, :meth:`render_portrait_frames`) them
+        once and show them after each new main frame."""
+        from .compact import decode_compact
+        from .presentation import encode_text, make_chunks
+
+        credential = self._credential(profile)
+        if decode_compact(credential).portrait_digest is None or self._thumbnail is None:
+            return []
+        return [encode_text(c) for c in make_chunks(credential, self._thumbnail)]
+
+    def frames(
+        self, profile: str = "roadside", *, at: _dt.datetime, challenge: bytes | None = None
+    ) -> list[str]:
+        """The QR texts to show at ``at``: the main frame (:meth:`frame`), then the portrait
+        chunks (:meth:`portrait_frames`). To refresh, only the main frame needs making again."""
+        return [self.frame(profile, at=at, challenge=challenge), *self.portrait_frames(profile)]
+
+    @overload
+    def render_frame(
+        self,
+        profile: str = ...,
+        *,
+        at: _dt.datetime,
+        challenge: bytes | None = ...,
+        fmt: Literal["png"] = ...,
+        writer: Writer = ...,
+    ) -> bytes: ...
+
+    @overload
+    def render_frame(
+        self,
+        profile: str = ...,
+        *,
+        at: _dt.datetime,
+        challenge: bytes | None = ...,
+        fmt: Literal["svg", "terminal"],
+        writer: Writer = ...,
+    ) -> str: ...
+
+    def render_frame(
+        self,
+        profile: str = "roadside",
+        *,
+        at: _dt.datetime,
+        challenge: bytes | None = None,
+        fmt: Literal["png", "svg", "terminal"] = "png",
+        writer: Writer = "auto",
+    ) -> bytes | str:
+        """The main frame at ``at`` drawn as one QR code: PNG bytes (``fmt="png"``, the default),
+        SVG or terminal text. One device signature and one QR code (about 2 ms with zxing-cpp's
+        writer): what an app does on each refresh. The portrait frames do not change: draw them
+        once with :meth:`render_portrait_frames`."""
+        _check_fmt(fmt)
+        return _draw(self.frame(profile, at=at, challenge=challenge), fmt, writer)
+
+    @overload
+    def render_portrait_frames(
+        self, profile: str = ..., *, fmt: Literal["png"] = ..., writer: Writer = ...
+    ) -> list[bytes]: ...
+
+    @overload
+    def render_portrait_frames(
+        self, profile: str = ..., *, fmt: Literal["svg", "terminal"], writer: Writer = ...
+    ) -> list[str]: ...
+
+    def render_portrait_frames(
+        self,
+        profile: str = "roadside",
+        *,
+        fmt: Literal["png", "svg", "terminal"] = "png",
+        writer: Writer = "auto",
+    ) -> list[bytes] | list[str]:
+        """The portrait frames drawn as QR codes (see :meth:`portrait_frames`): the same at every
+        refresh, so draw them once and keep them."""
+        _check_fmt(fmt)
+        drawn = [_draw(t, fmt, writer) for t in self.portrait_frames(profile)]
+        return drawn  # type: ignore[return-value]  # all bytes (png) or all str
 
     def render(
         self,
@@ -138,15 +231,27 @@ class Wallet:
         at: _dt.datetime,
         challenge: bytes | None = None,
         fmt: str = "png",
+        writer: Writer = "auto",
     ) -> list[bytes] | list[str]:
-        """The carousel drawn as QR codes: PNG bytes (``fmt="png"``), SVG or terminal text."""
-        from . import qr
+        """The whole carousel drawn as QR codes: PNG bytes (``fmt="png"``), SVG or terminal text.
 
-        texts = self.frames(profile, at=at, challenge=challenge)
-        if fmt == "png":
-            return [qr.render_png(t) for t in texts]
-        if fmt == "svg":
-            return [qr.render_svg(t) for t in texts]
-        if fmt == "terminal":
-            return [qr.render_terminal(t) for t in texts]
+        It signs and draws every frame; an app refreshing the code draws only the main frame
+        (:meth:`render_frame`) and keeps the portrait frames (:meth:`render_portrait_frames`)."""
+        _check_fmt(fmt)
+        drawn = [_draw(t, fmt, writer) for t in self.frames(profile, at=at, challenge=challenge)]
+        return drawn  # type: ignore[return-value]  # all bytes (png) or all str
+
+
+def _check_fmt(fmt: str) -> None:
+    if fmt not in ("png", "svg", "terminal"):
         raise ValueError("fmt is png, svg or terminal")
+
+
+def _draw(text: str, fmt: str, writer: Writer) -> bytes | str:
+    from . import qr
+
+    if fmt == "png":
+        return qr.render_png(text, writer=writer)
+    if fmt == "svg":
+        return qr.render_svg(text, writer=writer)
+    return qr.render_terminal(text, writer=writer)
