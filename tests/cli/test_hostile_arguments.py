@@ -102,6 +102,9 @@ TEMPLATES: dict[str, list[str]] = {
     "issuer api-key create": ["--name desk-2 --scopes issue,revoke --db @out:keys.db"],
     "issuer api-key list": ["--db @in:issuer.db --json"],
     "issuer api-key revoke": ["desk-1 --db @in:issuer.db"],
+    "issuer batch-issue": [
+        "--db @out:batch.db --city @city:cn-qingdao --keystore @indir:ks --input @in:licence.json"
+    ],
     "mdoc issue": [
         "--licence @in:licence.json --city @city:cn-qingdao --keystore @indir:ks"
         " --device-key @in:phone.pub.pem --out @out:is.cbor --at @time:T0",
