@@ -47,6 +47,7 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    insert,
     select,
 )
 from sqlalchemy.exc import IntegrityError
@@ -186,10 +187,10 @@ def load(sessions: sessionmaker[Session], path: Path, city: str) -> Loaded:
                     }
                 )
                 if len(chunk) >= _CHUNK:
-                    s.execute(BatchItem.__table__.insert(), chunk)
+                    s.execute(insert(BatchItem), chunk)
                     chunk = []
             if chunk:
-                s.execute(BatchItem.__table__.insert(), chunk)
+                s.execute(insert(BatchItem), chunk)
             run.lines = count
             s.commit()
             return Loaded(run.id, digest, count, True)

@@ -4,7 +4,7 @@
 ::
 
     ctx = IssuingContext(admin=CityAdmin(folder, keystore), clock=system_clock,
-                         status=DbStatusStore(engine))
+                         status=DbStatusStore(engine, admin))
     with sessions() as session:           # issuer_app.db.make_sessions(engine)
         row = issue_one(ctx, session, licence=licence, device_key=key, city="cn-qingdao",
                         who="batch:worker-1", request_id="batch-17-line-42")
@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from edl.credentials import issue_licence
 from edl.model import Licence, LicenceError
-from edl.status import status_uri
+from edl.status import Status, status_uri
 
 from .db import Audit, IssuedLicenceRow
 from .dependencies import Clock
@@ -53,8 +53,8 @@ __all__ = ["IssuingContext", "add_audit", "issue_one", "subject_hash"]
 class IssuingContext:
     """What issuing needs: ``admin`` (an ``edl.city.CityAdmin`` over the key store: signing keys,
     read-only), ``clock`` (aware UTC ``datetime``), ``status`` (the status store, see
-    :mod:`issuer_app.status_store`: ``allocate(session, city, document_number) -> (list id,
-    index, kept)`` and ``status_of(session, city, list_id, index) -> edl.status.Status``)."""
+    :mod:`issuer_app.status_store`: ``allocate(session, city, document_number, now=) -> (list
+    id, index, kept)`` and ``status_of(session, city, list_id, index) -> edl.status.Status``)."""
 
     admin: Any
     clock: Clock
@@ -120,15 +120,10 @@ def issue_one(
     if held is not None:
         raise AppError(409, "already_issued", "this document number is issued already: renew it instead")
     signer = ctx.admin.document_signer(city)
-    list_id, idx, kept = ctx.status.allocate(session, city, number)
-    if kept:
-        from edl.status import Status
-
-        if ctx.status.status_of(session, city, list_id, idx) is Status.REVOKED:
-            raise AppError(
-                409, "revoked", "this document number is revoked: a new licence needs a new number"
-            )
     now = ctx.clock()
+    list_id, idx, kept = ctx.status.allocate(session, city, number, now=now)
+    if kept and ctx.status.status_of(session, city, list_id, idx) is Status.REVOKED:
+        raise AppError(409, "revoked", "this document number is revoked: a new licence needs a new number")
     uri = status_uri(city, list_id)
     issued = issue_licence(
         parsed,

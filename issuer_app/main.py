@@ -15,7 +15,7 @@ from .dependencies import Clock, system_clock
 from .issuing import IssuingContext
 from .routers import health, licences
 from .settings import Settings
-from .status_store import FileStatusStore
+from .status_store import DbStatusStore
 
 __all__ = ["create_app"]
 
@@ -39,7 +39,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, keystore: Any
     app.state.sessions = make_sessions(engine)
     app.state.admin = CityAdmin(settings.keystore, keystore)
     app.state.issuing = IssuingContext(
-        admin=app.state.admin, clock=clock, status=FileStatusStore(app.state.admin)
+        admin=app.state.admin, clock=clock, status=DbStatusStore(engine, app.state.admin)
     )
     errors.install(app)
     app.include_router(health.router)

@@ -1,33 +1,421 @@
-"""Status stores: who owns a city's status indices and bits for the service.
+"""Status stores: who owns a city's status indices and bits.
 
-The interface the service uses (``session`` is the caller's open SQLAlchemy session)::
+For a city run by the service the database is the one owner (:class:`DbStatusStore`, tables
+``status_lists`` and ``status_entries``); ``edl status revoke|suspend|reinstate|publish ... --db
+DSN`` uses the same class, so the office and the service never disagree. Its methods follow
+``edl.city_status.CityStatus`` (``allocate``, ``status_of``, ``find``, ``change``, ``publish``,
+``list_ids``) with one addition: each takes ``session=`` (an open SQLAlchemy session, whose
+transaction the caller commits) or, without one, opens and commits its own.
 
-    allocate(session, city, document_number) -> (list_id, index, kept)
-    status_of(session, city, list_id, index) -> edl.status.Status
+Indices are the file allocator's (``edl.status_index``): the n-th place of a list is
+``permuted_index(key, size, n)`` with a random 256-bit key per list, so an index says nothing
+about when a licence was issued; a list holds ``list_size_for(capacity)`` places (the city's
+capacity from its key store); a full list moves on to the next list id. Allocation is one atomic
+``UPDATE status_lists SET next = next + 1 ... RETURNING``: on PostgreSQL in its own short
+transaction (the list row is locked for a moment, not while the credential is signed; a
+rollback of the caller wastes the place, never hands it out twice), on SQLite in the caller's
+transaction (SQLite has one writer anyway: ``BEGIN IMMEDIATE``). A change locks the licence row
+then the entry (``SELECT ... FOR UPDATE``; the same order everywhere) and keeps the licence
+row's ``state`` equal to the bit. Publishing locks the list rows, signs with the city's status
+signer (``edl.status.sign_status_list``) under the next sequence and records sequence and bytes
+in the same transaction: sequences strictly increase per list.
 
-:class:`FileStatusStore` keeps them in the key-store folder (``edl.city_status.CityStatus``).
+:class:`FileStatusStore` is the key store's files (``edl.city_status.CityStatus``), for tests.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 
-from edl.city_status import CityStatus
-from edl.status import Status
+from edl.city_status import DEFAULT_VALID_HOURS, CityStatus, PublishedList, StatusChange, count_statuses
+from edl.errors import KeyStoreError
+from edl.status import Status, StatusList, sign_status_list, status_uri
+from edl.status_index import DEFAULT_CAPACITY, list_size_for, permuted_index
 
-__all__ = ["FileStatusStore"]
+from .db import IssuedLicenceRow, StatusEntry, StatusListRow
+
+__all__ = ["ACTIONS", "DbStatusStore", "FileStatusStore"]
+
+ACTIONS = ("revoke", "suspend", "reinstate")
+_DOC = re.compile(r"[^\x00-\x1f\x7f]{1,100}")
+_STATE = {Status.VALID: "valid", Status.REVOKED: "revoked", Status.SUSPENDED: "suspended"}
+
+
+class DbStatusStore:
+    """The status lists of the cities in ``admin``'s key store, kept in the database of ``engine``.
+
+    ``admin`` (an ``edl.city.CityAdmin``) gives each city's capacity and, for :meth:`publish`,
+    its status signer; the key store is only read.
+    """
+
+    def __init__(self, engine: Engine, admin: Any) -> None:
+        self.engine = engine
+        self.admin = admin
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    # --- sessions ---
+
+    @contextmanager
+    def _session(self, session: Session | None) -> Iterator[Session]:
+        if session is not None:
+            yield session
+            return
+        with self._sessions() as own:
+            yield own
+            own.commit()
+
+    def _size(self, city: str) -> int:
+        st = self.admin.load(city)  # an unknown city: KeyStoreError unknown_city
+        return list_size_for(int(st.capacity or DEFAULT_CAPACITY))
+
+    # --- indices ---
+
+    def _take(self, conn: Any, city: str) -> tuple[int, int] | None:
+        current = select(func.max(StatusListRow.list_id)).where(StatusListRow.city == city).scalar_subquery()
+        got = conn.execute(
+            update(StatusListRow)
+            .where(
+                StatusListRow.city == city,
+                StatusListRow.list_id == current,
+                StatusListRow.next < StatusListRow.size,
+            )
+            .values(next=StatusListRow.next + 1)
+            .returning(StatusListRow.list_id, StatusListRow.next, StatusListRow.size, StatusListRow.perm_key)
+        ).first()
+        if got is None:
+            return None
+        list_id, taken, size, key = got
+        return int(list_id), permuted_index(bytes.fromhex(key), int(size), int(taken) - 1)
+
+    def _new_list(self, conn: Any, city: str) -> None:
+        """Start the city's next list (list 1 first) unless another process just did."""
+        last = conn.execute(
+            select(StatusListRow.list_id, StatusListRow.next, StatusListRow.size)
+            .where(StatusListRow.city == city)
+            .order_by(StatusListRow.list_id.desc())
+            .limit(1)
+        ).first()
+        if last is not None and last.next < last.size:
+            return  # someone else started it, or a place is free again to try
+        new_id = 1 if last is None else int(last.list_id) + 1
+        values = {
+            "city": city,
+            "list_id": new_id,
+            "size": self._size(city),
+            "perm_key": secrets.token_hex(32),
+            "next": 0,
+            "sequence": 0,
+        }
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            conn.execute(pg_insert(StatusListRow).values(**values).on_conflict_do_nothing())
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            conn.execute(sqlite_insert(StatusListRow).values(**values).on_conflict_do_nothing())
+
+    def _allocate_on(self, conn: Any, city: str) -> tuple[int, int]:
+        for _ in range(100):
+            got = self._take(conn, city)
+            if got is not None:
+                return got
+            self._new_list(conn, city)
+        raise RuntimeError("no status index after 100 tries")  # pragma: no cover
+
+    def allocate_index(self, session: Session | None, city: str) -> tuple[int, int]:
+        """A fresh ``(list id, index)`` of ``city``, never handed out before (no entry recorded)."""
+        if session is not None and session.get_bind().dialect.name == "sqlite":
+            return self._allocate_on(session.connection(), city)
+        with self.engine.begin() as conn:  # a short transaction of its own
+            return self._allocate_on(conn, city)
+
+    def allocate(
+        self, session: Session | None, city: str, document_number: str, *, now: dt.datetime | None = None
+    ) -> tuple[int, int, bool]:
+        """``(list id, index, kept)`` for ``document_number``: the place it holds already (kept),
+        else a fresh one, recorded for it in ``session`` (status valid)."""
+        _check_doc(document_number)
+        with self._session(session) as s:
+            held = s.execute(
+                select(StatusEntry.list_id, StatusEntry.idx)
+                .where(StatusEntry.city == city, StatusEntry.document_number == document_number)
+                .order_by(StatusEntry.id.desc())
+                .limit(1)
+            ).first()
+            if held is not None:
+                return int(held.list_id), int(held.idx), True
+            list_id, index = self.allocate_index(s, city)
+            s.add(
+                StatusEntry(
+                    city=city,
+                    list_id=list_id,
+                    idx=index,
+                    document_number=document_number,
+                    status=int(Status.VALID),
+                    updated=now or dt.datetime.now(dt.UTC),
+                )
+            )
+            s.flush()
+        return list_id, index, False
+
+    def _sizes(self, s: Session, city: str) -> dict[int, int]:
+        rows = s.execute(
+            select(StatusListRow.list_id, StatusListRow.size).where(StatusListRow.city == city)
+        ).all()
+        return {int(r.list_id): int(r.size) for r in rows}
+
+    def status_of(self, session: Session | None, city: str, list_id: int, index: int) -> Status:
+        """The current (unpublished) status of one place."""
+        with self._session(session) as s:
+            sizes = self._sizes(s, city)
+            if list_id not in sizes or not 0 <= index < sizes[list_id]:
+                raise ValueError(f"city {city} has no place {index} in a status list {list_id}")
+            value = s.scalar(
+                select(StatusEntry.status).where(
+                    StatusEntry.city == city, StatusEntry.list_id == list_id, StatusEntry.idx == index
+                )
+            )
+        return Status(value or 0)
+
+    def find(self, city: str, document_number: str, *, session: Session | None = None) -> tuple[int, int]:
+        """The ``(list id, index)`` the licence ``document_number`` holds now (``ValueError`` if none)."""
+        with self._session(session) as s:
+            row = s.execute(
+                select(IssuedLicenceRow.status_list, IssuedLicenceRow.status_idx).where(
+                    IssuedLicenceRow.city == city, IssuedLicenceRow.document_number == document_number
+                )
+            ).first()
+            if row is None:
+                row = s.execute(
+                    select(StatusEntry.list_id, StatusEntry.idx)
+                    .where(StatusEntry.city == city, StatusEntry.document_number == document_number)
+                    .order_by(StatusEntry.id.desc())
+                    .limit(1)
+                ).first()
+        if row is None:
+            raise ValueError(f"city {city} has issued no licence {document_number!r} in this database")
+        return int(row[0]), int(row[1])
+
+    def list_ids(self, city: str, *, session: Session | None = None) -> list[int]:
+        """The city's lists (``[1]`` before the first is started: publishing starts it)."""
+        with self._session(session) as s:
+            ids = sorted(self._sizes(s, city))
+        return ids or [1]
+
+    # --- changes ---
+
+    def change(
+        self,
+        city: str,
+        action: str,
+        *,
+        now: dt.datetime,
+        index: int | None = None,
+        list_id: int | None = None,
+        document_number: str | None = None,
+        reason: str | None = None,
+        dry_run: bool = False,
+        session: Session | None = None,
+    ) -> StatusChange:
+        """Revoke, suspend or reinstate one place (by ``index`` in ``list_id``, default 1, or by
+        ``document_number``), and the licence row that holds it, in one transaction. Revocation
+        is final: ``ValueError`` for suspending or reinstating a revoked place, and for an index
+        outside the list."""
+        if action not in ACTIONS:
+            raise ValueError(f"action is one of {', '.join(ACTIONS)}")
+        if reason is not None and (len(reason) > 500 or any(ord(c) < 32 for c in reason)):
+            raise ValueError("the reason is one line of at most 500 characters")
+        with self._session(session) as s:
+            if document_number is not None:
+                list_id, index = self.find(city, document_number, session=s)
+            elif index is None:
+                raise ValueError("give an index or a document number")
+            list_id = list_id or 1
+            sizes = self._sizes(s, city)
+            if list_id not in sizes:
+                raise ValueError(f"city {city} has no status list {list_id} (lists: {sorted(sizes)})")
+            if not 0 <= index < sizes[list_id]:
+                raise ValueError(
+                    f"index {index} is outside status list {list_id} (0 .. {sizes[list_id] - 1})"
+                )
+            # the licence row first, then the entry: the same lock order as the API's renew/revoke
+            licence = s.scalar(
+                select(IssuedLicenceRow)
+                .where(
+                    IssuedLicenceRow.city == city,
+                    IssuedLicenceRow.status_list == list_id,
+                    IssuedLicenceRow.status_idx == index,
+                )
+                .with_for_update()
+            )
+            entry = s.scalar(
+                select(StatusEntry)
+                .where(StatusEntry.city == city, StatusEntry.list_id == list_id, StatusEntry.idx == index)
+                .with_for_update()
+            )
+            before = Status(entry.status) if entry is not None else Status.VALID
+            if before is Status.REVOKED and action != "revoke":
+                raise ValueError(
+                    f"licence at index {index} of {status_uri(city, list_id)} is revoked, and a revocation "
+                    "is final: issue a new licence instead"
+                )
+            if action == "revoke":
+                after = Status.REVOKED
+            elif action == "suspend":
+                after = Status.SUSPENDED
+            else:
+                after = Status.VALID
+            who = entry.document_number if entry is not None else None
+            result = StatusChange(city, list_id, index, who or document_number, before, after)
+            if dry_run or not result.changed:
+                return result
+            if entry is None:
+                try:
+                    with s.begin_nested():
+                        s.add(
+                            StatusEntry(
+                                city=city,
+                                list_id=list_id,
+                                idx=index,
+                                document_number=None,
+                                status=int(after),
+                                updated=now,
+                            )
+                        )
+                except IntegrityError:  # recorded meanwhile: change it under its lock
+                    s.execute(
+                        update(StatusEntry)
+                        .where(
+                            StatusEntry.city == city, StatusEntry.list_id == list_id, StatusEntry.idx == index
+                        )
+                        .values(status=int(after), updated=now)
+                    )
+            else:
+                entry.status, entry.updated = int(after), now
+            if licence is not None:
+                licence.state, licence.updated = _STATE[after], now
+                licence.state_reason = reason if after is not Status.VALID else None
+            s.flush()
+        return result
+
+    # --- publishing ---
+
+    def _bits(self, s: Session, city: str, list_id: int, size: int) -> StatusList:
+        bits = StatusList(size)
+        rows = s.execute(
+            select(StatusEntry.idx, StatusEntry.status).where(
+                StatusEntry.city == city, StatusEntry.list_id == list_id, StatusEntry.status != 0
+            )
+        )
+        for idx, value in rows:
+            bits.set(int(idx), int(value))
+        return bits
+
+    def publish(
+        self,
+        city: str,
+        *,
+        now: dt.datetime,
+        valid_hours: int = DEFAULT_VALID_HOURS,
+        list_ids: list[int] | None = None,
+        dry_run: bool = False,
+        session: Session | None = None,
+    ) -> list[PublishedList]:
+        """Sign the city's lists (``list_ids``, default all) as of ``now``, each with the next
+        sequence of its URI, recorded (with the bytes) in the same transaction."""
+        if not 1 <= valid_hours <= 24 * 31:
+            raise ValueError("--valid-hours is 1 to 744 (31 days)")
+        signer, cert = self.admin.status_signer(city)
+        if cert.not_valid_after_utc < now or cert.not_valid_before_utc > now:
+            raise KeyStoreError(
+                f"city {city}'s status signer certificate is not valid at {now:%Y-%m-%dT%H:%M:%SZ}: "
+                f"run edl city rotate-status-signer {city}",
+                code="status_signer_expired",
+            )
+        expires = min(now + dt.timedelta(hours=valid_hours), cert.not_valid_after_utc)
+        out: list[PublishedList] = []
+        with self._session(session) as s:
+            if not self._sizes(s, city):
+                self._new_list(s.connection(), city)  # list 1, so that there is one to publish
+            rows = {
+                r.list_id: r
+                for r in s.scalars(
+                    select(StatusListRow)
+                    .where(StatusListRow.city == city)
+                    .order_by(StatusListRow.list_id)
+                    .with_for_update()
+                )
+            }
+            wanted = sorted(rows) if list_ids is None else list_ids
+            for lid in wanted:
+                if lid not in rows:
+                    raise ValueError(f"city {city} has no status list {lid} (lists: {sorted(rows)})")
+            for lid in wanted:
+                row = rows[lid]
+                bits = self._bits(s, city, lid, row.size)
+                sequence = int(row.sequence) + 1
+                uri = status_uri(city, lid)
+                data = sign_status_list(
+                    bits, signer, [cert], uri=uri, sequence=sequence, issued=now, expires=expires
+                )
+                revoked, suspended = count_statuses(bits)
+                out.append(
+                    PublishedList(
+                        city=city,
+                        list_id=lid,
+                        uri=uri,
+                        sequence=sequence,
+                        issued=now.replace(microsecond=0),
+                        expires=expires.replace(microsecond=0),
+                        revoked=revoked,
+                        suspended=suspended,
+                        size=row.size,
+                        data=data,
+                    )
+                )
+                if not dry_run:
+                    row.sequence, row.published, row.published_at = sequence, data, now
+            s.flush()
+        return out
+
+    def published(self, city: str, *, session: Session | None = None) -> list[StatusListRow]:
+        """The city's lists as last published (rows with ``published`` bytes), by list id."""
+        with self._session(session) as s:
+            return list(
+                s.scalars(
+                    select(StatusListRow)
+                    .where(StatusListRow.city == city, StatusListRow.published.is_not(None))
+                    .order_by(StatusListRow.list_id)
+                )
+            )
 
 
 class FileStatusStore:
-    """The key store's files own the indices (``session`` is not used)."""
+    """The key store's files own the indices (``session`` is not used): ``edl.city_status``."""
 
     def __init__(self, admin: Any) -> None:
         self.city_status = CityStatus(admin)
 
-    def allocate(self, session: Session, city: str, document_number: str) -> tuple[int, int, bool]:
+    def allocate(
+        self, session: Session | None, city: str, document_number: str, *, now: dt.datetime | None = None
+    ) -> tuple[int, int, bool]:
         return self.city_status.allocate(city, document_number)
 
-    def status_of(self, session: Session, city: str, list_id: int, index: int) -> Status:
+    def status_of(self, session: Session | None, city: str, list_id: int, index: int) -> Status:
         return self.city_status.status_of(city, list_id, index)
+
+
+def _check_doc(document_number: str) -> None:
+    if not isinstance(document_number, str) or _DOC.fullmatch(document_number) is None:
+        raise ValueError("a document number is 1 to 100 printable characters")
