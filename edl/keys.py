@@ -12,6 +12,12 @@ the code that issues credentials:
 * :class:`Pkcs11KeyStore`, an HSM through PKCS#11 (python-pkcs11): keys are generated on
   the token, non-extractable and sensitive; signing hashes here and signs with ``CKM_ECDSA``.
 
+:func:`open_key_store` opens the key store of a key-store folder as ``edl city init`` and
+``edl trust init`` make it (``keys/`` for files, or ``keystore.json`` naming a PKCS#11 token)::
+
+    store = open_key_store("qingdao/", passphrase=os.environ["EDL_KEYSTORE_PASSPHRASE"])
+    signer = CityAdmin("qingdao/", store).document_signer("cn-qingdao")   # for issue_mdoc
+
 Both give :class:`~edl.cose.Signer` objects. Neither ever logs, prints or returns private
 key material, and ``repr`` of every object here names keys only. It does not decide which
 key signs what (``edl.city``) or what is trusted (``edl.trust``).
@@ -37,7 +43,15 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from .cose import Algorithm, KeySigner, PublicKey, Signer, algorithm_for_key
 from .errors import CRYPTOGRAPHY_LOAD_ERRORS, KeyStoreError
 
-__all__ = ["Change", "FileKeyStore", "KeyStore", "Pkcs11KeyStore", "Pkcs11Signer", "check_key_name"]
+__all__ = [
+    "Change",
+    "FileKeyStore",
+    "KeyStore",
+    "Pkcs11KeyStore",
+    "Pkcs11Signer",
+    "check_key_name",
+    "open_key_store",
+]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 _CURVES = {"P-256": ec.SECP256R1, "P-384": ec.SECP384R1}
@@ -306,6 +320,49 @@ class Change:
         write_atomic(path, data)
         if new:
             self._files.append(path)
+
+
+def open_key_store(
+    folder: str | os.PathLike[str],
+    *,
+    passphrase: bytes | str | None = None,
+    pin: str | None = None,
+    create: bool = False,
+) -> KeyStore:
+    """The key store of a key-store folder (the ``--keystore DIR`` of the CLI).
+
+    A folder whose ``keystore.json`` names a PKCS#11 module and token opens that token with
+    ``pin`` (the CLI reads ``EDL_PKCS11_PIN``); any other folder is a :class:`FileKeyStore` in
+    ``FOLDER/keys/``, unlocked with ``passphrase`` (the CLI reads ``EDL_KEYSTORE_PASSPHRASE``;
+    text is taken as UTF-8). ``create`` makes the folder (0700) when it does not exist yet;
+    a new PKCS#11 store is made with ``edl city init --pkcs11-module … --pkcs11-token …``.
+
+    Opening checks nothing secret: a wrong passphrase or PIN shows at the first use of a key
+    (or call ``check_unlock()``). Raises :class:`~edl.errors.KeyStoreError` for a missing
+    folder or a damaged ``keystore.json``, ``ValueError`` when the secret it needs is not given.
+    """
+    from ._files import damaged, read_state_json
+
+    base = Path(folder)
+    if create:
+        base.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not base.is_dir():
+        raise KeyStoreError(f"no key store at {base}" + (": it is a file" if base.exists() else ""))
+    config = base / "keystore.json"
+    if config.exists() or config.is_symlink():
+        cfg = read_state_json(config)
+        if not isinstance(cfg, dict) or cfg.get("backend") not in ("pkcs11", "file", None):
+            raise damaged(config, "not {backend, module, token}")
+        if cfg.get("backend") == "pkcs11":
+            if not (isinstance(cfg.get("module"), str) and isinstance(cfg.get("token"), str)):
+                raise damaged(config, "a PKCS#11 key store names its module and token")
+            if not pin:
+                raise ValueError(f"the key store in {base} is on a PKCS#11 token: give its PIN")
+            return Pkcs11KeyStore(cfg["module"], cfg["token"], pin)
+    if not passphrase:
+        raise ValueError(f"the key store in {base} needs its passphrase")
+    secret = passphrase.encode() if isinstance(passphrase, str) else bytes(passphrase)
+    return FileKeyStore(base / "keys", secret)
 
 
 # --- PKCS#11 --------------------------------------------------------------------------------

@@ -30,27 +30,47 @@ EXPECTED_ALL = frozenset(
         "DigestMismatchError",
         "ExpiredError",
         "DeviceAuthError",
-        # model and keys
+        "KeyStoreError",
+        "TrustError",
+        # the licence, keys and signers
         "Licence",
         "LicenceError",
         "Signer",
         "KeySigner",
-        "TrustAnchors",
         "DocumentSigner",
-        "Wallet",
-        # trust lists
+        "KeyStore",
+        "FileKeyStore",
+        "Pkcs11KeyStore",
+        "open_key_store",
+        "CityAdmin",
+        "make_iaca",
+        "make_document_signer",
+        # trust: anchors, trust lists (build, sign, verify), pins
+        "TrustAnchors",
         "TrustList",
         "TrustRoot",
+        "CityEntry",
+        "SignerEntry",
+        "operator_key_id",
+        "sign_root",
+        "verify_root",
+        "sign_trust_list",
         "verify_trust_list",
+        "VerifiedTrustList",
+        "Pins",
         # structures
         "IssuerSigned",
         "DeviceResponse",
         "SessionTranscript",
+        "nonce_transcript",
+        "session_transcript",
         # recipes and their results
         "issue_mdoc",
         "issue_licence",
         "respond",
+        "Wallet",
         "verify_presentation",
+        "verify_images",
         "verify_device_response",
         "verify_issuer_signed",
         "VerificationResult",
@@ -89,6 +109,59 @@ def test_every_exported_name_is_importable() -> None:
     namespace.pop("__builtins__")
     assert set(namespace) == set(edl.__all__)
     assert all(namespace[name] is getattr(edl, name) for name in edl.__all__)
+
+
+# Exported names still without a docstring of their own, in files other sessions own (issue #13
+# asks for one on every name): each is a strict xfail, so documenting it fails here until it is
+# taken off this list, and a new undocumented export fails outright.
+AWAITING_DOCSTRING = {
+    "CheckStatus": "edl/verify.py",
+    "Verdict": "edl/verify.py",
+    **dict.fromkeys(
+        [
+            "DeviceAuthError",
+            "DigestMismatchError",
+            "ExpiredError",
+            "KeyStoreError",
+            "MalformedError",
+            "SignatureError",
+            "TrustError",
+            "UnsupportedError",
+            "UntrustedIssuerError",
+            "VerificationError",
+        ],
+        "edl/errors.py",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(
+            n,
+            marks=pytest.mark.xfail(strict=True, reason=f"no docstring yet in {AWAITING_DOCSTRING[n]}"),
+        )
+        if n in AWAITING_DOCSTRING
+        else n
+        for n in sorted(EXPECTED_ALL)
+    ],
+)
+def test_every_exported_name_is_documented(name: str) -> None:
+    """Each name of the front door says what it is for (its own docstring, not one inherited
+    from ``object`` or a builtin base)."""
+    value = getattr(edl, name)
+    doc = value.__dict__.get("__doc__") if isinstance(value, type) else getattr(value, "__doc__", None)
+    assert isinstance(doc, str) and len(doc.strip()) >= 20, f"edl.{name} has no docstring"
+
+
+def test_the_documentation_check_sees_a_missing_docstring() -> None:
+    """Negative control for the test above: a class without its own docstring is found."""
+
+    class Bare(ValueError):
+        pass
+
+    assert Bare.__dict__.get("__doc__") is None
 
 
 def test_facade_exports_every_public_name_it_imports() -> None:
