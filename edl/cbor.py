@@ -42,6 +42,7 @@ __all__ = [
     "MAX_EPOCH",
     "datetime_from_epoch",
     "decode",
+    "decode_each",
     "encode",
     "encode_ordered",
     "encode_tag24",
@@ -83,9 +84,28 @@ _TDATE_TEXT = re.compile(
 )
 
 
+# The form ISO 18013-5 writes: whole seconds, UTC as "Z" (ASCII digits only).
+_TDATE_UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+_TDATE_MESSAGE = "a date-time (tag 0) is not a valid time between the years 1 and 9999 (UTC)"
+
+
 def _decode_tdate(value: Any, _immutable: bool = False) -> _dt.datetime:
     """Tag 0 as an aware datetime that can be moved to UTC: ``9999-12-31T23:00:00-05:00`` is
-    a valid text, but no ``datetime`` holds it in UTC (``astimezone`` would raise later)."""
+    a valid text, but no ``datetime`` holds it in UTC (``astimezone`` would raise later).
+
+    The form ISO 18013-5 writes (``YYYY-MM-DDTHH:MM:SSZ``, 20 ASCII characters) is read by
+    ``datetime.fromisoformat``; anything else goes through the RFC 3339 pattern. Both give the same result
+    (``tests/property/test_mdoc_fast_paths.py`` holds them to it)."""
+    if type(value) is str and len(value) == 20 and _TDATE_UTC.fullmatch(value) is not None:
+        try:
+            return _dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise MalformedError(_TDATE_MESSAGE) from None
+    return _decode_tdate_text(value)
+
+
+def _decode_tdate_text(value: Any) -> _dt.datetime:
+    """Tag 0 through the RFC 3339 pattern (the reference for :func:`_decode_tdate`)."""
     m = _TDATE_TEXT.fullmatch(value) if isinstance(value, str) else None
     if m is None:
         raise MalformedError("a date-time (tag 0) must be RFC 3339 text such as 2026-06-01T08:00:00Z")
@@ -101,9 +121,7 @@ def _decode_tdate(value: Any, _immutable: bool = False) -> _dt.datetime:
         )
         moment.astimezone(_dt.UTC)
     except (ValueError, OverflowError):
-        raise MalformedError(
-            "a date-time (tag 0) is not a valid time between the years 1 and 9999 (UTC)"
-        ) from None
+        raise MalformedError(_TDATE_MESSAGE) from None
     return moment
 
 
@@ -187,6 +205,46 @@ def decode(
     if fp.tell() != size:
         raise MalformedError(f"{what} has {size - fp.tell()} unexpected bytes after its end")
     return value
+
+
+def decode_each(items: list[bytes], *, max_depth: int = DEFAULT_MAX_DEPTH) -> list[Any] | None:
+    """Each of ``items`` decoded as :func:`decode` would decode it alone, through one decoder
+    (cheaper than one call each): the items are read in turn from their concatenation, and each
+    must end exactly where its bytes end. ``None`` when any of them would not decode (empty,
+    too large, malformed, trailing bytes): :func:`decode` on each then says why.
+
+    ``tests/property/test_mdoc_fast_paths.py`` holds it to :func:`decode`."""
+    ends = []
+    end = 0
+    for item in items:
+        if type(item) is not bytes or not item or len(item) > DEFAULT_MAX_SIZE:
+            return None
+        end += len(item)
+        ends.append(end)
+    fp = io.BytesIO(b"".join(items))
+    decoders = _decoders()
+    decoder = decoders.get(max_depth)
+    if decoder is None:
+        decoder = decoders[max_depth] = cbor2.CBORDecoder(
+            fp,
+            max_depth=max_depth,
+            allow_duplicate_keys=False,
+            semantic_decoders=_SEMANTIC_DECODERS,
+        )
+    else:
+        decoder.fp = fp
+    out = []
+    try:
+        for end in ends:
+            out.append(decoder.decode())
+            if fp.tell() != end:
+                return None
+    except BaseException as e:
+        del decoders[max_depth]  # a fresh decoder after any failure: no state carried over
+        if isinstance(e, Exception):
+            return None
+        raise
+    return out
 
 
 def encode(value: Any) -> bytes:

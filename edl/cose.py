@@ -128,6 +128,10 @@ _EC_CURVES: dict[Curve, tuple[type[ec.EllipticCurve], int]] = {
     Curve.P384: (ec.SECP384R1, 48),
     Curve.P521: (ec.SECP521R1, 66),
 }
+# curve objects are immutable: one of each, reused for every key read
+_EC_CURVE_OBJECTS: dict[Any, tuple[ec.EllipticCurve, int]] = {
+    int(c): (cls(), size) for c, (cls, size) in _EC_CURVES.items()
+}
 _CURVE_BY_NAME = {"secp256r1": Curve.P256, "secp384r1": Curve.P384, "secp521r1": Curve.P521}
 _ECDSA: dict[Algorithm, tuple[str, hashes.HashAlgorithm, int, int]] = {
     # alg: (curve name, hash, coordinate size, group order)
@@ -391,8 +395,15 @@ def _parse_headers(
     return protected_bytes, protected, unprotected
 
 
+_ALGORITHMS = {int(a): a for a in Algorithm}
+
+
 def _alg_of(protected: dict[int, Any], *, what: str) -> Algorithm:
-    alg = protected.get(Header.ALG)
+    alg = protected.get(1)  # Header.ALG
+    if type(alg) is int:
+        known = _ALGORITHMS.get(alg)
+        if known is not None:
+            return known
     if alg is None:
         raise UnsupportedError(f"{what}: no algorithm in the protected header")
     if not isinstance(alg, int) or isinstance(alg, bool):
@@ -618,26 +629,27 @@ def key_from_cose(cose_key: Any) -> PublicKey:
     """A public key from a decoded COSE_Key map (EC2 with x/y or compressed y; OKP)."""
     if not isinstance(cose_key, dict):
         raise MalformedError("COSE_Key must be a map")
-    kty = cose_key.get(KeyParam.KTY)
-    crv = cose_key.get(KeyParam.CRV)
-    x = cose_key.get(KeyParam.X)
+    kty = cose_key.get(1)  # KeyParam.KTY (plain ints: an IntEnum key hashes slower)
+    crv = cose_key.get(-1)  # KeyParam.CRV
+    x = cose_key.get(-2)  # KeyParam.X
     for value in (kty, crv):  # every key we accept has integer kty and crv (a bool is no int here)
         if not isinstance(value, int) or isinstance(value, bool):
             raise UnsupportedError(
                 f"COSE_Key type {safe_repr(kty)} with curve {safe_repr(crv)} is not accepted"
             )
     try:
-        if kty == KeyType.EC2:
-            if crv not in _EC_CURVES:
+        if kty == 2:  # KeyType.EC2
+            known = _EC_CURVE_OBJECTS.get(crv)
+            if known is None:
                 raise UnsupportedError(f"COSE_Key curve {safe_repr(crv)} is not accepted")
-            curve_cls, size = _EC_CURVES[Curve(crv)]
+            curve, size = known
             xb = _coord(x, size, "x")
-            y = cose_key.get(KeyParam.Y)
+            y = cose_key.get(-3)  # KeyParam.Y
             if isinstance(y, bool):  # compressed point: y is the sign bit
                 point = (b"\x03" if y else b"\x02") + xb
             else:
                 point = b"\x04" + xb + _coord(y, size, "y")
-            return ec.EllipticCurvePublicKey.from_encoded_point(curve_cls(), point)
+            return ec.EllipticCurvePublicKey.from_encoded_point(curve, point)
         if kty == KeyType.OKP:
             if crv == Curve.ED25519:
                 return ed25519.Ed25519PublicKey.from_public_bytes(_coord(x, 32, "x"))

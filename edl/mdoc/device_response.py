@@ -68,11 +68,15 @@ def device_authentication_bytes(
     DeviceAuthentication = ["DeviceAuthentication", SessionTranscript, DocType,
     DeviceNameSpacesBytes]; the result is its ``#6.24`` wrapping.
     """
-    inner = (
-        b"\x84\x74DeviceAuthentication"
-        + transcript.raw
-        + cbor.encode(doc_type)
-        + cbor.encode_tag24(device_namespaces_raw)
+    doc_type_utf8 = doc_type.encode()  # a text string: its head, then its UTF-8
+    inner = b"".join(
+        (
+            b"\x84\x74DeviceAuthentication",
+            transcript.raw,
+            cbor.head(3, len(doc_type_utf8)),
+            doc_type_utf8,
+            cbor.encode_tag24(device_namespaces_raw),
+        )
     )
     return cbor.encode_tag24(inner)
 

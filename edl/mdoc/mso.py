@@ -22,6 +22,22 @@ MSO_VERSION = "1.0"
 DIGEST_ALGORITHMS = ("SHA-256", "SHA-384", "SHA-512")
 
 
+_DIGEST_SIZE = {"SHA-256": 32, "SHA-384": 48, "SHA-512": 64}
+_MAX_DIGEST_ID = 2**64
+
+
+def _split_tag24(data: bytes) -> bytes | None:
+    """The bytes inside ``#6.24(bstr)`` when ``data`` is exactly that with a definite-length
+    byte string (what every issuer writes); ``None`` otherwise, and the strict decoder decides.
+    A fast path only: ``tests/property/test_mdoc_fast_paths.py`` holds it to the decoder."""
+    if type(data) is not bytes or data[:2] != b"\xd8\x18":
+        return None
+    head = cbor.read_head(data, 2)
+    if head is None or head[0] != 2 or head[2] + head[1] != len(data) or len(data) > cbor.DEFAULT_MAX_SIZE:
+        return None
+    return data[head[2] :]
+
+
 def _tdate(value: Any, what: str) -> _dt.datetime:
     if not isinstance(value, _dt.datetime) or value.utcoffset() is None:
         raise MalformedError(f"MSO {what} must be a tdate (tag 0)")
@@ -171,7 +187,9 @@ class MobileSecurityObject:
     @classmethod
     def from_payload(cls, payload: bytes) -> MobileSecurityObject:
         """Parse an issuerAuth payload (``#6.24(bstr .cbor MSO)``)."""
-        inner = cbor.unwrap24(cbor.decode(payload, what="MSO"), what="MSO")
+        inner = _split_tag24(payload)
+        if inner is None:
+            inner = cbor.unwrap24(cbor.decode(payload, what="MSO"), what="MSO")
         value = cbor.decode(inner, what="MSO")
         return cls.from_value(value)
 
@@ -196,15 +214,16 @@ class MobileSecurityObject:
             raise MalformedError("MSO docType must be text")
         if not isinstance(digests, dict):
             raise MalformedError("MSO valueDigests must be a map")
-        size = {"SHA-256": 32, "SHA-384": 48, "SHA-512": 64}[alg]
+        size = _DIGEST_SIZE[alg]
         checked: dict[str, dict[int, bytes]] = {}
         for ns, per_ns in digests.items():
             if not isinstance(ns, str) or not isinstance(per_ns, dict):
                 raise MalformedError("MSO valueDigests must map namespaces to digest maps")
+            # The decoder gives plain int and bytes (never a bool as an int, nor a subclass).
             for did, d in per_ns.items():
-                if not isinstance(did, int) or isinstance(did, bool) or not 0 <= did < 2**64:
+                if type(did) is not int or not 0 <= did < _MAX_DIGEST_ID:
                     raise MalformedError("MSO digest IDs must be unsigned integers below 2^64")
-                if not isinstance(d, bytes) or len(d) != size:
+                if type(d) is not bytes or len(d) != size:
                     raise MalformedError(f"MSO digests must be {size}-byte strings for {alg}")
             checked[ns] = per_ns
         status = value.get("status")
