@@ -7,15 +7,18 @@ refusals are ``AppError`` with a code from APP_ERROR_CODES. Values sent are neve
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from edl.errors import EdlError
 
-__all__ = ["APP_ERROR_CODES", "AppError", "error_body", "install"]
+__all__ = ["APP_ERROR_CODES", "AppError", "error_body", "install", "responses"]
 
 log = logging.getLogger("issuer_app")
 
@@ -29,14 +32,58 @@ APP_ERROR_CODES = (
     "nonce_used",
     "already_issued",
     "idempotency_conflict",
+    "rate_limited",
+    "unavailable",
     "internal",
 )
+RETRY_AFTER_UNAVAILABLE = 2  # seconds: the database is away (the pool re-pings it)
+
+_DESCRIPTIONS = {
+    401: "unauthorized: no API key, or an unknown or revoked one",
+    403: "forbidden: the API key lacks the scope",
+    404: "unknown_city, or not_found (no such licence)",
+    409: "nonce_used, already_issued, idempotency_conflict, revoked, suspended",
+    422: "bad_request (the body does not fit), malformed, unsupported, nonce_unknown, nonce_expired, "
+    "not_holder",
+    429: "rate_limited: too many requests for this API key this minute (Retry-After says when to retry)",
+    503: "unavailable: the database cannot be reached (Retry-After); the service recovers on its own",
+}
+_EXAMPLES = {
+    401: ("unauthorized", "the API key is unknown or revoked"),
+    403: ("forbidden", "the API key 'desk' lacks the scope 'revoke'"),
+    404: ("unknown_city", "city cn-nowhere is not in this key store"),
+    409: ("revoked", "this licence is revoked (final): it cannot be renewed"),
+    422: ("bad_request", "the request does not fit: body.licence: missing"),
+    429: ("rate_limited", "too many requests for this API key: retry after 12 s"),
+    503: ("unavailable", "the database cannot be reached: retry shortly"),
+}
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error responses of an operation, for OpenAPI: each ``{code, message}`` with an example."""
+    from .schemas import ErrorResponse
+
+    return {
+        status: {
+            "model": ErrorResponse,
+            "description": _DESCRIPTIONS[status],
+            "content": {
+                "application/json": {
+                    "example": {"code": _EXAMPLES[status][0], "message": _EXAMPLES[status][1]}
+                }
+            },
+        }
+        for status in statuses
+    }
 
 
 class AppError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.headers = headers
 
 
 def error_body(code: str, message: str) -> dict[str, str]:
@@ -54,8 +101,31 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status, headers=headers)
+        headers = dict(exc.headers or {})
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        return JSONResponse(
+            error_body(exc.code, exc.message), status_code=exc.status, headers=headers or None
+        )
+
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # the type only: a driver's message may carry the URL (a password) or a row's values
+        log.warning("database unavailable (%s) on %s", type(exc).__name__, request.url.path)
+        return JSONResponse(
+            error_body("unavailable", "the database cannot be reached: retry shortly"),
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)},
+        )
+
+    for kind in (OperationalError, InterfaceError, PoolTimeout, DisconnectionError):
+        app.add_exception_handler(kind, _unavailable)
+
+    @app.exception_handler(DBAPIError)
+    async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
+        if exc.connection_invalidated:
+            return await _unavailable(request, exc)
+        log.error("database error (%s) on %s", type(exc).__name__, request.url.path)
+        return JSONResponse(error_body("internal", "an internal error: see the service log"), status_code=500)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -46,7 +46,15 @@ from .db import Audit, IssuedLicenceRow
 from .dependencies import Clock
 from .errors import AppError
 
-__all__ = ["IssuingContext", "add_audit", "issue_one", "subject_hash"]
+__all__ = [
+    "IssuingContext",
+    "add_audit",
+    "issue_one",
+    "locked_licence",
+    "rebind_one",
+    "renew_one",
+    "subject_hash",
+]
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,133 @@ def add_audit(
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+def _spki(key: ec.EllipticCurvePublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _sign_into(
+    row: IssuedLicenceRow,
+    licence: Licence,
+    signer: Any,
+    device_key: ec.EllipticCurvePublicKey,
+    list_id: int,
+    idx: int,
+    now: dt.datetime,
+) -> None:
+    """Sign the mdoc and the compact credentials for ``row`` (status place ``list_id``/``idx``)."""
+    uri = status_uri(row.city, list_id)
+    issued = issue_licence(
+        licence,
+        city=row.city,
+        device_key=device_key,
+        signer=signer,
+        now=now,
+        status=(list_id, idx),
+        status_uri=uri,
+    )
+    row.device_key = _spki(device_key)
+    row.status_list, row.status_idx, row.status_uri = list_id, idx, uri
+    row.signer_kid = issued.signer_kid.hex()
+    row.issued, row.valid_until = now, issued.valid_until
+    row.mdoc = issued.mdoc.to_bytes()
+    row.compact = json.dumps({p: _b64(b) for p, b in issued.compact.items()})
+    row.thumbnail = issued.thumbnail
+    row.updated = now
+
+
+def locked_licence(session: Session, city: str, document_number: str) -> IssuedLicenceRow:
+    """The licence row, locked for this transaction (``SELECT ... FOR UPDATE`` on PostgreSQL;
+    SQLite's ``BEGIN IMMEDIATE`` holds the whole database); ``AppError`` 404 when none."""
+    row = session.scalar(
+        select(IssuedLicenceRow)
+        .where(IssuedLicenceRow.city == city, IssuedLicenceRow.document_number == document_number)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if row is None:
+        raise AppError(404, "not_found", "no licence with this document number in this city")
+    return row
+
+
+def _refuse_unless_valid(row: IssuedLicenceRow, doing: str) -> None:
+    if row.state == "revoked":
+        raise AppError(409, "revoked", f"this licence is revoked (final): it cannot be {doing}")
+    if row.state == "suspended":
+        raise AppError(409, "suspended", f"this licence is suspended: reinstate it before it is {doing}")
+
+
+def renew_one(
+    ctx: IssuingContext, session: Session, *, city: str, document_number: str, who: str, request_id: str
+) -> IssuedLicenceRow:
+    """Fresh credentials (MSO and compact) for the same licence data, device key and status
+    place, signed now by the city's current document signer; the row is locked first, so a
+    concurrent revoke either comes before (409 ``revoked``) or after (the renewed credentials
+    carry the place it revokes). Not committed."""
+    row = locked_licence(session, city, document_number)
+    _refuse_unless_valid(row, "renewed")
+    licence = Licence.from_json(json.loads(row.licence_json))
+    key = serialization.load_der_public_key(row.device_key)
+    assert isinstance(key, ec.EllipticCurvePublicKey)
+    now = ctx.clock()
+    _sign_into(row, licence, ctx.admin.document_signer(city), key, row.status_list, row.status_idx, now)
+    add_audit(
+        session,
+        who=who,
+        what=f"renew {city}",
+        when=now,
+        request_id=request_id,
+        subject=subject_hash(city, document_number),
+    )
+    session.flush()
+    return row
+
+
+def rebind_one(
+    ctx: IssuingContext,
+    session: Session,
+    *,
+    city: str,
+    document_number: str,
+    device_key: ec.EllipticCurvePublicKey,
+    who: str,
+    request_id: str,
+) -> IssuedLicenceRow:
+    """Bind the licence to a new device key (a lost or replaced phone): the old credentials'
+    status place is revoked, a fresh place is allocated and recorded, and new credentials are
+    signed for the new key, all in ``session`` (not committed). The caller has checked the new
+    key's proof of possession."""
+    row = locked_licence(session, city, document_number)
+    _refuse_unless_valid(row, "bound to a new device")
+    now = ctx.clock()
+    old_list, old_idx = row.status_list, row.status_idx
+    ctx.status.change(
+        city,
+        "revoke",
+        now=now,
+        index=old_idx,
+        list_id=old_list,
+        reason="re-bound to a new device",
+        session=session,
+        who=who,
+        request_id=request_id,
+    )
+    list_id, idx = ctx.status.allocate_index(session, city)
+    ctx.status.record(session, city, list_id, idx, document_number, now)
+    licence = Licence.from_json(json.loads(row.licence_json))
+    row.state, row.state_reason = "valid", None  # (the change above marked the row revoked)
+    _sign_into(row, licence, ctx.admin.document_signer(city), device_key, list_id, idx, now)
+    add_audit(
+        session,
+        who=who,
+        what=f"rebind {city}",
+        when=now,
+        request_id=request_id,
+        subject=subject_hash(city, document_number),
+    )
+    session.flush()
+    return row
 
 
 def issue_one(
@@ -124,34 +259,13 @@ def issue_one(
     list_id, idx, kept = ctx.status.allocate(session, city, number, now=now)
     if kept and ctx.status.status_of(session, city, list_id, idx) is Status.REVOKED:
         raise AppError(409, "revoked", "this document number is revoked: a new licence needs a new number")
-    uri = status_uri(city, list_id)
-    issued = issue_licence(
-        parsed,
-        city=city,
-        device_key=device_key,
-        signer=signer,
-        now=now,
-        status=(list_id, idx),
-        status_uri=uri,
-    )
     row = IssuedLicenceRow(
         city=city,
         document_number=number,
-        device_key=device_key.public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        ),
-        status_list=list_id,
-        status_idx=idx,
-        status_uri=uri,
-        signer_kid=issued.signer_kid.hex(),
-        issued=now,
-        valid_until=issued.valid_until,
-        mdoc=issued.mdoc.to_bytes(),
-        compact=json.dumps({p: _b64(b) for p, b in issued.compact.items()}),
-        thumbnail=issued.thumbnail,
         licence_json=json.dumps(licence, sort_keys=True),
         state="valid",
     )
+    _sign_into(row, parsed, signer, device_key, list_id, idx, now)
     session.add(row)
     add_audit(
         session,

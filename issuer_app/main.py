@@ -13,7 +13,7 @@ from . import errors
 from .db import make_engine, make_sessions, migrate
 from .dependencies import Clock, system_clock
 from .issuing import IssuingContext
-from .routers import health, licences
+from .routers import health, licences, status
 from .settings import Settings
 from .status_store import DbStatusStore
 
@@ -44,4 +44,5 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, keystore: Any
     errors.install(app)
     app.include_router(health.router)
     app.include_router(licences.router)
+    app.include_router(status.router)
     return app

@@ -13,7 +13,20 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ErrorResponse", "Health", "IssueRequest", "IssueResponse", "NonceResponse"]
+__all__ = [
+    "ChangeRequest",
+    "ChangeResponse",
+    "ErrorResponse",
+    "Health",
+    "IssueRequest",
+    "IssueResponse",
+    "NonceResponse",
+    "PublicMaterial",
+    "PublishRequest",
+    "PublishResponse",
+    "RebindRequest",
+    "RevokeRequest",
+]
 
 STRICT = ConfigDict(extra="forbid", strict=True)
 
@@ -33,9 +46,13 @@ LICENCE_EXAMPLE: dict[str, Any] = {
 
 
 class ErrorResponse(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"example": {"code": "nonce_used", "message": "..."}})
-    code: str
-    message: str
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"code": "nonce_used", "message": "the nonce was used already: ask for a new one"}
+        }
+    )
+    code: str = Field(description="stable, the library's code where one exists (e.g. revoked, unknown_city)")
+    message: str = Field(description="a sentence for a person")
 
 
 class Health(BaseModel):
@@ -90,6 +107,7 @@ class IssueResponse(BaseModel):
                 "mdoc": "<base64 IssuerSigned>",
                 "compact": {"roadside": "<base64>", "age-check": "<base64>", "rental": "<base64>"},
                 "thumbnail": "<base64 JPEG>",
+                "state": "valid",
             }
         }
     )
@@ -104,3 +122,125 @@ class IssueResponse(BaseModel):
     mdoc: str
     compact: dict[str, str]
     thumbnail: str
+    state: str = Field(description="valid, suspended or revoked (as the status list says once published)")
+
+
+class RebindRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "example": {
+                "device_key": "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE...",
+                "nonce": "Vb3x8Q1mZr0tL2pK9wY6cN4hJ7sD5fA0uE1gH3iB2kM",
+                "signature": "<base64 of r||s by the NEW key, 64 bytes>",
+            }
+        },
+    )
+    device_key: str = Field(
+        max_length=4096, description="the new phone's key: base64 DER SubjectPublicKeyInfo, P-256"
+    )
+    nonce: str = Field(max_length=128, description="a fresh nonce from POST /v1/cities/{city}/nonce")
+    signature: str = Field(max_length=512, description="base64 ES256 r||s by the new key over the nonce")
+
+
+class ChangeRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"example": {"reason": "points"}}
+    )
+    reason: str | None = Field(
+        default=None, max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$", description="why (no personal data)"
+    )
+
+
+class RevokeRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"example": {"reason": "court order 2026-118"}}
+    )
+    reason: str = Field(
+        min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$", description="why (no personal data)"
+    )
+
+
+class ChangeResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "city": "cn-qingdao",
+                "document_number": "QD-0001",
+                "status_list": 1,
+                "status_idx": 104217,
+                "before": "valid",
+                "state": "suspended",
+                "changed": True,
+            }
+        }
+    )
+    city: str
+    document_number: str
+    status_list: int
+    status_idx: int
+    before: str
+    state: str
+    changed: bool
+
+
+class PublishRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"example": {"valid_hours": 48}})
+    valid_hours: int = Field(default=48, ge=1, le=744, description="hours until the lists expire")
+
+
+class PublishedStatusList(BaseModel):
+    list_id: int
+    uri: str
+    sequence: int
+    issued: str | None = None
+    expires: str | None = None
+    size: int
+    revoked: int | None = None
+    suspended: int | None = None
+    data: str = Field(description="the signed Status List Token, base64")
+
+
+STATUS_LIST_EXAMPLE = {
+    "list_id": 1,
+    "uri": "urn:edl:status:cn-qingdao:1",
+    "sequence": 7,
+    "issued": "2026-12-06T05:00:00Z",
+    "expires": "2026-12-08T05:00:00Z",
+    "size": 150000,
+    "revoked": 3,
+    "suspended": 1,
+    "data": "<base64 COSE_Sign1>",
+}
+
+
+class PublishResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"city": "cn-qingdao", "lists": [STATUS_LIST_EXAMPLE]}}
+    )
+    city: str
+    lists: list[PublishedStatusList]
+
+
+class PublicMaterial(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "city": "cn-qingdao",
+                "name": "Qingdao",
+                "country": "CN",
+                "root_certificates": ["-----BEGIN CERTIFICATE-----\n..."],
+                "document_signer_certificates": ["-----BEGIN CERTIFICATE-----\n..."],
+                "status_signer_certificates": ["-----BEGIN CERTIFICATE-----\n..."],
+                "status_lists": [STATUS_LIST_EXAMPLE],
+            }
+        }
+    )
+    city: str
+    name: str
+    country: str
+    root_certificates: list[str]
+    document_signer_certificates: list[str]
+    status_signer_certificates: list[str]
+    status_lists: list[PublishedStatusList] = Field(description="as last published (none before the first)")

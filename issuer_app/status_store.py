@@ -19,8 +19,6 @@ then the entry (``SELECT ... FOR UPDATE``; the same order everywhere) and keeps 
 row's ``state`` equal to the bit. Publishing locks the list rows, signs with the city's status
 signer (``edl.status.sign_status_list``) under the next sequence and records sequence and bytes
 in the same transaction: sequences strictly increase per list.
-
-:class:`FileStatusStore` is the key store's files (``edl.city_status.CityStatus``), for tests.
 """
 
 from __future__ import annotations
@@ -28,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -37,14 +36,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from edl.city_status import DEFAULT_VALID_HOURS, CityStatus, PublishedList, StatusChange, count_statuses
+from edl.city_status import DEFAULT_VALID_HOURS, PublishedList, StatusChange, count_statuses
 from edl.errors import KeyStoreError
 from edl.status import Status, StatusList, sign_status_list, status_uri
 from edl.status_index import DEFAULT_CAPACITY, list_size_for, permuted_index
 
 from .db import IssuedLicenceRow, StatusEntry, StatusListRow
+from .issuing import add_audit, subject_hash
 
-__all__ = ["ACTIONS", "DbStatusStore", "FileStatusStore"]
+__all__ = ["ACTIONS", "DbStatusStore"]
 
 ACTIONS = ("revoke", "suspend", "reinstate")
 _DOC = re.compile(r"[^\x00-\x1f\x7f]{1,100}")
@@ -58,9 +58,10 @@ class DbStatusStore:
     its status signer; the key store is only read.
     """
 
-    def __init__(self, engine: Engine, admin: Any) -> None:
+    def __init__(self, engine: Engine, admin: Any, *, who: str = "issuer") -> None:
         self.engine = engine
         self.admin = admin
+        self.who = who  # the audit's "who" when a call names none
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     # --- sessions ---
@@ -169,6 +170,16 @@ class DbStatusStore:
             s.flush()
         return list_id, index, False
 
+    def record(
+        self, session: Session, city: str, list_id: int, index: int, document_number: str, now: dt.datetime
+    ) -> None:
+        """Record a place from :meth:`allocate_index` as ``document_number``'s (valid), in ``session``."""
+        session.add(
+            StatusEntry(
+                city=city, list_id=list_id, idx=index, document_number=document_number, status=0, updated=now
+            )
+        )
+
     def _sizes(self, s: Session, city: str) -> dict[int, int]:
         rows = s.execute(
             select(StatusListRow.list_id, StatusListRow.size).where(StatusListRow.city == city)
@@ -227,6 +238,8 @@ class DbStatusStore:
         reason: str | None = None,
         dry_run: bool = False,
         session: Session | None = None,
+        who: str | None = None,
+        request_id: str | None = None,
     ) -> StatusChange:
         """Revoke, suspend or reinstate one place (by ``index`` in ``list_id``, default 1, or by
         ``document_number``), and the licence row that holds it, in one transaction. Revocation
@@ -306,6 +319,15 @@ class DbStatusStore:
             if licence is not None:
                 licence.state, licence.updated = _STATE[after], now
                 licence.state_reason = reason if after is not Status.VALID else None
+            number = result.document_number
+            add_audit(
+                s,
+                who=who or self.who,
+                what=f"{action} {city}",
+                when=now,
+                request_id=request_id or f"local-{uuid.uuid4().hex}",
+                subject=subject_hash(city, number) if number else f"{list_id}:{index}",
+            )
             s.flush()
         return result
 
@@ -331,6 +353,8 @@ class DbStatusStore:
         list_ids: list[int] | None = None,
         dry_run: bool = False,
         session: Session | None = None,
+        who: str | None = None,
+        request_id: str | None = None,
     ) -> list[PublishedList]:
         """Sign the city's lists (``list_ids``, default all) as of ``now``, each with the next
         sequence of its URI, recorded (with the bytes) in the same transaction."""
@@ -386,6 +410,14 @@ class DbStatusStore:
                 )
                 if not dry_run:
                     row.sequence, row.published, row.published_at = sequence, data, now
+            if not dry_run:
+                add_audit(
+                    s,
+                    who=who or self.who,
+                    what=(f"publish {city} " + ",".join(f"{p.list_id}#{p.sequence}" for p in out))[:200],
+                    when=now,
+                    request_id=request_id or f"local-{uuid.uuid4().hex}",
+                )
             s.flush()
         return out
 
@@ -399,21 +431,6 @@ class DbStatusStore:
                     .order_by(StatusListRow.list_id)
                 )
             )
-
-
-class FileStatusStore:
-    """The key store's files own the indices (``session`` is not used): ``edl.city_status``."""
-
-    def __init__(self, admin: Any) -> None:
-        self.city_status = CityStatus(admin)
-
-    def allocate(
-        self, session: Session | None, city: str, document_number: str, *, now: dt.datetime | None = None
-    ) -> tuple[int, int, bool]:
-        return self.city_status.allocate(city, document_number)
-
-    def status_of(self, session: Session | None, city: str, list_id: int, index: int) -> Status:
-        return self.city_status.status_of(city, list_id, index)
 
 
 def _check_doc(document_number: str) -> None:

@@ -41,7 +41,32 @@ def _city_status(args: argparse.Namespace) -> Any:
 
     admin = CityAdmin(args.keystore, open_keystore(args.keystore, args=args))
     admin.load(args.city_id)  # an unknown city: exit 2 naming it, before anything else
-    return CityStatus(admin)
+    if getattr(args, "db", None) is None:
+        return CityStatus(admin)
+    return _db_status(args, admin)
+
+
+def _db_status(args: argparse.Namespace, admin: Any) -> Any:
+    """The issuing service's database owns the city's indices and bits (``--db``); the key store
+    still signs what ``publish`` publishes. Same methods as ``CityStatus``."""
+    from ..errors import safe_repr
+
+    try:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from issuer_app.db import make_engine, migrate
+        from issuer_app.settings import db_url_of
+        from issuer_app.status_store import DbStatusStore
+    except ImportError as e:
+        fail_usage(f"--db needs the issuer's packages ({e.name}): run scripts/setup.sh")
+    admin.keystore.check_unlock()  # an office act: the passphrase is checked first
+    url = db_url_of(args.db)
+    try:
+        engine = make_engine(url)
+        migrate(engine)
+    except (SQLAlchemyError, ValueError, OSError) as e:
+        fail_usage(f"cannot open the database {safe_repr(url, limit=200)}: {type(e).__name__}")
+    return DbStatusStore(engine, admin, who="edl status")
 
 
 def _change(args: argparse.Namespace, action: str) -> int:
@@ -246,6 +271,11 @@ def _office_args(p: argparse.ArgumentParser, *, index: bool = True) -> None:
         )
     p.add_argument(
         "--list", type=_index, metavar="ID", help="the status list id (default: 1, or every list for publish)"
+    )
+    p.add_argument(
+        "--db",
+        metavar="DSN",
+        help="the issuing service's database (SQLAlchemy URL, postgresql://..., or a SQLite file): it holds the city's indices and bits",
     )
 
 

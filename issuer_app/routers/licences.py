@@ -1,4 +1,13 @@
-"""Nonces and licences of one city: ``POST nonce``, ``POST licences``, ``GET licences/{number}``."""
+"""One city's licences: ``nonce``, issue, fetch, renew, re-bind, suspend, reinstate, revoke.
+
+Scopes: ``issue`` for nonce, issue, fetch, renew and re-bind; ``revoke`` for suspend, reinstate
+and revoke (``admin`` holds every scope). Every change is one transaction with its audit row;
+the licence row is locked before it changes (renew, re-bind and the status changes queue on it,
+so a revoke and a renew of one licence end in one state). ``Idempotency-Key`` on issue and
+renew: a retry with the same key and request gets the first answer (``Idempotent-Replay:
+true``), never a second licence; the same key with another request is 409
+``idempotency_conflict``.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi import APIRouter, Body, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,24 +34,34 @@ from edl.city import check_city_id
 from ..auth import Caller, require
 from ..db import IdempotentAnswer, IssuedLicenceRow, Nonce
 from ..dependencies import request_id
-from ..errors import AppError
-from ..issuing import issue_one
-from ..schemas import ErrorResponse, IssueRequest, IssueResponse, NonceResponse
+from ..errors import AppError, responses
+from ..issuing import issue_one, locked_licence, rebind_one, renew_one
+from ..schemas import (
+    ChangeRequest,
+    ChangeResponse,
+    IssueRequest,
+    IssueResponse,
+    NonceResponse,
+    RebindRequest,
+    RevokeRequest,
+)
 
-router = APIRouter(prefix="/v1/cities/{city}")
+router = APIRouter(prefix="/v1/cities/{city}", tags=["licences"])
 
 Issuer = Annotated[Caller, Depends(require("issue"))]
+Revoker = Annotated[Caller, Depends(require("revoke"))]
 RequestId = Annotated[str, Depends(request_id)]
 
-CityPath = Path(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", description="city id, e.g. cn-qingdao")
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse, "description": "no API key, or an unknown or revoked one"},
-    403: {"model": ErrorResponse, "description": "the API key lacks the scope"},
-    404: {"model": ErrorResponse, "description": "no such city (unknown_city) or licence"},
-    409: {"model": ErrorResponse, "description": "nonce_used, already_issued, idempotency_conflict"},
-    422: {"model": ErrorResponse, "description": "bad_request, nonce_expired, not_holder, malformed"},
-}
+CityPath = Path(
+    pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", description="city id, e.g. cn-qingdao", examples=["cn-qingdao"]
+)
+NumberPath = Path(max_length=100, description="the licence's document number", examples=["QD-0001"])
+IdempotencyKey = Header(
+    default=None,
+    max_length=200,
+    description="any unique string per intended request: a retry with it returns the first answer",
+    examples=["3f1c2a9e-issue-QD-0001"],
+)
 
 
 def _iso(t: dt.datetime) -> str:
@@ -72,8 +91,8 @@ def _city(request: Request, city: str) -> None:
 @router.post(
     "/nonce",
     response_model=NonceResponse,
-    responses={401: ERRORS[401], 403: ERRORS[403], 404: ERRORS[404]},
-    summary="a single-use nonce for the device to sign (valid 5 minutes)",
+    responses=responses(401, 403, 404, 429, 503),
+    summary="a single-use nonce for the device to sign (valid 5 minutes; scope issue)",
 )
 def new_nonce(request: Request, caller: Issuer, city: str = CityPath) -> NonceResponse:
     _city(request, city)
@@ -102,7 +121,7 @@ def _check_possession(key: ec.EllipticCurvePublicKey, nonce: str, signature_b64:
         raise AppError(422, "not_holder", "the signature is not ES256 r||s (64 bytes)")
     der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
     try:
-        key.verify(der, nonce.encode("ascii"), ec.ECDSA(hashes.SHA256()))
+        key.verify(der, nonce.encode("ascii", "replace"), ec.ECDSA(hashes.SHA256()))
     except InvalidSignature:
         raise AppError(422, "not_holder", "the nonce is not signed by the device key sent") from None
 
@@ -136,13 +155,59 @@ def _answer(row: IssuedLicenceRow) -> dict[str, Any]:
         mdoc=_b64(row.mdoc),
         compact=json.loads(row.compact),
         thumbnail=_b64(row.thumbnail),
+        state=row.state,
     ).model_dump()
+
+
+# --- idempotency -------------------------------------------------------------------------------
+
+
+def _fingerprint(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=True).encode()).hexdigest()
+
+
+def _replay(request: Request, caller: Caller, key: str | None, fingerprint: str) -> JSONResponse | None:
+    """The first answer given under ``key`` by this API key, or None."""
+    if key is None:
+        return None
+    with request.app.state.sessions() as s:
+        first = s.scalar(
+            select(IdempotentAnswer).where(
+                IdempotentAnswer.api_key_id == caller.id, IdempotentAnswer.key == key
+            )
+        )
+    if first is None:
+        return None
+    if first.request_sha256 != fingerprint:
+        raise AppError(409, "idempotency_conflict", "this Idempotency-Key was used for another request")
+    return JSONResponse(
+        json.loads(first.body), status_code=first.status, headers={"Idempotent-Replay": "true"}
+    )
+
+
+def _remember(
+    s: Session, caller: Caller, key: str | None, fingerprint: str, answer: dict[str, Any], now: dt.datetime
+) -> None:
+    if key is not None:
+        s.add(
+            IdempotentAnswer(
+                api_key_id=caller.id,
+                key=key,
+                request_sha256=fingerprint,
+                status=200,
+                body=json.dumps(answer),
+                created=now,
+            )
+        )
+
+
+# --- issue, fetch, renew, re-bind ----------------------------------------------------------------
 
 
 @router.post(
     "/licences",
     response_model=IssueResponse,
-    responses=ERRORS,
+    responses=responses(401, 403, 404, 409, 422, 429, 503),
     summary="issue a licence to a phone (scope issue); Idempotency-Key makes a retry safe",
 )
 def issue(
@@ -151,72 +216,50 @@ def issue(
     caller: Issuer,
     rid: RequestId,
     city: str = CityPath,
-    idempotency_key: str | None = Header(default=None, max_length=200),
+    idempotency_key: str | None = IdempotencyKey,
 ) -> JSONResponse:
     state = request.app.state
-    fingerprint = hashlib.sha256(
-        json.dumps([city, body.model_dump()], sort_keys=True, ensure_ascii=True).encode()
-    ).hexdigest()
-    if idempotency_key is not None:
-        with state.sessions() as s:
-            first = s.scalar(
-                select(IdempotentAnswer).where(
-                    IdempotentAnswer.api_key_id == caller.id, IdempotentAnswer.key == idempotency_key
-                )
-            )
-        if first is not None:
-            if first.request_sha256 != fingerprint:
-                raise AppError(
-                    409, "idempotency_conflict", "this Idempotency-Key was used for another request"
-                )
-            return JSONResponse(
-                json.loads(first.body), status_code=first.status, headers={"Idempotent-Replay": "true"}
-            )
+    fingerprint = _fingerprint("issue", city, body.model_dump())
+    replay = _replay(request, caller, idempotency_key, fingerprint)
+    if replay is not None:
+        return replay
     _city(request, city)
     device_key = _device_key(body.device_key)
     _check_possession(device_key, body.nonce, body.signature)
-    with state.sessions() as s:
-        _consume_nonce(request, s, city, body.nonce)
-        row = issue_one(
-            state.issuing,
-            s,
-            licence=body.licence,
-            device_key=device_key,
-            city=city,
-            who=caller.name,
-            request_id=rid,
-        )
-        answer = _answer(row)
-        if idempotency_key is not None:
-            s.add(
-                IdempotentAnswer(
-                    api_key_id=caller.id,
-                    key=idempotency_key,
-                    request_sha256=fingerprint,
-                    status=200,
-                    body=json.dumps(answer),
-                    created=row.issued,
-                )
+    try:
+        with state.sessions() as s:
+            _consume_nonce(request, s, city, body.nonce)
+            row = issue_one(
+                state.issuing,
+                s,
+                licence=body.licence,
+                device_key=device_key,
+                city=city,
+                who=caller.name,
+                request_id=rid,
             )
-        try:
+            answer = _answer(row)
+            _remember(s, caller, idempotency_key, fingerprint, answer, row.issued)
             s.commit()
-        except IntegrityError:
-            s.rollback()
+    except (AppError, IntegrityError) as e:
+        # the same request under the same key, racing the first: the first answer
+        replay = _replay(request, caller, idempotency_key, fingerprint)
+        if replay is not None:
+            return replay
+        if isinstance(e, IntegrityError):
             raise AppError(409, "already_issued", "issued already by a concurrent request") from None
+        raise
     return JSONResponse(answer, headers={"X-Request-ID": rid})
 
 
 @router.get(
     "/licences/{document_number}",
     response_model=IssueResponse,
-    responses={401: ERRORS[401], 403: ERRORS[403], 404: ERRORS[404]},
+    responses=responses(401, 403, 404, 429, 503),
     summary="the current credentials of a licence (scope issue)",
 )
 def get_licence(
-    request: Request,
-    caller: Issuer,
-    document_number: str = Path(max_length=100),
-    city: str = CityPath,
+    request: Request, caller: Issuer, document_number: str = NumberPath, city: str = CityPath
 ) -> JSONResponse:
     with request.app.state.sessions() as s:
         row = s.scalar(
@@ -227,3 +270,166 @@ def get_licence(
     if row is None:
         raise AppError(404, "not_found", "no licence with this document number in this city")
     return JSONResponse(_answer(row))
+
+
+@router.post(
+    "/licences/{document_number}/renew",
+    response_model=IssueResponse,
+    responses=responses(401, 403, 404, 409, 422, 429, 503),
+    summary="fresh credentials (MSO and compact) for the same licence, key and status index (scope issue)",
+)
+def renew(
+    request: Request,
+    caller: Issuer,
+    rid: RequestId,
+    document_number: str = NumberPath,
+    city: str = CityPath,
+    idempotency_key: str | None = IdempotencyKey,
+) -> JSONResponse:
+    state = request.app.state
+    fingerprint = _fingerprint("renew", city, document_number)
+    replay = _replay(request, caller, idempotency_key, fingerprint)
+    if replay is not None:
+        return replay
+    _city(request, city)
+    try:
+        with state.sessions() as s:
+            row = renew_one(
+                state.issuing, s, city=city, document_number=document_number, who=caller.name, request_id=rid
+            )
+            answer = _answer(row)
+            _remember(s, caller, idempotency_key, fingerprint, answer, row.issued)
+            s.commit()
+    except IntegrityError:
+        replay = _replay(request, caller, idempotency_key, fingerprint)
+        if replay is not None:
+            return replay
+        raise AppError(409, "idempotency_conflict", "this Idempotency-Key was taken meanwhile") from None
+    return JSONResponse(answer, headers={"X-Request-ID": rid})
+
+
+@router.post(
+    "/licences/{document_number}/rebind",
+    response_model=IssueResponse,
+    responses=responses(401, 403, 404, 409, 422, 429, 503),
+    summary="bind the licence to a new phone's key (proof of possession of the NEW key); the old "
+    "credentials' status index is revoked, a new one allocated, in one transaction (scope issue)",
+)
+def rebind(
+    request: Request,
+    body: RebindRequest,
+    caller: Issuer,
+    rid: RequestId,
+    document_number: str = NumberPath,
+    city: str = CityPath,
+) -> JSONResponse:
+    state = request.app.state
+    _city(request, city)
+    device_key = _device_key(body.device_key)
+    _check_possession(device_key, body.nonce, body.signature)
+    with state.sessions() as s:
+        _consume_nonce(request, s, city, body.nonce)
+        row = rebind_one(
+            state.issuing,
+            s,
+            city=city,
+            document_number=document_number,
+            device_key=device_key,
+            who=caller.name,
+            request_id=rid,
+        )
+        answer = _answer(row)
+        s.commit()
+    return JSONResponse(answer, headers={"X-Request-ID": rid})
+
+
+# --- suspend, reinstate, revoke ------------------------------------------------------------------
+
+
+def _change(
+    request: Request, caller: Caller, rid: str, city: str, number: str, action: str, reason: str | None
+) -> ChangeResponse:
+    state = request.app.state
+    _city(request, city)
+    with state.sessions() as s:
+        row = locked_licence(s, city, number)
+        before = row.state
+        try:
+            ch = state.issuing.status.change(
+                city,
+                action,
+                now=state.clock(),
+                index=row.status_idx,
+                list_id=row.status_list,
+                reason=reason,
+                session=s,
+                who=caller.name,
+                request_id=rid,
+            )
+        except ValueError as e:
+            raise AppError(409, "revoked", str(e)) from None
+        answer = ChangeResponse(
+            city=city,
+            document_number=number,
+            status_list=ch.list_id,
+            status_idx=ch.index,
+            before=before,
+            state=ch.after.name.lower(),
+            changed=ch.changed,
+        )
+        s.commit()
+    return answer
+
+
+CHANGES = responses(401, 403, 404, 409, 422, 429, 503)
+
+
+@router.post(
+    "/licences/{document_number}/suspend",
+    response_model=ChangeResponse,
+    responses=CHANGES,
+    summary="suspend a licence (reinstate lifts it; scope revoke)",
+)
+def suspend(
+    request: Request,
+    caller: Revoker,
+    rid: RequestId,
+    body: Annotated[ChangeRequest | None, Body()] = None,
+    document_number: str = NumberPath,
+    city: str = CityPath,
+) -> ChangeResponse:
+    return _change(request, caller, rid, city, document_number, "suspend", body.reason if body else None)
+
+
+@router.post(
+    "/licences/{document_number}/reinstate",
+    response_model=ChangeResponse,
+    responses=CHANGES,
+    summary="lift a suspension (a revocation is final: 409 revoked; scope revoke)",
+)
+def reinstate(
+    request: Request,
+    caller: Revoker,
+    rid: RequestId,
+    body: Annotated[ChangeRequest | None, Body()] = None,
+    document_number: str = NumberPath,
+    city: str = CityPath,
+) -> ChangeResponse:
+    return _change(request, caller, rid, city, document_number, "reinstate", body.reason if body else None)
+
+
+@router.post(
+    "/licences/{document_number}/revoke",
+    response_model=ChangeResponse,
+    responses=CHANGES,
+    summary="revoke a licence, with a reason (final; scope revoke)",
+)
+def revoke(
+    request: Request,
+    caller: Revoker,
+    rid: RequestId,
+    body: RevokeRequest,
+    document_number: str = NumberPath,
+    city: str = CityPath,
+) -> ChangeResponse:
+    return _change(request, caller, rid, city, document_number, "revoke", body.reason)
