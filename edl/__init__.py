@@ -19,7 +19,9 @@ recipes are safe without COSE knowledge (README.md "Library" runs each of these 
   ``SignerEntry``, ``sign_trust_list``, ``verify_trust_list``; ``Pins`` keeps a verifier's pinned
   roots and refuses older lists;
 * the rotating QR: ``issue_licence`` (the mdoc and the compact credentials), ``Wallet`` on the
-  phone, ``verify_images`` (camera images) or ``verify_presentation`` (QR texts) on the handheld.
+  phone (``render_frame`` at each refresh), ``verify_images`` (camera images) or
+  ``verify_presentation`` (QR texts) on the handheld, whose ``QrVerificationResult`` says
+  ``portrait_pending`` while the licence is authentic and only its portrait is still to read.
 
 ``edl.cbor``, ``edl.cose``, ``edl.mdoc``, ``edl.compact`` and ``edl.presentation`` are the
 hazmat layer underneath. The library never reads the clock and never touches the network.
@@ -68,7 +70,7 @@ from .verify import (
     verify_device_response,
     verify_issuer_signed,
 )
-from .verify_qr import verify_presentation
+from .verify_qr import QrVerificationResult, verify_presentation
 from .wallet import Wallet, respond
 from .x509 import TrustAnchors, make_document_signer, make_iaca
 
@@ -95,6 +97,7 @@ __all__ = [
     "MalformedError",
     "Pins",
     "Pkcs11KeyStore",
+    "QrVerificationResult",
     "SessionTranscript",
     "SignatureError",
     "Signer",

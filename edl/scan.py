@@ -2,14 +2,15 @@
 
 This module owns the verifier's most common call: :func:`verify_images` takes one camera
 frame (or several: the rotating carousel seen over a second or two) and gives the
-:class:`~edl.verify.VerificationResult` of :func:`~edl.verify_qr.verify_presentation` for
-every QR code found in them. Decoding is :func:`edl.qr.decode_image` (zxing-cpp by default,
+:class:`~edl.verify_qr.QrVerificationResult` of :func:`~edl.verify_qr.verify_presentation`
+for every QR code found in them. Decoding is :func:`edl.qr.decode_image` (zxing-cpp by default,
 zbar with ``backend="zbar"``); the checks and their codes are the QR verifier's, unchanged.
 It reads no clock (``now`` is an argument) and opens no connection::
 
     now = datetime.now(timezone.utc)                 # at the app's edge, once per scan
     result = verify_images([frame_png], trust=verified_list, now=now)
     result.verdict                                   # Verdict.GREEN / AMBER / RED
+    result.portrait_pending                          # authentic; only the portrait frames to read
 
 A frame in which no QR code is found gives a red result whose ``structure`` check has the
 code ``no_frame`` ("no licence frame was read"): a camera loop keeps scanning then.
@@ -24,8 +25,8 @@ from typing import Any
 from .errors import EdlError, MalformedError, VerificationError
 from .qr import Backend, ImageInput, decode_image
 from .trust import VerifiedTrustList
-from .verify import DEFAULT_STATUS_MAX_AGE, Check, CheckStatus, StatusLists, VerificationResult
-from .verify_qr import DEFAULT_SKEW, DEFAULT_WINDOW, verify_presentation
+from .verify import DEFAULT_STATUS_MAX_AGE, Check, CheckStatus, StatusLists
+from .verify_qr import DEFAULT_SKEW, DEFAULT_WINDOW, QrVerificationResult, verify_presentation
 
 __all__ = ["read_qr_texts", "verify_images"]
 
@@ -69,7 +70,7 @@ def verify_images(
     window: _dt.timedelta = DEFAULT_WINDOW,
     skew: _dt.timedelta = DEFAULT_SKEW,
     status_max_age: _dt.timedelta = DEFAULT_STATUS_MAX_AGE,
-) -> VerificationResult:
+) -> QrVerificationResult:
     """Verify the licence shown in camera ``images`` at ``now``.
 
     ``images``: one image or a sequence of them, each PNG/JPEG bytes, a PIL image or a uint8
@@ -80,8 +81,10 @@ def verify_images(
     ``challenge``: the challenge this verifier showed the holder, if any. The other arguments
     are :func:`~edl.verify_qr.verify_presentation`'s.
 
-    Nothing read in any image: red, ``structure`` failed with code ``no_frame``. An image
-    that is not an image raises :class:`~edl.errors.MalformedError`.
+    ``result.portrait_pending`` says the licence is authentic and only its portrait frames are
+    still to be read (amber until they are): keep scanning. Nothing read in any image: red,
+    ``structure`` failed with code ``no_frame``. An image that is not an image raises
+    :class:`~edl.errors.MalformedError`.
     """
     texts = read_qr_texts(images, backend=backend)
     if not texts:
@@ -90,7 +93,7 @@ def verify_images(
         missing: EdlError = VerificationError(
             "no QR code was read: hold the phone's screen flat in the frame, closer", code="no_frame"
         )
-        return VerificationResult(
+        return QrVerificationResult(
             checks=(
                 Check("structure", CheckStatus.FAILED, missing.code, missing.diagnostics(), error=missing),
             )

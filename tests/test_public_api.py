@@ -71,6 +71,7 @@ EXPECTED_ALL = frozenset(
         "Wallet",
         "verify_presentation",
         "verify_images",
+        "QrVerificationResult",
         "verify_device_response",
         "verify_issuer_signed",
         "VerificationResult",

@@ -21,6 +21,7 @@ from edl import (
     KeyStoreError,
     MalformedError,
     Pkcs11KeyStore,
+    QrVerificationResult,
     Verdict,
     cbor,
     cose,
@@ -189,6 +190,7 @@ def test_one_image_alone_and_in_other_forms(carousel, trust):
     main = pngs[0]
     alone = verify_images(main, trust=trust, now=NOW)  # one image, not in a list
     assert alone.verdict is Verdict.AMBER and alone.check("portrait").code == "portrait_missing"
+    assert alone.portrait_pending  # authentic: only the portrait frames are still to be read
     as_pil = Image.open(io.BytesIO(main))
     assert _codes(verify_images(as_pil, trust=trust, now=NOW)) == _codes(alone)
     as_array = np.asarray(as_pil.convert("L"), dtype=np.uint8)
@@ -206,12 +208,13 @@ def test_a_frame_without_a_code_is_red_no_frame(trust):
     result = verify_images([blank.getvalue()], trust=trust, now=NOW)
     assert result.verdict is Verdict.RED
     assert result.check("structure").code == "no_frame"
+    assert isinstance(result, QrVerificationResult) and not result.portrait_pending
 
 
 def test_stale_images_are_red(carousel, trust):
     _, pngs = carousel
     result = verify_images(pngs, trust=trust, now=NOW + dt.timedelta(minutes=5))
-    assert result.verdict is Verdict.RED
+    assert result.verdict is Verdict.RED and not result.portrait_pending
     assert result.check("freshness").code == "stale_qr"
 
 
