@@ -151,10 +151,10 @@ def _inputs(items: list[str], backend: str = "auto") -> tuple[list[str], list[by
             continue
         data = read_file(item, "input")
         if data[:8] == b"\x89PNG\r\n\x1a\n" or data[:3] == b"\xff\xd8\xff":
-            from ..qr import decode_image
+            from ..scan import read_qr_texts
 
             try:
-                found = decode_image(data, backend=backend)  # type: ignore[arg-type]
+                found = read_qr_texts(data, backend=backend)  # type: ignore[arg-type]
             except MalformedError as e:
                 raise MalformedError(f"{item}: {e.message}") from e
             if not found:
