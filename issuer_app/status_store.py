@@ -289,8 +289,8 @@ class DbStatusStore:
                 after = Status.SUSPENDED
             else:
                 after = Status.VALID
-            who = entry.document_number if entry is not None else None
-            result = StatusChange(city, list_id, index, who or document_number, before, after)
+            holder = entry.document_number if entry is not None else None
+            result = StatusChange(city, list_id, index, holder or document_number, before, after)
             if dry_run or not result.changed:
                 return result
             if entry is None:
