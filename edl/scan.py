@@ -26,7 +26,7 @@ from .errors import EdlError, MalformedError, VerificationError
 from .qr import Backend, ImageInput, decode_image
 from .trust import VerifiedTrustList
 from .verify import DEFAULT_STATUS_MAX_AGE, Check, CheckStatus, StatusLists
-from .verify_qr import DEFAULT_SKEW, DEFAULT_WINDOW, QrVerificationResult, verify_presentation
+from .verify_qr import CHECK_NAMES, DEFAULT_SKEW, DEFAULT_WINDOW, QrVerificationResult, verify_presentation
 
 __all__ = ["read_qr_texts", "verify_images"]
 
@@ -93,11 +93,10 @@ def verify_images(
         missing: EdlError = VerificationError(
             "no QR code was read: hold the phone's screen flat in the frame, closer", code="no_frame"
         )
-        return QrVerificationResult(
-            checks=(
-                Check("structure", CheckStatus.FAILED, missing.code, missing.diagnostics(), error=missing),
-            )
-        )
+        # The shape verify_presentation gives a carousel without a main frame: one check per step.
+        failed = Check("structure", CheckStatus.FAILED, missing.code, missing.diagnostics(), error=missing)
+        skipped = tuple(Check(name, message="not checked: no QR code was read") for name in CHECK_NAMES)
+        return QrVerificationResult(checks=(failed, *skipped))
     return verify_presentation(
         texts,
         trust=trust,

@@ -202,13 +202,19 @@ def test_the_same_frame_twice_counts_once(carousel, trust):
     assert verify_images([*pngs, pngs[0]], trust=trust, now=NOW).verdict is Verdict.GREEN
 
 
-def test_a_frame_without_a_code_is_red_no_frame(trust):
+def test_a_frame_without_a_code_is_red_no_frame(carousel, trust):
     blank = io.BytesIO()
     Image.new("L", (640, 480), 200).save(blank, "PNG")
     result = verify_images([blank.getvalue()], trust=trust, now=NOW)
     assert result.verdict is Verdict.RED
     assert result.check("structure").code == "no_frame"
     assert isinstance(result, QrVerificationResult) and not result.portrait_pending
+    # One check per step, as verify_presentation gives for portrait frames without a main frame.
+    _, pngs = carousel
+    only_portrait = verify_images(pngs[1:], trust=trust, now=NOW)
+    assert only_portrait.check("structure").code == "no_frame"
+    assert [c.name for c in result.checks] == [c.name for c in only_portrait.checks]
+    assert [c.status for c in result.checks[1:]] == [c.status for c in only_portrait.checks[1:]]
 
 
 def test_stale_images_are_red(carousel, trust):
