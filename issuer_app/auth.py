@@ -1,49 +1,87 @@
-"""API keys as a dependency: ``Authorization: Bearer <key>``, compared by SHA-256 with
-``hmac.compare_digest``; a revoked key is refused like an unknown one (401), a key without
-the scope is 403. ``admin`` holds every scope."""
+"""API keys as a dependency: ``Authorization: Bearer <key>``, looked up by its SHA-256 (the
+database never holds a key); a revoked key is refused like an unknown one (401), a key without
+the scope is 403. ``admin`` holds every scope.
+
+Rate limits: each key may make ``rate_per_minute`` requests a minute (its own, else the
+service's ``Settings.rate_per_minute``), counted in the database (``rate_windows``: one row per
+key and minute, ``INSERT ... ON CONFLICT DO UPDATE SET count = count + 1 RETURNING count``), so
+that any number of API nodes share one count and keep no state. Over the limit: 429
+``rate_limited`` with ``Retry-After`` (seconds to the next minute).
+"""
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import Request
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
-from .db import ApiKey, hash_key
+from .db import ApiKey, RateWindow, hash_key
 from .errors import AppError
 
 __all__ = ["Caller", "require"]
 
 
 class Caller:
-    def __init__(self, key_id: int, name: str) -> None:
-        self.id, self.name = key_id, name
+    """Who calls: the API key's row id, its name (the audit's "who") and its scopes."""
+
+    def __init__(self, key_id: int, name: str, scopes: set[str] | None = None) -> None:
+        self.id, self.name, self.scopes = key_id, name, scopes or set()
 
 
-def _authenticate(request: Request) -> ApiKey:
+def _count(session: Session, key_id: int, window: int) -> int:
+    """This key's requests in ``window`` (minutes since the epoch), this one included: atomic."""
+    values: dict[str, Any] = {"api_key_id": key_id, "window": window, "count": 1}
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(RateWindow).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["api_key_id", "window"], set_={"count": stmt.excluded.count + RateWindow.count}
+    ).returning(RateWindow.count)
+    count = int(session.execute(stmt).scalar_one())
+    if count == 1:  # the key's first request this minute: forget its older minutes
+        session.execute(delete(RateWindow).where(RateWindow.api_key_id == key_id, RateWindow.window < window))
+    return count
+
+
+def _authenticate(request: Request) -> Caller:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
         raise AppError(401, "unauthorized", "an API key is needed: Authorization: Bearer <key>")
     presented = hash_key(token.strip())
-    with request.app.state.sessions() as s:
-        keys = s.scalars(select(ApiKey).where(ApiKey.revoked.is_(None))).all()
-    found: ApiKey | None = None
-    for key in keys:  # every stored hash is compared: no early exit on a match
-        if hmac.compare_digest(key.key_sha256, presented):
-            found = key
-    if found is None:
-        raise AppError(401, "unauthorized", "the API key is unknown or revoked")
-    return found
+    state = request.app.state
+    now = state.clock()
+    with state.sessions() as s:
+        key = s.scalar(select(ApiKey).where(ApiKey.key_sha256 == presented, ApiKey.revoked.is_(None)))
+        if key is None or not hmac.compare_digest(key.key_sha256, presented):
+            raise AppError(401, "unauthorized", "the API key is unknown or revoked")
+        scopes = key.scope_set()
+        limit = key.rate_per_minute or state.settings.rate_per_minute
+        seconds = int(now.timestamp())
+        count = _count(s, key.id, seconds // 60)
+        s.commit()
+    if count > limit:
+        wait = 60 - seconds % 60
+        raise AppError(
+            429,
+            "rate_limited",
+            f"too many requests for this API key ({limit} a minute): retry after {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+    return Caller(key.id, key.name, scopes)
 
 
 def require(scope: str) -> Callable[..., Caller]:
     def dependency(request: Request) -> Caller:
-        key = _authenticate(request)
-        scopes = key.scope_set()
-        if scope not in scopes and "admin" not in scopes:
-            raise AppError(403, "forbidden", f"the API key {key.name!r} lacks the scope {scope!r}")
-        return Caller(key.id, key.name)
+        caller = _authenticate(request)
+        if scope not in caller.scopes and "admin" not in caller.scopes:
+            raise AppError(403, "forbidden", f"the API key {caller.name!r} lacks the scope {scope!r}")
+        return caller
 
     return dependency

@@ -226,11 +226,26 @@ def check_scopes(text: str) -> list[str]:
     return sorted(set(scopes))
 
 
-def create_api_key(session: Session, name: str, scopes: list[str], now: dt.datetime) -> str:
-    """A new key (returned once, never stored: only its SHA-256 is)."""
+def create_api_key(
+    session: Session, name: str, scopes: list[str], now: dt.datetime, *, rate_per_minute: int | None = None
+) -> str:
+    """A new key (returned once, never stored: only its SHA-256 is); ``rate_per_minute``: its own
+    limit (None: the service's default)."""
+    if not name or len(name) > 100 or not name.isprintable():
+        raise ValueError("an API key's name is 1 to 100 printable characters")
+    if rate_per_minute is not None and not 1 <= rate_per_minute <= 10_000_000:
+        raise ValueError("the rate is 1 to 10000000 requests a minute")
     if session.scalar(select(ApiKey).where(ApiKey.name == name)) is not None:
         raise ValueError(f"an API key named {name!r} exists already")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiKey(name=name, key_sha256=hash_key(key), scopes=",".join(scopes), created=now))
+    session.add(
+        ApiKey(
+            name=name,
+            key_sha256=hash_key(key),
+            scopes=",".join(scopes),
+            created=now,
+            rate_per_minute=rate_per_minute,
+        )
+    )
     session.commit()
     return key

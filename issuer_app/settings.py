@@ -8,9 +8,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-__all__ = ["NONCE_LIFETIME", "Settings", "db_url_of", "default_db_url"]
+__all__ = ["DEFAULT_RATE_PER_MINUTE", "NONCE_LIFETIME", "Settings", "db_url_of", "default_db_url"]
 
 NONCE_LIFETIME = dt.timedelta(minutes=5)
+DEFAULT_RATE_PER_MINUTE = 6000  # per API key (100 a second); a key's own rate_per_minute wins
 
 
 def default_db_url(keystore: Path | None) -> str:
@@ -37,6 +38,7 @@ class Settings(BaseModel):
     db_url: str | None = None
     passphrase: SecretStr | None = None  # else EDL_KEYSTORE_PASSPHRASE (never logged, never echoed)
     nonce_lifetime: dt.timedelta = NONCE_LIFETIME
+    rate_per_minute: int = DEFAULT_RATE_PER_MINUTE  # per API key, unless the key has its own
 
     @property
     def database(self) -> str:

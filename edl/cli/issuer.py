@@ -51,6 +51,12 @@ def _sessions(args: argparse.Namespace) -> Any:
         fail_usage(f"cannot open the database {safe_repr(url, limit=200)}: {type(e).__name__}")
 
 
+def _rate(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 10_000_000:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a rate: a whole number from 1 to 10000000")
+    return int(text)
+
+
 def _now() -> _dt.datetime:
     return _dt.datetime.now(_dt.UTC)
 
@@ -64,7 +70,7 @@ def _create(args: argparse.Namespace) -> int:
     sessions = _sessions(args)
     with sessions() as s:
         try:
-            key = db.create_api_key(s, args.name, scopes, _now())
+            key = db.create_api_key(s, args.name, scopes, _now(), rate_per_minute=args.rate_per_minute)
         except ValueError as e:
             fail_usage(str(e))
     print(
@@ -233,6 +239,12 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--name", required=True, metavar="NAME", help="a name for the key (who uses it)")
     p.add_argument("--scopes", required=True, metavar="LIST", help="comma-separated: issue, revoke, admin")
+    p.add_argument(
+        "--rate-per-minute",
+        type=_rate,
+        metavar="N",
+        help="this key's limit of requests a minute (default: the service's, 6000)",
+    )
     p.add_argument("--db", metavar="DSN", help=DB_HELP)
     p.set_defaults(func=_create)
     p = add_command(
