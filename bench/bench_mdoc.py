@@ -1,27 +1,39 @@
 """Benchmark: issue one 20-element mDL, verify a DeviceResponse with 8 disclosed elements.
 
-Same work for every implementation, measured in the same run, on one core (this process and
-the peers are pinned to CPU 0), medians:
+Every implementation does the same work on the same inputs, in the same run, on one core (this
+process and the peers are pinned to CPU 0), its calls interleaved with the others' round by
+round (each round runs a batch of every implementation, in a rotating order), so that this
+machine's drifts hit all of them alike:
 
-* issue: 20 elements (the 11 mandatory ones + age_over_18 + 8 optional), same values and
-  portrait as the peers' 20-element set (tests/interop/peers);
-* verify: one DeviceResponse made by edl, 8 elements disclosed, DS certificate checked against
-  the IACA root (not pinned), issuer signature, digests, validity, device signature.
-  pymdoccbor does not check device authentication (it does less work); @auth0/mdl does.
+* verify: one DeviceResponse made by edl (20 elements issued, 8 disclosed including a ~10 KB
+  portrait, deviceSignature), DS certificate checked against the IACA root (not pinned), issuer
+  signature, digests, validity, device signature.
+  - floor: the public-key work no verifier can avoid, with ``cryptography`` directly: the MSO's
+    ECDSA verify, loading the device key from its point, the device ECDSA verify;
+  - edl warm: the normal case of a handheld (the DS→root check is cached by the certificates'
+    exact bytes); edl cold: every cache cleared before each call;
+  - @auth0/mdl (node, device authentication included; warmed with at least 200 calls first) and
+    pymdoccbor (no device authentication and no MSO validity check: less work than edl).
+* issue: ``issue_mdoc(...).to_bytes()`` of the 20 elements with the same portrait;
+  - floor: the one ECDSA signature (of the same Sig_structure);
+  - hand-written: the same items, MSO and COSE_Sign1 with the same key, built with cbor2 +
+    hashlib + cryptography directly (plain cbor2 encodings, no checks), serialised;
+  - pymdoccbor (its DS certificate parsed once) and @auth0/mdl.
 
-edl's verifier caches the DS→root signature check by the certificates' exact bytes (a handheld
-sees the same few DS certificates all day): "warm" is that normal case, "cold" clears every
-cache before each run, so it pays the chain check and the certificate parsing each time.
+Each figure is the median of the rounds' medians with the range of the rounds' medians; each
+ratio is the median (and range) of the per-round ratios.
 
-    .venv/bin/python bench/bench_mdoc.py [--n 2000] [--json]
+    .venv/bin/python bench/bench_mdoc.py [--rounds 15] [--batch 60] [--peer-batch 10] [--json]
 
-Needs the interop peers (bash scripts/setup-interop.sh) for the comparison columns.
+The peers need ``bash scripts/setup-interop.sh``; without them their rows say n/a.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
+import io
 import json
 import os
 import shutil
@@ -32,24 +44,29 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from cryptography.hazmat.primitives import serialization
+import cbor2
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from edl import cbor
 from edl import x509 as edl_x509
 from edl.cose import KeySigner
 from edl.issue import DocumentSigner, issue_mdoc
-from edl.mdoc import SessionTranscript
+from edl.mdoc import DeviceResponse, SessionTranscript, device_authentication_bytes
+from edl.mdoc.namespaces import to_cbor_value
 from edl.model import Licence
-from edl.verify import Verdict, verify_device_response
+from edl.verify import Verdict, verify_device_response, verify_issuer_signed
 from edl.wallet import respond
 from edl.x509 import TrustAnchors, make_document_signer, make_iaca
 
 ROOT = Path(__file__).resolve().parent.parent
-PEERS = ROOT / "tests" / "interop" / "peers"
+PEERS = Path(__file__).resolve().parent / "peers"
+PYMDOC_PYTHON = ROOT / "tests" / "interop" / ".venv-pymdoccbor" / "bin" / "python"
+AUTH0_MODULES = ROOT / "tests" / "interop" / "node" / "node_modules" / "@auth0" / "mdl"
 AT = dt.datetime(2026, 6, 1, 8, 0, 0, tzinfo=dt.UTC)
-PORTRAIT = bytes.fromhex("ffd8ffe000104a464946") + b"\x00" * 32 + bytes.fromhex("ffd9")
 NS = "org.iso.18013.5.1"
 DISCLOSE = [
     "family_name",
@@ -61,9 +78,25 @@ DISCLOSE = [
     "driving_privileges",
     "age_over_18",
 ]
+WARMUP = 250  # calls of each implementation before the rounds (@auth0/mdl: ~200 to be steady)
 
 
-def licence() -> Licence:
+def portrait() -> bytes:
+    """A ~10 KB JPEG (a synthetic face with seeded grain), the same every run."""
+    import numpy as np
+    from PIL import Image
+
+    from edl.demo import make_portrait
+
+    rng = np.random.default_rng(2026)
+    base = Image.open(io.BytesIO(make_portrait(seed=5, size=(220, 275))))
+    pixels = np.asarray(base).astype(int) + rng.integers(-12, 13, size=(275, 220, 3))
+    out = io.BytesIO()
+    Image.fromarray(np.clip(pixels, 0, 255).astype("uint8")).save(out, "JPEG", quality=78)
+    return out.getvalue()
+
+
+def licence(picture: bytes) -> Licence:
     import base64
 
     return Licence.from_json(
@@ -76,7 +109,7 @@ def licence() -> Licence:
             "issuing_country": "DE",
             "issuing_authority": "Test Authority",
             "document_number": "T22000129",
-            "portrait": base64.b64encode(PORTRAIT).decode(),
+            "portrait": base64.b64encode(picture).decode(),
             "driving_privileges": [
                 {"vehicle_category_code": "B", "issue_date": "2024-01-15", "expiry_date": "2034-01-14"}
             ],
@@ -94,25 +127,65 @@ def licence() -> Licence:
     )
 
 
-def median_us(
-    fn: Callable[[], object], n: int, before: Callable[[], object] | None = None, rounds: int = 5
-) -> float:
-    """Median of ``rounds`` round medians (this VM's speed drifts; one long run is noisier)."""
-    for _ in range(max(20, n // 10)):
-        if before:
-            before()
-        fn()
-    medians = []
-    for _ in range(rounds):
-        samples = []
-        for _ in range(max(1, n // rounds)):
-            if before:
-                before()
-            t0 = time.perf_counter_ns()
-            fn()
-            samples.append(time.perf_counter_ns() - t0)
-        medians.append(statistics.median(samples))
-    return statistics.median(medians) / 1000.0
+def handwritten_issuer(
+    ds_key: ec.EllipticCurvePrivateKey,
+    ds_der: bytes,
+    device: ec.EllipticCurvePublicKey,
+    doc_type: str,
+    namespaces: dict[str, dict[str, Any]],
+) -> Callable[[dt.datetime, dt.datetime], bytes]:
+    """A minimal issuer written directly on cbor2 + hashlib + cryptography: the same items
+    (shuffled digest IDs, 16-byte salts), MSO and COSE_Sign1 as edl's, no checks, plain cbor2
+    encodings. ``namespaces`` holds values ready for cbor2 (dates already tagged)."""
+    protected = cbor2.dumps({1: -7})
+    ecdsa = ec.ECDSA(hashes.SHA256())
+    x962, uncompressed = serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    sha256 = hashlib.sha256
+    tag = cbor2.CBORTag
+
+    def issue(now: dt.datetime, until: dt.datetime) -> bytes:
+        n = sum(len(e) for e in namespaces.values())
+        order = os.urandom(4 * n)
+        ids = [
+            i for _, i in sorted(zip([order[j : j + 4] for j in range(0, 4 * n, 4)], range(n), strict=True))
+        ]
+        salts = os.urandom(16 * n)
+        k = 0
+        items: dict[str, list[Any]] = {}
+        digests: dict[str, dict[int, bytes]] = {}
+        for ns, elements in namespaces.items():
+            tagged_items, ns_digests = [], {}
+            for name, value in elements.items():
+                did = ids[k]
+                item = {"digestID": did, "random": salts[16 * k : 16 * k + 16]}
+                item["elementIdentifier"] = name
+                item["elementValue"] = value
+                tagged = tag(24, cbor2.dumps(item))
+                ns_digests[did] = sha256(cbor2.dumps(tagged)).digest()
+                tagged_items.append(tagged)
+                k += 1
+            items[ns], digests[ns] = tagged_items, ns_digests
+        point = device.public_bytes(x962, uncompressed)
+        signed = tag(0, now.replace(tzinfo=None).isoformat() + "Z")
+        mso = {
+            "version": "1.0",
+            "digestAlgorithm": "SHA-256",
+            "valueDigests": digests,
+            "deviceKeyInfo": {"deviceKey": {1: 2, -1: 1, -2: point[1:33], -3: point[33:]}},
+            "docType": doc_type,
+            "validityInfo": {
+                "signed": signed,
+                "validFrom": signed,
+                "validUntil": tag(0, until.replace(tzinfo=None).isoformat() + "Z"),
+            },
+        }
+        payload = cbor2.dumps(tag(24, cbor2.dumps(mso)))
+        der = ds_key.sign(cbor2.dumps(["Signature1", protected, b"", payload]), ecdsa)
+        r, s = decode_dss_signature(der)
+        signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        return cbor2.dumps({"nameSpaces": items, "issuerAuth": [protected, {33: ds_der}, payload, signature]})
+
+    return issue
 
 
 def pin_one_core() -> None:
@@ -120,30 +193,78 @@ def pin_one_core() -> None:
         os.sched_setaffinity(0, {0})
 
 
-def run_peer(cmd: list[str], args: list[str]) -> float | None:
-    try:
-        proc = subprocess.run(
-            cmd + args, capture_output=True, text=True, timeout=600, check=False, preexec_fn=pin_one_core
+class Peer:
+    """A worker process (bench/peers) that times N calls of its library on request."""
+
+    def __init__(self, name: str, cmd: list[str]) -> None:
+        self.name = name
+        self.proc = subprocess.Popen(  # noqa: S603 - our own worker scripts
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=pin_one_core,  # noqa: PLW1509 - only sets the CPU affinity
         )
-    except (OSError, subprocess.TimeoutExpired) as e:
-        print(f"  (peer {cmd[-1]} failed: {e})", file=sys.stderr)
-        return None
-    if proc.returncode != 0:
-        print(f"  (peer {cmd[-1]} failed: {proc.stderr.strip()[-400:]})", file=sys.stderr)
-        return None
-    return float(json.loads(proc.stdout)["median_us"])
+
+    def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            err = self.proc.stderr.read() if self.proc.stderr else ""
+            raise RuntimeError(f"{self.name} stopped: {err.strip()[-600:]}")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def timer(self, op: str) -> Callable[[int], list[float]]:
+        return lambda n: [float(x) for x in self.ask({"op": op, "n": n})["us"]]
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def in_process(
+    fn: Callable[[], object], before: Callable[[], object] | None = None
+) -> Callable[[int], list[float]]:
+    """Times ``n`` calls of ``fn`` (``before`` runs untimed ahead of each)."""
+
+    def run(n: int) -> list[float]:
+        out = []
+        for _ in range(n):
+            if before is not None:
+                before()
+            t0 = time.perf_counter_ns()
+            fn()
+            out.append((time.perf_counter_ns() - t0) / 1000.0)
+        return out
+
+    return run
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=2000, help="timed runs per figure (default %(default)s)")
     ap.add_argument(
-        "--peer-n", type=int, default=300, help="timed runs per peer figure (default %(default)s)"
+        "--rounds", type=int, default=15, help="rounds of interleaved batches (default %(default)s)"
     )
-    ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--batch", type=int, default=60, help="calls per round of each edl/floor figure (default %(default)s)"
+    )
+    ap.add_argument(
+        "--peer-batch", type=int, default=10, help="calls per round of each peer (default %(default)s)"
+    )
+    ap.add_argument("--no-peers", action="store_true", help="edl, the floor and the hand-written issuer only")
+    ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = ap.parse_args()
     pin_one_core()
 
+    # -- inputs ------------------------------------------------------------------------
     root_key = ec.generate_private_key(ec.SECP256R1())
     root = make_iaca(
         root_key,
@@ -162,14 +283,15 @@ def main() -> int:
         not_after=AT + dt.timedelta(days=400),
     )
     device = ec.generate_private_key(ec.SECP256R1())
-    lic = licence()
+    picture = portrait()
+    lic = licence(picture)
     signer = DocumentSigner(KeySigner(ds_key), ds)  # an office sets this up once
     device_public = device.public_key()
 
-    def issue() -> object:
-        return issue_mdoc(lic, device_key=device_public, signer=signer, now=AT)
+    def edl_issue() -> bytes:
+        return issue_mdoc(lic, device_key=device_public, signer=signer, now=AT).to_bytes()
 
-    issued = issue()
+    issued = issue_mdoc(lic, device_key=device_public, signer=signer, now=AT)
     assert sum(len(v) for v in issued.namespaces.values()) == 20
     transcript_bytes = cbor.encode(cbor.wrap24(cbor.encode([None, None, ["bench", b"nonce"]])))
     transcript = SessionTranscript.from_bytes(transcript_bytes)
@@ -178,99 +300,206 @@ def main() -> int:
     ).to_bytes()
     anchors = TrustAnchors([root])
 
-    def verify() -> object:
+    def edl_verify() -> object:
         return verify_device_response(response, trust=anchors, now=AT, transcript=transcript)
 
-    result = verify()
+    result = verify_device_response(response, trust=anchors, now=AT, transcript=transcript)
     assert result.verdict is Verdict.GREEN, result.failures()
     assert sum(len(v) for v in result.documents[0].elements.values()) == 8
 
     def clear() -> None:
-        edl_x509._issued_by.cache_clear()
-        edl_x509.load_certificate.cache_clear()
+        for fn in (
+            edl_x509.load_certificate,
+            edl_x509._issued_by,
+            edl_x509._walk,
+            edl_x509._ds_profile_error,
+            edl_x509.validity_of,
+            edl_x509.public_key_of,
+            edl_x509.subject_text,
+            edl_x509._issuer_name,
+            edl_x509._subject_name,
+            edl_x509._is_ca,
+        ):
+            fn.cache_clear()
 
-    figures: dict[str, float | None] = {
-        "edl issue": median_us(issue, args.n),
-        "edl verify (warm)": median_us(verify, args.n),
-        "edl verify (cold)": median_us(verify, args.n, before=clear),
+    # The floor of verify: the same bytes, cryptography directly.
+    doc = DeviceResponse.from_bytes(response).documents[0]
+    auth = doc.issuer_signed.issuer_auth
+    mso_tbs = auth.to_be_signed()
+    ecdsa = ec.ECDSA(hashes.SHA256())
+
+    def der(raw: bytes) -> bytes:
+        return encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+
+    mso_sig = der(auth.signature)
+    device_sig = doc.device_signed.device_signature
+    device_tbs = device_sig.to_be_signed(
+        detached_payload=device_authentication_bytes(
+            transcript, doc.doc_type, doc.device_signed.namespaces_raw
+        )
+    )
+    device_der = der(device_sig.signature)
+    ds_public = edl_x509.load_certificate(doc.issuer_signed.certificate_chain()[0]).public_key()
+    assert isinstance(ds_public, ec.EllipticCurvePublicKey)
+    point = device_public.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    curve = ec.SECP256R1()
+
+    def floor_verify() -> None:
+        ds_public.verify(mso_sig, mso_tbs, ecdsa)
+        key = ec.EllipticCurvePublicKey.from_encoded_point(curve, point)
+        key.verify(device_der, device_tbs, ecdsa)
+
+    floor_verify()
+
+    # The floor of issue: the one signature, over a Sig_structure of the same size.
+    issue_tbs = issued.issuer_auth.to_be_signed()
+
+    def floor_issue() -> None:
+        ds_key.sign(issue_tbs, ecdsa)
+
+    until = min(AT + dt.timedelta(days=365), issued.mso().validity_info.valid_until)
+    values = {ns: {k: to_cbor_value(v) for k, v in els.items()} for ns, els in lic.namespaces().items()}
+    hand = handwritten_issuer(ds_key, edl_x509.certificate_der(ds), device_public, lic.doc_type, values)
+
+    def hand_issue() -> bytes:
+        return hand(AT, until)
+
+    made = hand_issue()
+    checked = verify_issuer_signed(made, trust=anchors, now=AT)
+    assert not checked.failures(), checked.failures()
+    assert sum(len(v) for v in checked.documents[0].elements.values()) == 20
+    assert len(made) == len(edl_issue()), "the hand-written issuer makes the same elements"
+
+    timers: dict[str, Callable[[int], list[float]]] = {
+        "floor verify": in_process(floor_verify),
+        "edl verify (warm)": in_process(edl_verify),
+        "edl verify (cold)": in_process(edl_verify, before=clear),
+        "floor issue": in_process(floor_issue),
+        "edl issue": in_process(edl_issue),
+        "hand-written issue": in_process(hand_issue),
     }
+    batches = dict.fromkeys(timers, args.batch)
+    notes: dict[str, str] = {}
 
-    # Peers, on the same inputs.
+    # -- peers -------------------------------------------------------------------------
+    peers: list[Peer] = []
     tmp = Path(tempfile.mkdtemp(prefix="edl-bench-"))
-    pem = serialization.Encoding.PEM
-    (tmp / "ds.key.pem").write_bytes(
-        ds_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    (tmp / "ds.pem").write_bytes(ds.public_bytes(pem))
-    (tmp / "root.pem").write_bytes(root.public_bytes(pem))
-    (tmp / "device.pub.pem").write_bytes(
-        device.public_key().public_bytes(pem, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
-    (tmp / "dr.cbor").write_bytes(response)
-    (tmp / "st.cbor").write_bytes(transcript_bytes)
-    at = "2026-06-01T08:00:00Z"
-    peers = {"pymdoccbor": [sys.executable, str(PEERS / "pymdoc_peer.py")]}
-    if shutil.which("node"):
-        peers["@auth0/mdl"] = ["node", str(PEERS / "auth0_peer.mjs")]
-    n = str(args.peer_n)
-    for name, cmd in peers.items():
-        figures[f"{name} issue"] = run_peer(
-            cmd,
-            [
-                "bench-issue",
-                "--n",
-                n,
-                "--ds-key",
-                str(tmp / "ds.key.pem"),
-                "--ds-cert",
-                str(tmp / "ds.pem"),
-                "--device-key",
-                str(tmp / "device.pub.pem"),
-                "--elements",
-                "20",
-                "--at",
-                at,
-            ],
-        )
-        figures[f"{name} verify"] = run_peer(
-            cmd,
-            [
-                "bench-verify",
-                "--n",
-                n,
-                "--response",
-                str(tmp / "dr.cbor"),
-                "--cert",
-                str(tmp / "root.pem"),
-                "--transcript",
-                str(tmp / "st.cbor"),
-                "--at",
-                at,
-            ],
-        )
-    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        if not args.no_peers:
+            pem = serialization.Encoding.PEM
+            files = {
+                "dsKey": ds_key.private_bytes(
+                    pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                ),
+                "dsCert": ds.public_bytes(pem),
+                "root": root.public_bytes(pem),
+                "devicePub": device_public.public_bytes(pem, serialization.PublicFormat.SubjectPublicKeyInfo),
+                "response": response,
+                "transcript": transcript_bytes,
+                "portrait": picture,
+            }
+            setup: dict[str, str] = {"at": "2026-06-01T08:00:00Z"}
+            for key, data in files.items():
+                (tmp / key).write_bytes(data)
+                setup[key] = str(tmp / key)
+            (tmp / "setup.json").write_text(json.dumps(setup))
+            candidates = []
+            if PYMDOC_PYTHON.exists():
+                candidates.append(("pymdoccbor", [str(PYMDOC_PYTHON), str(PEERS / "pymdoc_worker.py")]))
+            else:
+                notes["pymdoccbor"] = "not installed (bash scripts/setup-interop.sh)"
+            if shutil.which("node") and AUTH0_MODULES.exists():
+                candidates.append(("@auth0/mdl", ["node", str(PEERS / "auth0_worker.mjs")]))
+            else:
+                notes["@auth0/mdl"] = "not installed (node + bash scripts/setup-interop.sh)"
+            for name, cmd in candidates:
+                peer = Peer(name, [*cmd, str(tmp / "setup.json")])
+                try:
+                    check = peer.ask({"op": "check"})
+                except (RuntimeError, OSError, ValueError) as e:
+                    notes[name] = f"failed to start: {e}"
+                    peer.close()
+                    continue
+                peers.append(peer)
+                if not check["verify"]["valid"]:
+                    notes[name] = f"its verify refuses the response: {check['verify'].get('error')}"
+                else:
+                    timers[f"{name} verify"] = peer.timer("verify")
+                    batches[f"{name} verify"] = args.peer_batch
+                timers[f"{name} issue"] = peer.timer("issue")
+                batches[f"{name} issue"] = args.peer_batch
 
+        # -- warm-up, then the interleaved rounds ---------------------------------------
+        for timer in timers.values():
+            timer(WARMUP)
+        rounds: dict[str, list[float]] = {name: [] for name in timers}
+        names = list(timers)
+        for r in range(args.rounds):
+            order = names[r % len(names) :] + names[: r % len(names)]
+            for name in order:
+                rounds[name].append(statistics.median(timers[name](batches[name])))
+    finally:
+        for peer in peers:
+            peer.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    # -- figures -------------------------------------------------------------------------
+    def figure(values: list[float]) -> dict[str, float]:
+        return {
+            "median": round(statistics.median(values), 1),
+            "min": round(min(values), 1),
+            "max": round(max(values), 1),
+        }
+
+    figures = {name: figure(v) for name, v in rounds.items()}
+    ratio_defs = {
+        "edl verify (warm) / floor verify": ("edl verify (warm)", "floor verify"),
+        "edl verify (cold) / floor verify": ("edl verify (cold)", "floor verify"),
+        "@auth0/mdl verify / edl verify (warm)": ("@auth0/mdl verify", "edl verify (warm)"),
+        "pymdoccbor verify / edl verify (warm)": ("pymdoccbor verify", "edl verify (warm)"),
+        "edl issue / hand-written issue": ("edl issue", "hand-written issue"),
+        "edl issue / floor issue": ("edl issue", "floor issue"),
+        "pymdoccbor issue / edl issue": ("pymdoccbor issue", "edl issue"),
+        "@auth0/mdl issue / edl issue": ("@auth0/mdl issue", "edl issue"),
+    }
+    ratios = {}
+    for label, (a, b) in ratio_defs.items():
+        if a in rounds and b in rounds:
+            per_round = [x / y for x, y in zip(rounds[a], rounds[b], strict=True)]
+            ratios[label] = {
+                "median": round(statistics.median(per_round), 2),
+                "min": round(min(per_round), 2),
+                "max": round(max(per_round), 2),
+            }
+    meta = {
+        "rounds": args.rounds,
+        "batch": args.batch,
+        "peer_batch": args.peer_batch,
+        "warmup_calls": WARMUP,
+        "portrait_bytes": len(picture),
+        "response_bytes": len(response),
+        "issued_bytes": len(made),
+        "notes": notes,
+    }
     if args.json:
-        print(json.dumps(figures, indent=2))
+        print(json.dumps({"figures_us": figures, "ratios": ratios, "meta": meta}, indent=2))
         return 0
-    e_issue, e_verify, e_cold = (
-        figures["edl issue"],
-        figures["edl verify (warm)"],
-        figures["edl verify (cold)"],
-    )
-    print("one core, median µs (lower is better); ratio = other / edl")
-    print(f"{'work':<34}{'µs':>10}{'vs edl':>10}")
-    for name, value in figures.items():
-        if value is None:
-            print(f"{name:<34}{'n/a':>10}")
-            continue
-        base = e_issue if "issue" in name else e_verify
-        ratio = "" if name.startswith("edl") else f"{value / base:.1f}x"
-        print(f"{name:<34}{value:>10.1f}{ratio:>10}")
     print(
-        f"(cold verify vs peers: pymdoccbor {(figures.get('pymdoccbor verify') or 0) / e_cold:.1f}x, "
-        f"@auth0/mdl {(figures.get('@auth0/mdl verify') or 0) / e_cold:.1f}x)"
+        f"one core; {args.rounds} rounds, calls interleaved round by round (batches of {args.batch}, "
+        f"peers {args.peer_batch}; {WARMUP} warm-up calls each); portrait {len(picture)} B, "
+        f"response {len(response)} B"
     )
+    print(f"{'µs per call':<28}{'median':>10}  {'range of round medians':>24}")
+    for name, f in figures.items():
+        print(f"{name:<28}{f['median']:>10.1f}  {f['min']:>11.1f} – {f['max']:<10.1f}")
+    for name, why in notes.items():
+        print(f"{name:<28}{'n/a':>10}  ({why})")
+    print()
+    print(f"{'ratio (per round)':<40}{'median':>8}  {'range':>14}")
+    for label, q in ratios.items():
+        print(f"{label:<40}{q['median']:>7.2f}x  {q['min']:>6.2f} – {q['max']:<6.2f}")
     return 0
 
 

@@ -319,6 +319,9 @@ def tdate(moment: _dt.datetime) -> CBORTag:
 
     ``moment`` must be timezone-aware; fractions of a second are dropped.
     """
+    if moment.tzinfo is _dt.UTC and type(moment) is _dt.datetime:
+        # already UTC: "YYYY-MM-DDTHH:MM:SS" is what isoformat starts with (4-digit year)
+        return CBORTag(TAG_TDATE, moment.isoformat()[:19] + "Z")
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("tdate needs a timezone-aware datetime")
     try:

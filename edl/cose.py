@@ -258,8 +258,8 @@ class KeySigner:
     def sign(self, data: bytes) -> bytes:
         key = self._key
         if isinstance(key, ec.EllipticCurvePrivateKey):
-            _curve, digest, size, _order = _ECDSA[self._alg]
-            r, s = decode_dss_signature(key.sign(data, ec.ECDSA(digest)))
+            scheme, size, _order = _ECDSA_VERIFY[self._alg]  # the scheme object is immutable
+            r, s = decode_dss_signature(key.sign(data, scheme))
             return r.to_bytes(size, "big") + s.to_bytes(size, "big")
         return key.sign(data)
 

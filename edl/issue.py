@@ -5,21 +5,23 @@ document-signer certificate, a signer whose key does not match its certificate, 
 time outside that certificate's validity. It never reads the clock: ``now`` is an argument.
 It does not store keys (``edl.keys``) or present credentials (``edl.wallet``).
 
->>> # issued = issue_mdoc(licence, device_key=phone_pub, signer=KeySigner(ds_key),
->>> #                     signer_certificate=ds_cert, now=now)
+>>> # signer = DocumentSigner(KeySigner(ds_key), ds_cert)  # once, at start-up
+>>> # issued = issue_mdoc(licence, device_key=phone_pub, signer=signer, now=now)
+>>> # data = issued.to_bytes()
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import os
 from collections.abc import Sequence
 
 from cryptography import x509
 
-from . import cose
+from . import cbor, cose
 from .mdoc.issuer_signed import IssuerSigned
-from .mdoc.items import RANDOM_LENGTH, IssuerSignedItem
+from .mdoc.items import RANDOM_LENGTH, IssuerSignedItem, frame
 from .mdoc.mso import DeviceKeyInfo, MobileSecurityObject, StatusReference, ValidityInfo
 from .mdoc.namespaces import to_cbor_value
 from .model import Licence
@@ -70,14 +72,23 @@ def issue_mdoc(
 ) -> IssuerSigned:
     """Sign ``licence`` for the holder of ``device_key``; returns the IssuerSigned.
 
-    ``signer`` is a :class:`DocumentSigner`, or a :class:`~edl.cose.Signer` with its
-    ``signer_certificate`` (and optional ``chain``). ``valid_until`` defaults to ``now`` +
-    365 days, shortened to the licence's expiry date and to the DS certificate's notAfter.
-    An explicit ``valid_until`` beyond the DS certificate's notAfter raises ``ValueError``.
+    ``signer`` is the :class:`DocumentSigner` (the DS key with its certificate, made once and
+    reused for every licence)::
+
+        signer = DocumentSigner(KeySigner(ds_key), ds_cert)
+        issued = issue_mdoc(licence, device_key=phone_public_key, signer=signer, now=now)
+
+    ``valid_until`` defaults to ``now`` + 365 days, shortened to the licence's expiry date and
+    to the DS certificate's notAfter. An explicit ``valid_until`` beyond the DS certificate's
+    notAfter raises ``ValueError``. ``status`` puts the credential's place in its city's status
+    list into the MSO. ``issued.to_bytes()`` gives the IssuerSigned to send, framed around the
+    bytes made here (nothing is encoded twice).
     """
+    # Older callers pass a bare Signer with signer_certificate= (and chain=): still accepted, so
+    # they keep working, but no longer documented; a DocumentSigner is checked once, not per call.
     if not isinstance(signer, DocumentSigner):
         if signer_certificate is None:
-            raise TypeError("signer_certificate is needed unless signer is a DocumentSigner")
+            raise TypeError("signer must be a DocumentSigner(KeySigner(ds_key), ds_certificate)")
         signer = DocumentSigner(signer, signer_certificate, chain)
     elif signer_certificate is not None or chain:
         raise TypeError("a DocumentSigner already carries its certificate and chain")
@@ -113,23 +124,32 @@ def issue_mdoc(
     total = sum(len(v) for v in namespaces.values())
     # Digest IDs are shuffled so they reveal nothing about the elements (§9.1.2.5).
     order = os.urandom(4 * total)
-    ids = [
-        i
-        for _, i in sorted(zip([order[j : j + 4] for j in range(0, 4 * total, 4)], range(total), strict=True))
-    ]
+    keys = [order[j : j + 4] for j in range(0, 4 * total, 4)]
+    ids = [i for _, i in sorted(zip(keys, range(total), strict=True))]
     salts = os.urandom(RANDOM_LENGTH * total)
     items: dict[str, tuple[IssuerSignedItem, ...]] = {}
     digests: dict[str, dict[int, bytes]] = {}
     n = 0
+    new_item = tuple.__new__
+    sha256 = hashlib.sha256
+    head = cbor.head
     for ns, elements in namespaces.items():
         made = []
+        ns_digests = {}
         for ident, value in elements.items():
             did = ids[n]
             salt = salts[n * RANDOM_LENGTH : (n + 1) * RANDOM_LENGTH]
             n += 1
-            made.append(IssuerSignedItem.create(did, ident, to_cbor_value(value), salt=salt))
+            cbor_value = to_cbor_value(value)
+            raw = frame(did, ident, cbor_value, salt)
+            # the digest of IssuerSignedItemBytes, from the bytes just framed (kept in the item:
+            # to_bytes() sends these very bytes)
+            h = sha256(b"\xd8\x18" + head(2, len(raw)))
+            h.update(raw)
+            ns_digests[did] = h.digest()
+            made.append(new_item(IssuerSignedItem, (did, salt, ident, cbor_value, raw)))
         items[ns] = tuple(made)
-        digests[ns] = {i.digest_id: i.digest() for i in made}
+        digests[ns] = ns_digests
 
     mso = MobileSecurityObject(
         doc_type=licence.doc_type,

@@ -26,6 +26,26 @@ MAX_X5CHAIN = 2
 """Most certificates in issuerAuth's ``x5chain``: the DS certificate and at most its issuer."""
 
 
+def _encode_sign1(value: list[Any]) -> bytes:
+    """``cbor.encode(value)`` for a COSE_Sign1 array, with its byte strings (the protected header,
+    the payload, the signature) framed as they are rather than copied through the encoder."""
+    if len(value) == 4 and all(type(value[i]) is bytes for i in (0, 2, 3)):
+        protected, unprotected, payload, signature = value
+        return b"".join(
+            (
+                b"\x84",
+                cbor.head(2, len(protected)),
+                protected,
+                cbor.encode(unprotected),
+                cbor.head(2, len(payload)),
+                payload,
+                cbor.head(2, len(signature)),
+                signature,
+            )
+        )
+    return cbor.encode(value)
+
+
 @dataclass(frozen=True, slots=True)
 class IssuerSigned:
     """Parsed, **unverified** IssuerSigned."""
@@ -44,7 +64,30 @@ class IssuerSigned:
         return out
 
     def to_bytes(self) -> bytes:
-        return cbor.encode(self.to_value())
+        """The deterministic encoding (the same bytes as ``cbor.encode(self.to_value())``),
+        framed around each item's bytes as they are: nothing signed is encoded again."""
+        if not all(type(ns) is str for ns in self.namespaces):
+            return cbor.encode(self.to_value())
+        auth = _encode_sign1(self.issuer_auth_value)
+        if not self.namespaces:
+            return b"\xa1\x6aissuerAuth" + auth
+        parts = [b"\xa2\x6aissuerAuth", auth, b"\x6anameSpaces", cbor.head(5, len(self.namespaces))]
+        # deterministic map order: the encoded keys, shorter first, then bytewise
+        keys = []
+        for ns in self.namespaces:
+            utf8 = ns.encode()
+            key = cbor.head(3, len(utf8)) + utf8
+            keys.append((len(key), key, ns))
+        keys.sort()
+        for _size, key, ns in keys:
+            items = self.namespaces[ns]
+            parts.append(key)
+            parts.append(cbor.head(4, len(items)))
+            for item in items:
+                raw = item.raw
+                parts.append(b"\xd8\x18" + cbor.head(2, len(raw)))
+                parts.append(raw)
+        return b"".join(parts)
 
     @classmethod
     def from_value(cls, value: Any) -> IssuerSigned:

@@ -174,14 +174,26 @@ class MobileSecurityObject:
         Deterministic: maps in length-first key order (the same bytes as ``cbor.encode``);
         the common shape is ordered here directly, which is 3x faster than sorting in cbor2.
         """
-        value = self.to_value()
-        if self.extra or any(not isinstance(ns, str) for ns in self.value_digests):
-            return cbor.encode_tag24(cbor.encode(value))
-        ordered = {k: value[k] for k in sorted(value, key=_key_order)}
+        dki = self.device_key_info
+        if (
+            self.extra
+            or dki.key_authorizations is not None
+            or dki.key_info is not None
+            or any(type(ns) is not str for ns in self.value_digests)
+        ):
+            return cbor.encode_tag24(cbor.encode(self.to_value()))
+        # the top-level keys in length-first order: status, docType, version, validityInfo,
+        # valueDigests, deviceKeyInfo, digestAlgorithm (the nested maps are built in order)
+        ordered: dict[str, Any] = {} if self.status is None else {"status": self.status.to_value()}
+        ordered["docType"] = self.doc_type
+        ordered["version"] = self.version
+        ordered["validityInfo"] = self.validity_info.to_value()
         ordered["valueDigests"] = {
             ns: dict(sorted(d.items()))
             for ns, d in sorted(self.value_digests.items(), key=lambda kv: _key_order(kv[0]))
         }
+        ordered["deviceKeyInfo"] = {"deviceKey": cose.key_to_cose(dki.device_key)}
+        ordered["digestAlgorithm"] = self.digest_algorithm
         return cbor.encode_tag24(cbor.encode_ordered(ordered))
 
     @classmethod
