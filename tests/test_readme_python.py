@@ -28,7 +28,8 @@ from pathlib import Path
 import pytest
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-EDL = Path(sys.executable).parent / "edl"
+_SCRIPT = Path(sys.executable).parent / "edl"
+EDL = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "edl.cli"]  # the `edl` command
 PASSPHRASE = "correct horse battery staple"
 
 _FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
@@ -90,7 +91,7 @@ def run_chain(chain: list[Block], folder: Path, env: dict[str, str]) -> dict[str
             for command in b.after:
                 argv = shlex.split(command)
                 done = subprocess.run(
-                    [str(EDL), *argv[1:]], cwd=folder, env=env, capture_output=True, text=True, timeout=120
+                    [*EDL, *argv[1:]], cwd=folder, env=env, capture_output=True, text=True, timeout=120
                 )
                 assert done.returncode == 0, (
                     f"README.md:{b.line}: `{command}` exited {done.returncode}: {done.stderr}"
