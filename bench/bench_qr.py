@@ -1,4 +1,18 @@
-"""Benchmark: read the main QR frame out of camera-like frames, zxing-cpp vs zbar.
+"""Benchmark: draw one QR frame (zxing-cpp's writer vs qrcode), and read the main QR frame out of
+camera-like frames (zxing-cpp vs zbar).
+
+Drawing (printed first; ``--render-only`` for nothing else): the main frame's text (600
+characters, version 15-M) to PNG bytes at edl's defaults (8 pixels per module, 4 modules of quiet
+zone, 680×680), calls taken in turn so the machine's drifts hit all alike; median of each round,
+the median of the rounds and their range, and the ratios from the same rounds:
+
+* ``edl zxing``: ``edl.qr.render_png(text)`` (the default writer, zxing-cpp, and edl's 1-bit PNG);
+* ``edl qrcode``: ``edl.qr.render_png(text, writer="qrcode")``;
+* ``qrcode library``: the qrcode package as its README uses it, with the same symbol: one
+  alphanumeric segment, level M, ``box_size=8, border=4``, ``make_image().save(png)`` (its
+  Pillow 1-bit image);
+* PNG encoding alone, for the same 77×77 symbol: edl's writer against Pillow saving the 1-bit
+  image (``optimize`` off, the default compression).
 
 The code holds a realistic main frame: ``DL1:`` + base45 of 397 random bytes (600 characters,
 QR version 15 at level M: the budget's limit). Each frame is synthesised with Pillow + numpy
@@ -22,6 +36,7 @@ payload), misreads (a decoded text that is not the payload), median and 95th-per
 time per frame through ``edl.qr.decode_image`` (array in, texts out), on one core.
 
     .venv/bin/python bench/bench_qr.py [--frames 100] [--seed 2026] [--json] [--save-samples DIR]
+    .venv/bin/python bench/bench_qr.py --render-only [--rounds 9] [--calls 20]
     .venv/bin/python bench/bench_qr.py --sweep-size   # harsh, by symbol size: where decoding falls off
 
 Needs numpy, base45 and both decoders (zbar: pyzbar + Debian libzbar0); ``--backends zxing`` without.
@@ -39,9 +54,10 @@ import statistics
 import sys
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -267,6 +283,134 @@ def run_cell(frames: list[Frame], text: str, backend: qr.Backend, label: tuple[s
     )
 
 
+def interleaved_rounds(
+    fns: dict[str, Callable[[], object]], *, rounds: int, calls: int, warmup: int = 3
+) -> dict[str, tuple[float, float, float]]:
+    """For each function: (median of the rounds' medians, lowest, highest) in microseconds.
+
+    Each round calls every function once in turn, ``calls`` times (so a drift of this machine's
+    speed, ±30 % over minutes, hits all of them alike), and takes each one's median."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    medians: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        samples: dict[str, list[int]] = {name: [] for name in fns}
+        for _ in range(calls):
+            for name, fn in fns.items():
+                t0 = time.perf_counter_ns()
+                fn()
+                samples[name].append(time.perf_counter_ns() - t0)
+        for name, v in samples.items():
+            medians[name].append(statistics.median(v) / 1000.0)
+    return {name: (statistics.median(v), min(v), max(v)) for name, v in medians.items()}
+
+
+def ratio_rounds(
+    fns: dict[str, Callable[[], object]], pairs: dict[str, tuple[str, str]], *, rounds: int, calls: int
+) -> tuple[dict[str, tuple[float, float, float]], dict[str, tuple[float, float, float]]]:
+    """:func:`interleaved_rounds`, plus for each ``pairs`` entry (numerator, denominator) the ratio
+    of their medians in each round: (median, lowest, highest) over the rounds."""
+    per_round: list[dict[str, tuple[float, float, float]]] = [
+        interleaved_rounds(fns, rounds=1, calls=calls, warmup=3 if i == 0 else 0) for i in range(rounds)
+    ]
+    times = {
+        name: (
+            statistics.median(r[name][0] for r in per_round),
+            min(r[name][0] for r in per_round),
+            max(r[name][0] for r in per_round),
+        )
+        for name in fns
+    }
+    ratios = {}
+    for label, (num, den) in pairs.items():
+        values = [r[num][0] / r[den][0] for r in per_round]
+        ratios[label] = (statistics.median(values), min(values), max(values))
+    return times, ratios
+
+
+def fmt_range(figure: tuple[float, float, float], unit: str = "", digits: int = 0) -> str:
+    median, low, high = figure
+    return f"{median:.{digits}f}{unit} ({low:.{digits}f}–{high:.{digits}f})"
+
+
+def render_figures(text: str, *, rounds: int, calls: int) -> dict[str, object]:
+    """Drawing one frame to PNG: edl (zxing-cpp, qrcode) against the qrcode library, and PNG
+    encoding alone (edl's writer against Pillow), interleaved; see the module docstring."""
+    import io
+
+    import qrcode
+    import qrcode.constants
+    import qrcode.util
+
+    def qrcode_library() -> bytes:
+        code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8, border=4)
+        code.add_data(qrcode.util.QRData(text.encode("ascii"), mode=qrcode.util.MODE_ALPHA_NUM))
+        code.make(fit=True)
+        out = io.BytesIO()
+        code.make_image().save(out)
+        return out.getvalue()
+
+    light = ~np.pad(qr._modules(text, "zxing"), 4)
+
+    def png_pillow() -> bytes:
+        image = Image.fromarray(np.where(light, 255, 0).astype(np.uint8), "L").convert("1")
+        image = image.resize((image.width * 8, image.height * 8), Image.Resampling.NEAREST)
+        out = io.BytesIO()
+        image.save(out, format="PNG", optimize=False)
+        return out.getvalue()
+
+    def png_edl() -> bytes:
+        return qr._png_1bit(light, 8)
+
+    for png in (qr.render_png(text), qr.render_png(text, writer="qrcode"), qrcode_library()):
+        assert qr.decode_image(png) == [text]
+    assert np.array_equal(
+        np.asarray(Image.open(io.BytesIO(png_edl())).convert("L")),
+        np.asarray(Image.open(io.BytesIO(png_pillow())).convert("L")),
+    )
+    times, ratios = ratio_rounds(
+        {
+            "edl_zxing_us": lambda: qr.render_png(text),
+            "edl_qrcode_us": lambda: qr.render_png(text, writer="qrcode"),
+            "qrcode_library_us": qrcode_library,
+            "png_edl_us": png_edl,
+            "png_pillow_us": png_pillow,
+        },
+        {
+            "qrcode_library/edl_zxing": ("qrcode_library_us", "edl_zxing_us"),
+            "edl_qrcode/edl_zxing": ("edl_qrcode_us", "edl_zxing_us"),
+            "png_pillow/png_edl": ("png_pillow_us", "png_edl_us"),
+        },
+        rounds=rounds,
+        calls=calls,
+    )
+    return {"times": times, "ratios": ratios, "png_bytes": len(qr.render_png(text))}
+
+
+def print_render(figures: dict[str, object], text: str, rounds: int, calls: int) -> None:
+    times = cast(dict[str, tuple[float, float, float]], figures["times"])
+    ratios = cast(dict[str, tuple[float, float, float]], figures["ratios"])
+    print(
+        f"one frame to PNG ({len(text)} characters, version {qr.qr_version(text)}-M, 680×680, "
+        f"{figures['png_bytes']} B); {rounds} rounds × {calls} interleaved calls; median of round "
+        "medians (lowest–highest round)"
+    )
+    ms = {k: tuple(x / 1000 for x in v) for k, v in times.items()}
+    print(f"  edl, zxing-cpp writer (default)  {fmt_range(cast(Any, ms['edl_zxing_us']), ' ms', 2)}")
+    print(f"  edl, qrcode writer               {fmt_range(cast(Any, ms['edl_qrcode_us']), ' ms', 2)}")
+    print(f"  qrcode library (make_image+save) {fmt_range(cast(Any, ms['qrcode_library_us']), ' ms', 2)}")
+    print(
+        f"  -> zxing-cpp writer is {fmt_range(ratios['qrcode_library/edl_zxing'], '×', 1)} faster than "
+        f"the qrcode library, {fmt_range(ratios['edl_qrcode/edl_zxing'], '×', 1)} than edl's qrcode writer"
+    )
+    print(
+        f"  PNG encoding of the 1-bit image: edl {fmt_range(times['png_edl_us'], ' µs')}, "
+        f"Pillow {fmt_range(times['png_pillow_us'], ' µs')} "
+        f"({fmt_range(ratios['png_pillow/png_edl'], '×', 1)})"
+    )
+
+
 def pin_one_core() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})
@@ -278,6 +422,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help="(default %(default)s)")
     ap.add_argument("--backends", default=",".join(qr.BACKENDS), help="comma-separated (default %(default)s)")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ap.add_argument("--render-only", action="store_true", help="only the drawing figures")
+    ap.add_argument("--rounds", type=int, default=9, help="drawing: rounds (default %(default)s)")
+    ap.add_argument("--calls", type=int, default=20, help="drawing: calls per round (default %(default)s)")
     ap.add_argument(
         "--sweep-size",
         action="store_true",
@@ -302,6 +449,15 @@ def main() -> int:
     assert qr.qr_version(text) == qr.MAX_VERSION
     if args.sweep_size:
         return sweep_size(text, backends, args.frames, args.seed)
+    render = render_figures(text, rounds=args.rounds, calls=args.calls)
+    if args.render_only:
+        if args.json:
+            print(json.dumps(render, indent=2))
+        else:
+            print_render(render, text, args.rounds, args.calls)
+        return 0
+    if not args.json:
+        print_render(render, text, args.rounds, args.calls)
     results: list[Result] = []
     started = time.perf_counter()
     for w, h in RESOLUTIONS:
@@ -317,7 +473,7 @@ def main() -> int:
     elapsed = time.perf_counter() - started
 
     if args.json:
-        print(json.dumps([_asdict(r) for r in results], indent=2))
+        print(json.dumps({"render": render, "decode": [_asdict(r) for r in results]}, indent=2))
         return 0
     print(
         f"QR version {qr.MAX_VERSION}-M, {len(text)} characters (DL1: + base45 of {qr.MAX_PAYLOAD_BYTES} B); "
