@@ -35,11 +35,15 @@ class Caller:
 def _count(session: Session, key_id: int, window: int) -> int:
     """This key's requests in ``window`` (minutes since the epoch), this one included: atomic."""
     values: dict[str, Any] = {"api_key_id": key_id, "window": window, "count": 1}
+    stmt: Any
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(RateWindow).values(**values)
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(RateWindow).values(**values)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(RateWindow).values(**values)
     stmt = stmt.on_conflict_do_update(
         index_elements=["api_key_id", "window"], set_={"count": stmt.excluded.count + RateWindow.count}
     ).returning(RateWindow.count)

@@ -202,7 +202,7 @@ class PublishedStatusList(BaseModel):
     data: str = Field(description="the signed Status List Token, base64")
 
 
-STATUS_LIST_EXAMPLE = {
+STATUS_LIST_EXAMPLE: dict[str, Any] = {
     "list_id": 1,
     "uri": "urn:edl:status:cn-qingdao:1",
     "sequence": 7,

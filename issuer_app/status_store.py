@@ -44,7 +44,7 @@ from edl.status_index import DEFAULT_CAPACITY, list_size_for, permuted_index
 from .db import IssuedLicenceRow, StatusEntry, StatusListRow
 from .issuing import add_audit, subject_hash
 
-__all__ = ["ACTIONS", "DbStatusStore"]
+__all__ = ["ACTIONS", "DbStatusStore", "FileStatusStore"]
 
 ACTIONS = ("revoke", "suspend", "reinstate")
 _DOC = re.compile(r"[^\x00-\x1f\x7f]{1,100}")
@@ -436,3 +436,22 @@ class DbStatusStore:
 def _check_doc(document_number: str) -> None:
     if not isinstance(document_number, str) or _DOC.fullmatch(document_number) is None:
         raise ValueError("a document number is 1 to 100 printable characters")
+
+
+class FileStatusStore:
+    """The key store's files own the indices (``edl.city_status.CityStatus``; ``session`` is not
+    used). Only ``allocate`` and ``status_of``: kept for callers written against the first
+    interface; the service and ``edl status --db`` use :class:`DbStatusStore`."""
+
+    def __init__(self, admin: Any) -> None:
+        from edl.city_status import CityStatus
+
+        self.city_status = CityStatus(admin)
+
+    def allocate(
+        self, session: Session | None, city: str, document_number: str, *, now: dt.datetime | None = None
+    ) -> tuple[int, int, bool]:
+        return self.city_status.allocate(city, document_number)
+
+    def status_of(self, session: Session | None, city: str, list_id: int, index: int) -> Status:
+        return self.city_status.status_of(city, list_id, index)

@@ -5,7 +5,7 @@ city's certificates and its lists as last published: public material only."""
 from __future__ import annotations
 
 import base64
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse
@@ -77,7 +77,7 @@ def public(request: Request, city: str = CityPath) -> JSONResponse:
     admin = state.admin
     st = admin.load(city)
 
-    def pems(entries: tuple[dict, ...]) -> list[str]:
+    def pems(entries: tuple[dict[str, Any], ...]) -> list[str]:
         from cryptography.hazmat.primitives import serialization
 
         return [
