@@ -27,7 +27,7 @@ from issuertest import (
     issue_body,
     make_keystore,
     pg_admin,
-    sqlalchemy_url,
+    running,
 )
 from sqlalchemy import text
 
@@ -95,7 +95,6 @@ def _db_rows(db: str) -> list[tuple[str, int, int]]:
 @pytest.mark.parametrize("kind", KINDS)
 def test_sigkill_during_a_stream_of_issues(kind, ks, tmp_path):
     with database(kind, tmp_path) as db:
-        db = sqlalchemy_url(db) if kind == "postgresql" else db
         key = api_key(db, "partner", "issue")
         server = Server(db, ks).start()
         attempts: list[Attempt] = []
@@ -187,7 +186,6 @@ def _recovers(client: httpx.Client, key: str, number: str, within: float = 15) -
 def test_postgresql_goes_away_503_then_recovers(ks, tmp_path):
     with database("postgresql", tmp_path) as db:
         name = db.rsplit("/", 1)[1]
-        db = sqlalchemy_url(db)
         key = api_key(db, "partner", "issue")
         admin, _ = pg_admin()
         server = Server(db, ks).start()
@@ -228,7 +226,8 @@ def test_sqlite_locked_away_503_then_recovers(ks, tmp_path):
             try:
                 t0 = time.monotonic()
                 r = client.post(f"/v1/cities/{CITY}/nonce", headers={"Authorization": f"Bearer {key}"})
-                assert time.monotonic() - t0 < 30, "a hang, not an answer"
+                waited = time.monotonic() - t0
+                assert waited < 15, f"{waited:.0f} s before an answer ({r.status_code}): a hang for a partner"
                 _is_unavailable(r)
             finally:
                 holder.execute("ROLLBACK")
@@ -236,3 +235,73 @@ def test_sqlite_locked_away_503_then_recovers(ks, tmp_path):
             _recovers(client, key, "SQ-0002")
     finally:
         server.stop()
+
+
+# --- revoke racing renew and suspend on one licence ----------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS)
+def test_concurrent_revoke_renew_suspend_end_in_one_state(kind, ks, tmp_path):
+    with database(kind, tmp_path) as db:
+        key = api_key(db, "desk", "admin")
+        auth = {"Authorization": f"Bearer {key}"}
+        phone = ec.generate_private_key(ec.SECP256R1())
+        base = f"{ISSUE}/RR-0001"
+        with running(db, ks) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+            first = client.post(ISSUE, json=issue_body(client, key, phone, "RR-0001"), headers=auth)
+            assert first.status_code == 200, first.text
+            place = (first.json()["status_list"], first.json()["status_idx"])
+            barrier = threading.Barrier(7)
+            answers: list[tuple[str, int, dict]] = []
+
+            def call(what: str, path: str, body: dict | None) -> None:
+                with httpx.Client(base_url=server.url, timeout=60) as c:
+                    barrier.wait()
+                    r = c.post(path, json=body, headers=auth)
+                    answers.append((what, r.status_code, r.json()))
+
+            jobs = [("renew", f"{base}/renew", None)] * 3 + [
+                ("suspend", f"{base}/suspend", {"reason": "points"})
+            ] * 2
+            jobs += [
+                ("revoke", f"{base}/revoke", {"reason": "court order"}),
+                ("reinstate", f"{base}/reinstate", {}),
+            ]
+            threads = [threading.Thread(target=call, args=job) for job in jobs]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            assert len(answers) == 7
+            for what, status, body in answers:
+                assert status < 500, (what, status, body)
+                if status == 200 and what == "renew":  # a renewal keeps the licence's place
+                    assert (body["status_list"], body["status_idx"]) == place
+                    check_complete(body, phone, city_root(ks), number="RR-0001")
+                elif status != 200:
+                    assert {"code", "message"} <= set(body), body
+            assert [s for w, s, _ in answers if w == "revoke"] == [200], answers
+            # after the race: revoked for good, and every later change or renewal refused
+            got = client.get(base, headers=auth)
+            assert got.status_code == 200 and got.json()["status_idx"] == place[1]
+            for path, body in [(f"{base}/renew", None), (f"{base}/reinstate", {}), (f"{base}/suspend", {})]:
+                r = client.post(path, json=body, headers=auth)
+                assert r.status_code == 409, (path, r.status_code, r.text)
+        state = query_one(db, "SELECT state FROM licences WHERE city = :c AND document_number = 'RR-0001'")
+        bit = query_one(
+            db,
+            "SELECT status FROM status_entries WHERE city = :c AND list_id = :l AND idx = :i",
+            l=place[0],
+            i=place[1],
+        )
+        assert (state, bit) == ("revoked", 1), "the licence row and its status bit disagree"
+
+
+def query_one(db: str, sql: str, **params):
+    engine = engine_of(db)
+    try:
+        with engine.connect() as c:
+            return c.execute(text(sql), {"c": CITY, **params}).scalar_one()
+    finally:
+        engine.dispose()
