@@ -3,15 +3,24 @@
 A real licence (Qingdao, roadside profile, portrait) is issued, its carousel made by the wallet,
 and a handheld with the operator's trust list checks it, on one core:
 
-* payload → verdict: the decoded main frame's bytes through ``verify_presentation`` (warm: the
-  trust list's indexes and the DS→root check are built once, as on a handheld all day);
+* QR text → verdict, first sight: ``verify_presentation([text])`` of a licence not seen before
+  (the verifier's per-input caches hold 256 credentials; 300 licences are visited in turn), with
+  the trust list's indexes and the DS→root check warm (per-certificate caches, as on a handheld
+  all day); beside it the **floor** measured in the same rounds: the public-key work a first
+  sight cannot avoid (the city's ECDSA P-256 signature, the phone's, and loading the phone's key
+  from its 33-byte compressed point). Also: decoded bytes in (no base45), and the next frames of
+  a carousel already seen (warm);
 * camera frame → verdict: seeded camera-like frames of the main QR (bench_qr.make_frames) at
-  640×480 and 1280×720, mild and harsh, decoded with zxing-cpp then verified: success rate
-  (green verdicts) and median time per frame;
+  640×480 and 1280×720, mild and harsh: for each frame, the decode alone (``qr.decode_image``)
+  and decode + verify, in turn; success rate (authentic: green, or amber with only the portrait
+  frames to come, ``result.portrait_pending``) and the ratio verdict / decode;
 * carousel: the phone shows its frames in turn (a new one every 0.4 s), the camera takes 5 frames
   per second; how long until every frame of the carousel (main + portrait) has been read.
 
-    .venv/bin/python bench/bench_verify_qr.py [--frames 100] [--json] [--payload-only]
+Every time is the median of a round's calls, taken in turn with the figures it is compared with;
+printed as the median of the rounds (lowest–highest round), ratios per round likewise.
+
+    .venv/bin/python bench/bench_verify_qr.py [--frames 100] [--rounds 7] [--n 3000] [--json] [--payload-only]
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from typing import Any, cast
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from bench_qr import make_frames, pin_one_core  # noqa: E402
+from bench_qr import fmt_range, make_frames, pin_one_core, ratio_rounds  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
@@ -49,44 +58,19 @@ CHECK_AT = AT + dt.timedelta(seconds=5)
 
 
 def _authentic(result) -> bool:
-    pending = {c.code for c in result.checks if c.required and c.status.value == "not_checked"}
-    return not result.failures() and pending <= {"portrait_missing"}
+    # One camera frame holds the main QR only: authentic means green but for the portrait frames.
+    return result.valid or result.portrait_pending
 
 
-def median_us(fn, n: int) -> float:
-    for _ in range(max(20, n // 10)):
-        fn()
-    medians = []
-    for _ in range(5):
-        samples = []
-        for _ in range(max(1, n // 5)):
-            t0 = time.perf_counter_ns()
-            fn()
-            samples.append(time.perf_counter_ns() - t0)
-        medians.append(statistics.median(samples))
-    return statistics.median(medians) / 1000.0
-
-
-def interleaved_medians_us(fns: dict[str, Any], n: int) -> dict[str, float]:
-    """Median time of each function, calls taken in turn (one of each, again and again), so that
-    the machine's drifts (this one's speed varies by ±30 % over minutes) hit all of them alike
-    and their ratios hold."""
-    for _ in range(max(20, n // 10)):
-        for fn in fns.values():
-            fn()
-    samples: dict[str, list[int]] = {name: [] for name in fns}
-    for _ in range(n):
-        for name, fn in fns.items():
-            t0 = time.perf_counter_ns()
-            fn()
-            samples[name].append(time.perf_counter_ns() - t0)
-    return {name: statistics.median(v) / 1000.0 for name, v in samples.items()}
+def _figure(values: list[float]) -> tuple[float, float, float]:
+    return statistics.median(values), min(values), max(values)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=100, help="camera frames per cell (default %(default)s)")
     ap.add_argument("--n", type=int, default=3000, help="payload verifications (default %(default)s)")
+    ap.add_argument("--rounds", type=int, default=7, help="rounds (default %(default)s)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--payload-only", action="store_true", help="only payload -> verdict (no camera frames)")
     args = ap.parse_args()
@@ -144,23 +128,25 @@ def main() -> int:
             ec.SECP256R1(), points[next(cursors["floor"]) % 64]
         )
 
-    out: dict[str, object] = {
-        **interleaved_medians_us(
-            {
-                "floor_us": floor,
-                "payload_to_verdict_cold_us": cold,
-                "text_to_verdict_cold_us": cold_text,
-            },
-            args.n,
-        ),
+    payload_times, payload_ratios = ratio_rounds(
+        {
+            "floor_us": floor,
+            "text_to_verdict_cold_us": cold_text,
+            "payload_to_verdict_cold_us": cold,
+            "text_to_verdict_us": lambda: verify_presentation([texts[0]], trust=trust, now=CHECK_AT),
+        },
+        {
+            "text_cold/floor": ("text_to_verdict_cold_us", "floor_us"),
+            "payload_cold/floor": ("payload_to_verdict_cold_us", "floor_us"),
+        },
+        rounds=args.rounds,
+        calls=max(1, args.n // args.rounds),
+    )
+    out: dict[str, Any] = {
         "main_frame_bytes": len(payload),
         "carousel_frames": len(texts),
-        "payload_to_verdict_us": median_us(
-            lambda: verify_presentation([payload], trust=trust, now=CHECK_AT), args.n
-        ),
-        "text_to_verdict_us": median_us(
-            lambda: verify_presentation([texts[0]], trust=trust, now=CHECK_AT), args.n
-        ),
+        "payload": payload_times,
+        "payload_ratios": payload_ratios,
     }
 
     cells = []
@@ -169,23 +155,38 @@ def main() -> int:
         for cond in ("mild", "harsh"):
             frames = make_frames(texts[0], res, cond, args.frames)
             ok = 0
-            times = []
-            for f in frames:
-                t0 = time.perf_counter_ns()
-                found = qr.decode_image(f)
-                # One frame holds the main QR only: authentic means every check passed but the
-                # portrait, which arrives in the next frames of the carousel.
-                green = bool(found) and _authentic(verify_presentation(found[:1], trust=trust, now=CHECK_AT))
-                times.append((time.perf_counter_ns() - t0) / 1e6)
-                ok += green
+            decode_rounds: list[float] = []
+            verdict_rounds: list[float] = []
+            ratio_per_round: list[float] = []
+            for r in range(args.rounds):
+                decode_ms, verdict_ms = [], []
+                for f in frames:
+                    # One decode, timed alone, then the verdict on what it read: verdict time is
+                    # decode + verify of the same call (a second decode of the same frame would
+                    # run on warm caches and flatter the ratio).
+                    t0 = time.perf_counter_ns()
+                    found = qr.decode_image(f)
+                    t1 = time.perf_counter_ns()
+                    green = bool(found) and _authentic(
+                        verify_presentation(found[:1], trust=trust, now=CHECK_AT)
+                    )
+                    t2 = time.perf_counter_ns()
+                    decode_ms.append((t1 - t0) / 1e6)
+                    verdict_ms.append((t2 - t0) / 1e6)
+                    ok += green if r == 0 else 0
+                decode_rounds.append(statistics.median(decode_ms))
+                verdict_rounds.append(statistics.median(verdict_ms))
+                ratio_per_round.append(verdict_rounds[-1] / decode_rounds[-1])
             cells.append(
                 {
                     "resolution": f"{res[0]}x{res[1]}",
                     "condition": cond,
                     "frames": len(frames),
-                    "green": ok,
+                    "authentic": ok,
                     "rate": ok / len(frames),
-                    "median_ms": statistics.median(times),
+                    "decode_ms": _figure(decode_rounds),
+                    "verdict_ms": _figure(verdict_rounds),
+                    "verdict/decode": _figure(ratio_per_round),
                 }
             )
     out["camera"] = cells
@@ -220,22 +221,37 @@ def main() -> int:
     if args.json:
         print(json.dumps(out, indent=2))
         return 0
-    print(f"main frame {out['main_frame_bytes']} B, carousel of {out['carousel_frames']} frames (one core)")
-    cold_us = cast(float, out["text_to_verdict_cold_us"])
-    floor_us = cast(float, out["floor_us"])
-    print(f"floor (2 P-256 verifications + 1 point decompression, this run): {floor_us:.0f} µs")
     print(
-        f"QR text -> verdict: {cold_us:.0f} µs the first time a licence is seen "
-        f"(floor + {cold_us - floor_us:.0f} µs, {cold_us / floor_us:.2f}x the floor), "
-        f"{out['text_to_verdict_us']:.0f} µs for the next frames of its carousel"
+        f"main frame {out['main_frame_bytes']} B, carousel of {out['carousel_frames']} frames (one core); "
+        f"{args.rounds} rounds, median of round medians (lowest–highest round)"
+    )
+    times = cast(dict[str, tuple[float, float, float]], out["payload"])
+    ratios = cast(dict[str, tuple[float, float, float]], out["payload_ratios"])
+    print(
+        "floor (2 P-256 verifications + 1 point decompression, same rounds): "
+        f"{fmt_range(times['floor_us'], ' µs')}"
     )
     print(
-        f"  without base45 (decoded bytes in): {out['payload_to_verdict_cold_us']:.0f} µs first sight, "
-        f"{out['payload_to_verdict_us']:.0f} µs next frames"
+        "QR text -> verdict, first sight of a licence: "
+        f"{fmt_range(times['text_to_verdict_cold_us'], ' µs')} = "
+        f"{fmt_range(ratios['text_cold/floor'], '×', 2)} the floor"
     )
-    print(f"{'camera frame (main QR)':<22}{'verified':>9}{'median ms':>12}")
+    print(
+        f"  decoded bytes in (no base45): {fmt_range(times['payload_to_verdict_cold_us'], ' µs')} = "
+        f"{fmt_range(ratios['payload_cold/floor'], '×', 2)} the floor; "
+        f"next frames of a carousel already seen: {fmt_range(times['text_to_verdict_us'], ' µs')}"
+    )
+    if cells:
+        print(
+            f"{'camera frame (main QR)':<22}{'authentic':>10}{'decode ms':>22}{'-> verdict ms':>22}"
+            "  verdict/decode"
+        )
     for c in cells:
-        print(f"{c['resolution'] + ' ' + c['condition']:<22}{c['rate'] * 100:>8.0f}%{c['median_ms']:>12.2f}")
+        print(
+            f"{c['resolution'] + ' ' + c['condition']:<22}{c['rate'] * 100:>9.0f}%"
+            f"{fmt_range(c['decode_ms'], '', 2):>22}{fmt_range(c['verdict_ms'], '', 2):>22}  "
+            f"{fmt_range(c['verdict/decode'], '×', 2)}"
+        )
     for c in carousel:
         print(
             f"carousel 640x480 {c['condition']}: complete in {c['complete']}/{c['runs']} runs, median "
