@@ -1,0 +1,98 @@
+"""The QR verifier's shortcuts decide as the long way does.
+
+* ``decode_text`` takes a ``DL1:`` text with no surrounding space straight to base45; every
+  other text goes through ``strip`` and the version regex. On any text both ways give the same
+  bytes or the same error.
+* The sentences of passing checks are made once per signer, city or value (small caches): with
+  licences of several cities verified in turn, each result names its own city and signer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import base45
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edl import presentation
+from edl.errors import EdlError, MalformedError
+from edl.model import Licence
+from edl.verify import CheckStatus, Verdict
+from edl.verify_qr import verify_presentation
+from edltest import NOW, issue_to_wallet, licence_json, make_city, make_trust_list
+
+
+def _outcome(fn, text: str) -> object:
+    try:
+        return fn(text)
+    except EdlError as e:
+        return (type(e).__name__, e.code, e.message)
+
+
+def _long_way(text: str) -> bytes:
+    """decode_text with every text sent through strip() and the version regex."""
+    body = presentation._versioned_body(text)
+    if len(body) > 3 * presentation.MAX_PAYLOAD_BYTES:
+        raise MalformedError("this QR holds more than a licence frame can")
+    try:
+        return presentation.b45decode(body)
+    except ValueError:
+        raise MalformedError("this QR's content is damaged (invalid base45)") from None
+
+
+SPACE = st.sampled_from(["", " ", "\n", "\t", "\r\n", "\u3000", "\x85", "  \n"])
+texts = st.one_of(
+    st.builds(
+        lambda before, data, after: before + "DL1:" + base45.b45encode(data).decode() + after,
+        SPACE,
+        st.binary(max_size=400),
+        SPACE,
+    ),
+    st.builds(
+        lambda head, body: head + body,
+        st.sampled_from(["DL1:", "DL2:", "DL01:", "DL1", "dl1:", "DL:", " DL1:", "DL1: ", "DL10:", ""]),
+        st.text(alphabet="0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:a\n\t\u3000", max_size=60),
+    ),
+    st.text(max_size=40),
+)
+
+
+@settings(max_examples=600)
+@given(text=texts)
+def test_decode_text_takes_the_same_decision_both_ways(text):
+    assert _outcome(presentation.decode_text, text) == _outcome(_long_way, text)
+
+
+@pytest.mark.parametrize("text", ["DL1: ", "DL1:\n", " DL1:", "DL1:" + "0" * 1200, "DL1:00 \u3000"])
+def test_decode_text_edges(text):
+    assert _outcome(presentation.decode_text, text) == _outcome(_long_way, text)
+
+
+def test_cached_sentences_name_each_city_and_signer():
+    cities = {
+        "cn-qingdao": (make_city("Qingdao", "CN"), "CN"),
+        "jp-ichikawa": (make_city("Ichikawa", "JP"), "JP"),
+    }
+    trust = make_trust_list(cities)
+    shown = []
+    for city_id, (city, country) in cities.items():
+        licence = Licence.from_json(licence_json(country=country))
+        _issued, wallet = issue_to_wallet(
+            city, ec.generate_private_key(ec.SECP256R1()), licence, city_id=city_id
+        )
+        shown.append((city_id, country, wallet))
+    for seconds in (0, 10, 0, 45):
+        for city_id, country, wallet in shown:  # (the test trust list names a city by its id)
+            at = NOW + dt.timedelta(seconds=seconds)
+            text = wallet.frame("rental", at=NOW)
+            result = verify_presentation([text], trust=trust, now=at)
+            assert result.verdict is Verdict.GREEN, [c.to_json() for c in result.checks]
+            kid = presentation.parse_payload(presentation.decode_text(text)).credential.kid.hex()
+            chain = result.check("certificate_chain", None)
+            assert chain.message == f"{city_id} ({country}), signer {kid}"
+            assert result.check("city", None).message == f"issued by {city_id}"
+            assert result.check("freshness", None).message == f"made {seconds} s ago"
+            assert all(c.status is CheckStatus.PASSED or not c.required for c in result.checks)
