@@ -128,6 +128,9 @@ class EdlError(Exception):
 
 
 class MalformedError(EdlError):
+    """Bytes that cannot be read as what was expected: not CBOR, a wrong shape, trailing bytes,
+    duplicate keys, a size or nesting over its bound (``malformed``)."""
+
     code = "malformed"
     advice = "The data is damaged or is not a driving licence credential."
 
@@ -140,11 +143,17 @@ class StatusIndexError(MalformedError):
 
 
 class UnsupportedError(EdlError):
+    """Well-formed input that edl does not accept: an algorithm, curve, version or credential
+    kind outside its allowlist (``unsupported``)."""
+
     code = "unsupported"
     advice = "This kind of credential or algorithm is not accepted here."
 
 
 class KeyStoreError(EdlError):
+    """A key store that cannot be used: missing, damaged, locked by a wrong passphrase or PIN,
+    or an unknown city or key name; the message names the file and the fix."""
+
     code = "key_store"
 
 
@@ -156,15 +165,23 @@ class MixedCarouselError(EdlError):
 
 
 class VerificationError(EdlError):
+    """Base of the reasons a credential is not valid (a check ran and failed); each subclass
+    has its own stable ``code``."""
+
     code = "verification_failed"
 
 
 class SignatureError(VerificationError):
+    """A signature does not verify over the bytes received (``bad_signature``)."""
+
     code = "bad_signature"
     advice = "The licence has been altered or was not signed by its claimed issuer."
 
 
 class UntrustedIssuerError(VerificationError):
+    """No chain from the signer to a trusted root, or the signer is revoked in the trust list
+    (``untrusted_issuer``)."""
+
     code = "untrusted_issuer"
     advice = "The issuing authority is not in this device's trust material."
 
@@ -175,6 +192,8 @@ class CertificateProfileError(VerificationError):
 
 
 class DigestMismatchError(VerificationError):
+    """A disclosed element's bytes do not hash to the digest the issuer signed (``tampered``)."""
+
     code = "tampered"
     advice = "A data element was changed after the licence was issued."
 
@@ -184,6 +203,8 @@ class DocTypeMismatchError(VerificationError):
 
 
 class ExpiredError(VerificationError):
+    """A certificate, signed object or credential is past its end of validity (``expired``)."""
+
     code = "expired"
 
 
@@ -197,6 +218,9 @@ class StalePresentationError(VerificationError):
 
 
 class DeviceAuthError(VerificationError):
+    """The presentation is not signed by the device key the issuer bound the licence to
+    (``not_holder``)."""
+
     code = "not_holder"
     advice = "The licence is not being presented from the holder's own device."
 
@@ -210,6 +234,9 @@ class SuspendedError(VerificationError):
 
 
 class TrustError(EdlError):
+    """Base of trust-material failures: a trust list or root that does not verify under the
+    pins, a rollback, a threshold not met, a clock turned back, a pin conflict."""
+
     code = "trust"
 
 
