@@ -274,3 +274,33 @@ def test_openapi_every_operation_has_an_example_and_its_errors(service):
             if path.startswith("/v1/") and not path.endswith("/public"):
                 assert "401" in errors and "429" in errors and "503" in errors, (method, path)
     assert operations >= 12
+
+
+def test_same_idempotency_key_at_once_gives_the_first_answer(service, phone, portrait):
+    body = issue_body(service, phone, portrait)
+    h = {**service.auth(), "Idempotency-Key": "at-once"}
+    barrier = threading.Barrier(3)
+    answers: list = []
+
+    def post():
+        barrier.wait()
+        answers.append(service.client.post(ISSUE, json=body, headers=h))
+
+    threads = [threading.Thread(target=post) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.status_code for r in answers] == [200, 200, 200], [r.text for r in answers]
+    assert answers[0].json() == answers[1].json() == answers[2].json()
+    assert service.scalar("select count(*) from licences") == 1
+
+
+def test_a_failed_issue_leaves_its_nonce_unused(service, phone, portrait):
+    body = issue_body(service, phone, portrait)
+    bad = {**body, "licence": {**body["licence"], "expiry_date": "not a date"}}
+    r = service.client.post(ISSUE, json=bad, headers=service.auth())
+    assert r.status_code == 422, r.text
+    assert service.scalar("select count(*) from nonces where used is not null") == 0
+    r = service.client.post(ISSUE, json=body, headers=service.auth())  # the same nonce, now good
+    assert r.status_code == 200, r.text
