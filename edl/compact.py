@@ -355,9 +355,30 @@ _ISSUED, _VALID_UNTIL, _DEVICE_KEY = int(Claim.ISSUED), int(Claim.VALID_UNTIL), 
 _ELEMENT_OF_INT: Mapping[int, tuple[str, Any]] = {int(k): v for k, v in _ELEMENT_OF.items()}
 
 
+@functools.lru_cache(maxsize=64)
+def _header_of(protected_bytes: bytes, what: str) -> tuple[dict[Any, Any], cose.Algorithm]:
+    # What cose.CoseSign1.from_parts makes of a protected header (it reads nothing else).
+    probe = cose.CoseSign1.from_parts(protected_bytes, b"", b"", what=what)
+    return probe.protected, probe.algorithm
+
+
+def _sign1_of(data: bytes, *, what: str) -> cose.CoseSign1:
+    """:func:`edl.cose.decode_sign1` for the QR's COSE_Sign1s: a credential or a frame in the
+    wallet's layout (``cose.split_sign1``) has its protected header parsed and checked once per
+    distinct header bytes (every frame, every credential of one signer shares them), not once
+    per input; anything else goes the strict way. ``tests/property/test_fast_paths.py`` holds
+    it to the strict decoder."""
+    parts = cose.split_sign1(data)
+    if parts is None:
+        return cose.decode_sign1(data, what=what)
+    protected_bytes, payload, signature = parts
+    header, algorithm = _header_of(protected_bytes, what)
+    return cose.CoseSign1(protected_bytes, dict(header), {}, payload, signature, algorithm)
+
+
 @functools.lru_cache(maxsize=256)
 def _decode_compact(data: bytes) -> CompactCredential:
-    sign1 = cose.decode_sign1(data, what="compact credential")
+    sign1 = _sign1_of(data, what="compact credential")
     protected = sign1.protected
     if protected.get(_CONTENT_TYPE_LABEL) != CONTENT_TYPE:
         raise UnsupportedError(

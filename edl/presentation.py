@@ -24,7 +24,7 @@ from typing import Any
 import base45
 
 from . import cbor, cose
-from .compact import CompactCredential, decode_compact
+from .compact import CompactCredential, _header_of, decode_compact
 from .errors import MalformedError, UnsupportedError
 
 __all__ = [
@@ -185,7 +185,8 @@ def parse_payload(data: bytes) -> Frame | Chunk:
     # whole; anything else goes through the strict decoder (same values either way).
     parts = cose.split_sign1(data)
     if parts is not None:
-        sign1 = cose.CoseSign1.from_parts(*parts, what="frame")
+        header, algorithm = _header_of(parts[0], "frame")
+        sign1 = cose.CoseSign1(parts[0], dict(header), {}, parts[1], parts[2], algorithm)
     else:
         value = cbor.decode(data, what="QR payload", max_size=4 * MAX_PAYLOAD_BYTES)
         if isinstance(value, list) and len(value) == 5 and value[0] == CHUNK_TAG:
