@@ -58,6 +58,7 @@ __all__ = [
 
 SCOPES = ("issue", "revoke", "admin")
 KEY_PREFIX = "edlk_"
+SQLITE_BUSY_SECONDS = 5  # a writer waits this long for the lock, then the request is 503 unavailable
 
 
 class Base(DeclarativeBase):
@@ -180,7 +181,7 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url`` (see :func:`issuer_app.settings.db_url_of`); no table is touched:
     :func:`migrate` does that."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, pool_pre_ping=True, connect_args={"timeout": 30})
+        engine = create_engine(url, pool_pre_ping=True, connect_args={"timeout": SQLITE_BUSY_SECONDS})
 
         @event.listens_for(engine, "connect")
         def _pragmas(conn, _record):  # type: ignore[no-untyped-def]
@@ -188,7 +189,7 @@ def make_engine(url: str) -> Engine:
             cur = conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
             cur.close()
 
         @event.listens_for(engine, "begin")
