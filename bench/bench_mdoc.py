@@ -56,7 +56,6 @@ from edl import x509 as edl_x509
 from edl.cose import KeySigner
 from edl.issue import DocumentSigner, issue_mdoc
 from edl.mdoc import DeviceResponse, SessionTranscript, device_authentication_bytes
-from edl.mdoc.namespaces import to_cbor_value
 from edl.model import Licence
 from edl.verify import Verdict, verify_device_response, verify_issuer_signed
 from edl.wallet import respond
@@ -136,7 +135,18 @@ def handwritten_issuer(
 ) -> Callable[[dt.datetime, dt.datetime], bytes]:
     """A minimal issuer written directly on cbor2 + hashlib + cryptography: the same items
     (shuffled digest IDs, 16-byte salts), MSO and COSE_Sign1 as edl's, no checks, plain cbor2
-    encodings. ``namespaces`` holds values ready for cbor2 (dates already tagged)."""
+    encodings. ``namespaces`` holds the licence's values as edl gets them (dates as ``date``),
+    tagged here as ISO 18013-5 wants (full-date: tag 1004)."""
+
+    def cbor_value(value: Any) -> Any:
+        if type(value) is dt.date:
+            return cbor2.CBORTag(1004, value.isoformat())
+        if type(value) is list:
+            return [cbor_value(v) for v in value]
+        if type(value) is dict:
+            return {k: cbor_value(v) for k, v in value.items()}
+        return value
+
     protected = cbor2.dumps({1: -7})
     ecdsa = ec.ECDSA(hashes.SHA256())
     x962, uncompressed = serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
@@ -159,7 +169,7 @@ def handwritten_issuer(
                 did = ids[k]
                 item = {"digestID": did, "random": salts[16 * k : 16 * k + 16]}
                 item["elementIdentifier"] = name
-                item["elementValue"] = value
+                item["elementValue"] = cbor_value(value)
                 tagged = tag(24, cbor2.dumps(item))
                 ns_digests[did] = sha256(cbor2.dumps(tagged)).digest()
                 tagged_items.append(tagged)
@@ -360,7 +370,7 @@ def main() -> int:
         ds_key.sign(issue_tbs, ecdsa)
 
     until = min(AT + dt.timedelta(days=365), issued.mso().validity_info.valid_until)
-    values = {ns: {k: to_cbor_value(v) for k, v in els.items()} for ns, els in lic.namespaces().items()}
+    values = {ns: dict(els) for ns, els in lic.namespaces().items()}
     hand = handwritten_issuer(ds_key, edl_x509.certificate_der(ds), device_public, lic.doc_type, values)
 
     def hand_issue() -> bytes:

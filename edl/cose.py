@@ -159,15 +159,25 @@ _ECDSA_VERIFY: dict[Algorithm, tuple[ec.ECDSA, int, int]] = {
     alg: (ec.ECDSA(digest), size, order) for alg, (_curve, digest, size, order) in _ECDSA.items()
 }
 _ALG_BY_CURVE = {"secp256r1": Algorithm.ES256, "secp384r1": Algorithm.ES384, "secp521r1": Algorithm.ES512}
+# The classes cryptography gives EC keys: ``type(key) is`` one of them is an exact test that
+# skips the ABC machinery of ``isinstance`` (which still decides for anything else).
+_EC_PRIVATE_TYPE = type(ec.derive_private_key(1, ec.SECP256R1()))
+_EC_PUBLIC_TYPE = type(ec.derive_private_key(1, ec.SECP256R1()).public_key())
 _KNOWN_CRIT: frozenset[int | str] = frozenset()  # we understand no extension header that could be critical
 
 
 def algorithm_for_key(key: PublicKey | PrivateKey) -> Algorithm:
     """The one algorithm this key may be used with (raises ``UnsupportedError`` otherwise)."""
-    if isinstance(key, (ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey)):
-        alg = _ALG_BY_CURVE.get(key.curve.name)
+    kind = type(key)
+    if (
+        kind is _EC_PUBLIC_TYPE
+        or kind is _EC_PRIVATE_TYPE
+        or isinstance(key, (ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey))
+    ):
+        curve_name = key.curve.name  # type: ignore[union-attr]
+        alg = _ALG_BY_CURVE.get(curve_name)
         if alg is None:
-            raise UnsupportedError(f"elliptic curve {key.curve.name} is not accepted")
+            raise UnsupportedError(f"elliptic curve {curve_name} is not accepted")
         return alg
     if isinstance(
         key,
@@ -198,7 +208,7 @@ def verify_signature(key: PublicKey, alg: int, data: bytes, signature: bytes) ->
         )
     if not isinstance(signature, bytes):
         raise MalformedError("signature must be a byte string")
-    if isinstance(key, ec.EllipticCurvePublicKey):
+    if type(key) is _EC_PUBLIC_TYPE or isinstance(key, ec.EllipticCurvePublicKey):
         scheme, size, order = _ECDSA_VERIFY[expected]
         if len(signature) != 2 * size:
             raise SignatureError(
@@ -257,7 +267,7 @@ class KeySigner:
 
     def sign(self, data: bytes) -> bytes:
         key = self._key
-        if isinstance(key, ec.EllipticCurvePrivateKey):
+        if type(key) is _EC_PRIVATE_TYPE or isinstance(key, ec.EllipticCurvePrivateKey):
             scheme, size, _order = _ECDSA_VERIFY[self._alg]  # the scheme object is immutable
             r, s = decode_dss_signature(key.sign(data, scheme))
             return r.to_bytes(size, "big") + s.to_bytes(size, "big")
@@ -334,12 +344,15 @@ def sign1_body(
     external_aad: bytes = b"",
 ) -> list[Any]:
     """Like :func:`sign1` but returns the COSE_Sign1 array to embed in a larger structure."""
-    if Header.ALG in (protected or {}) or Header.ALG in (unprotected or {}):
+    if (protected and Header.ALG in protected) or (unprotected and Header.ALG in unprotected):
         raise ValueError("alg comes from the signer's key; do not set it in the headers")
-    headers: dict[int, Any] = {Header.ALG: int(signer.algorithm)}
     if protected:
+        headers: dict[int, Any] = {Header.ALG: int(signer.algorithm)}
         headers.update({int(k): v for k, v in protected.items()})
-    protected_bytes = _encode_protected(headers)
+        protected_bytes = _encode_protected(headers)
+    else:
+        alg = int(signer.algorithm)
+        protected_bytes = _ALG_ONLY.get(alg) or _encode_protected({Header.ALG: alg})
     signature = signer.sign(_sig_structure(protected_bytes, external_aad, payload))
     return [
         protected_bytes,
@@ -663,7 +676,7 @@ def key_from_cose(cose_key: Any) -> PublicKey:
 
 def key_to_cose(key: PublicKey) -> dict[int, Any]:
     """A COSE_Key map (uncompressed EC2, or OKP) for a public key."""
-    if isinstance(key, ec.EllipticCurvePublicKey):
+    if type(key) is _EC_PUBLIC_TYPE or isinstance(key, ec.EllipticCurvePublicKey):
         crv = _CURVE_BY_NAME.get(key.curve.name)
         if crv is None:
             raise UnsupportedError(f"elliptic curve {key.curve.name} is not accepted")

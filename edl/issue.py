@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import os
+import struct
 from collections.abc import Sequence
 
 from cryptography import x509
@@ -22,7 +23,7 @@ from cryptography import x509
 from . import cbor, cose
 from .mdoc.issuer_signed import IssuerSigned
 from .mdoc.items import RANDOM_LENGTH, IssuerSignedItem, frame
-from .mdoc.mso import DeviceKeyInfo, MobileSecurityObject, StatusReference, ValidityInfo
+from .mdoc.mso import StatusReference, encode_mso
 from .mdoc.namespaces import to_cbor_value
 from .model import Licence
 from .x509 import certificate_der
@@ -123,9 +124,8 @@ def issue_mdoc(
     namespaces = licence.namespaces()
     total = sum(len(v) for v in namespaces.values())
     # Digest IDs are shuffled so they reveal nothing about the elements (§9.1.2.5).
-    order = os.urandom(4 * total)
-    keys = [order[j : j + 4] for j in range(0, 4 * total, 4)]
-    ids = [i for _, i in sorted(zip(keys, range(total), strict=True))]
+    keys = struct.unpack(f">{total}I", os.urandom(4 * total))
+    ids = sorted(range(total), key=keys.__getitem__)
     salts = os.urandom(RANDOM_LENGTH * total)
     items: dict[str, tuple[IssuerSignedItem, ...]] = {}
     digests: dict[str, dict[int, bytes]] = {}
@@ -151,14 +151,17 @@ def issue_mdoc(
         items[ns] = tuple(made)
         digests[ns] = ns_digests
 
-    mso = MobileSecurityObject(
-        doc_type=licence.doc_type,
-        value_digests=digests,
-        device_key_info=DeviceKeyInfo(device_key=device_key),
-        validity_info=ValidityInfo(signed=now, valid_from=start, valid_until=end),
+    # The MSO's bytes straight from the values checked above (the same bytes as
+    # MobileSecurityObject(...).to_bytes(), without building the objects).
+    payload = encode_mso(
+        licence.doc_type,
+        digests,
+        device_key,
+        signed=now,
+        valid_from=start,
+        valid_until=end,
         status=status,
     )
-    payload = mso.to_bytes()
     key = signer.signer
     auth = cose.sign1_body(key, payload, unprotected={cose.Header.X5CHAIN: signer.x5chain})
     issuer_auth = cose.CoseSign1(

@@ -31,12 +31,17 @@ def _encode_sign1(value: list[Any]) -> bytes:
     the payload, the signature) framed as they are rather than copied through the encoder."""
     if len(value) == 4 and all(type(value[i]) is bytes for i in (0, 2, 3)):
         protected, unprotected, payload, signature = value
+        x5 = unprotected.get(33) if type(unprotected) is dict and len(unprotected) == 1 else None
+        # {33: the DS certificate}, as edl issues, framed; anything else through the encoder
+        header = (
+            b"\xa1\x18\x21" + cbor.head(2, len(x5)) + x5 if type(x5) is bytes else cbor.encode(unprotected)
+        )
         return b"".join(
             (
                 b"\x84",
                 cbor.head(2, len(protected)),
                 protected,
-                cbor.encode(unprotected),
+                header,
                 cbor.head(2, len(payload)),
                 payload,
                 cbor.head(2, len(signature)),

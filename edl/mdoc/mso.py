@@ -16,7 +16,7 @@ from typing import Any
 from .. import cbor, cose
 from ..errors import MalformedError, UnsupportedError, safe_repr
 
-__all__ = ["DeviceKeyInfo", "MobileSecurityObject", "StatusReference", "ValidityInfo"]
+__all__ = ["DeviceKeyInfo", "MobileSecurityObject", "StatusReference", "ValidityInfo", "encode_mso"]
 
 MSO_VERSION = "1.0"
 DIGEST_ALGORITHMS = ("SHA-256", "SHA-384", "SHA-512")
@@ -140,6 +140,48 @@ class DeviceKeyInfo:
         return cls(device_key=cose.key_from_cose(value["deviceKey"]), key_authorizations=auth, key_info=info)
 
 
+def encode_mso(
+    doc_type: str,
+    value_digests: Mapping[str, Mapping[int, bytes]],
+    device_key: cose.PublicKey,
+    *,
+    signed: _dt.datetime,
+    valid_from: _dt.datetime,
+    valid_until: _dt.datetime,
+    expected_update: _dt.datetime | None = None,
+    status: StatusReference | None = None,
+    digest_algorithm: str = "SHA-256",
+    version: str = MSO_VERSION,
+) -> bytes:
+    """``MobileSecurityObjectBytes`` of an MSO with text namespaces and no extra fields, in
+    deterministic encoding (the bytes ``MobileSecurityObject.to_bytes`` gives: issuing calls
+    this directly, without building the objects). The maps are built in length-first key
+    order (status, docType, version, validityInfo, valueDigests, deviceKeyInfo,
+    digestAlgorithm; nested maps likewise), so cbor2 writes them as they are."""
+    ordered: dict[str, Any] = {} if status is None else {"status": status.to_value()}
+    ordered["docType"] = doc_type
+    ordered["version"] = version
+    signed_tag = cbor.tdate(signed)
+    validity = {
+        "signed": signed_tag,
+        "validFrom": signed_tag if valid_from is signed else cbor.tdate(valid_from),
+        "validUntil": cbor.tdate(valid_until),
+    }
+    if expected_update is not None:
+        validity["expectedUpdate"] = cbor.tdate(expected_update)
+    ordered["validityInfo"] = validity
+    if len(value_digests) == 1:
+        ordered["valueDigests"] = {ns: dict(sorted(d.items())) for ns, d in value_digests.items()}
+    else:
+        ordered["valueDigests"] = {
+            ns: dict(sorted(d.items()))
+            for ns, d in sorted(value_digests.items(), key=lambda kv: _key_order(kv[0]))
+        }
+    ordered["deviceKeyInfo"] = {"deviceKey": cose.key_to_cose(device_key)}
+    ordered["digestAlgorithm"] = digest_algorithm
+    return cbor.encode_tag24(cbor.encode_ordered(ordered))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MobileSecurityObject:
     doc_type: str
@@ -182,19 +224,19 @@ class MobileSecurityObject:
             or any(type(ns) is not str for ns in self.value_digests)
         ):
             return cbor.encode_tag24(cbor.encode(self.to_value()))
-        # the top-level keys in length-first order: status, docType, version, validityInfo,
-        # valueDigests, deviceKeyInfo, digestAlgorithm (the nested maps are built in order)
-        ordered: dict[str, Any] = {} if self.status is None else {"status": self.status.to_value()}
-        ordered["docType"] = self.doc_type
-        ordered["version"] = self.version
-        ordered["validityInfo"] = self.validity_info.to_value()
-        ordered["valueDigests"] = {
-            ns: dict(sorted(d.items()))
-            for ns, d in sorted(self.value_digests.items(), key=lambda kv: _key_order(kv[0]))
-        }
-        ordered["deviceKeyInfo"] = {"deviceKey": cose.key_to_cose(dki.device_key)}
-        ordered["digestAlgorithm"] = self.digest_algorithm
-        return cbor.encode_tag24(cbor.encode_ordered(ordered))
+        v = self.validity_info
+        return encode_mso(
+            self.doc_type,
+            self.value_digests,
+            dki.device_key,
+            signed=v.signed,
+            valid_from=v.valid_from,
+            valid_until=v.valid_until,
+            expected_update=v.expected_update,
+            status=self.status,
+            digest_algorithm=self.digest_algorithm,
+            version=self.version,
+        )
 
     @classmethod
     def from_payload(cls, payload: bytes) -> MobileSecurityObject:

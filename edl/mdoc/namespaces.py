@@ -266,8 +266,11 @@ _SCALARS = frozenset({str, int, bool, bytes, float, type(None)})
 
 def to_cbor_value(value: Any) -> Any:
     """A Python value → what to encode: dates as tag 1004, date-times as tdate (tag 0)."""
-    if type(value) in _SCALARS:
+    kind = type(value)
+    if kind in _SCALARS:
         return value
+    if kind is _dt.date:
+        return cbor.CBORTag(cbor.TAG_FULL_DATE, value.isoformat())
     if isinstance(value, _dt.datetime):
         return cbor.tdate(value)
     if isinstance(value, _dt.date):
