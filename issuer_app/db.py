@@ -81,6 +81,7 @@ class ApiKey(Base):
 
 class Nonce(Base):
     __tablename__ = "nonces"
+    __table_args__ = (Index("ix_nonces_created", "created"),)  # expired ones are deleted by age
     value: Mapped[str] = mapped_column(String(64), primary_key=True)
     city: Mapped[str] = mapped_column(String(63))
     created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
@@ -122,6 +123,8 @@ class IdempotentAnswer(Base):
 
 
 class Audit(Base):
+    """Append-only: the database refuses UPDATE and DELETE on it (triggers, revision 0003)."""
+
     __tablename__ = "audit"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     who: Mapped[str] = mapped_column(String(100))  # the API key's name

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from fastapi import APIRouter, Body, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -98,8 +98,11 @@ def new_nonce(request: Request, caller: Issuer, city: str = CityPath) -> NonceRe
     _city(request, city)
     now = request.app.state.clock()
     value = secrets.token_urlsafe(32)
+    lifetime = request.app.state.settings.nonce_lifetime
     with request.app.state.sessions() as s:
         s.add(Nonce(value=value, city=city, created=now))
+        # nonces past any use are forgotten (indexed by age: a few rows at a time)
+        s.execute(delete(Nonce).where(Nonce.created < now - max(2 * lifetime, dt.timedelta(hours=1))))
         s.commit()
     return NonceResponse(nonce=value, expires=_iso(now + request.app.state.settings.nonce_lifetime))
 

@@ -149,3 +149,26 @@ def test_no_secret_in_any_response_or_log_line(service, phone, portrait, caplog,
     for secret in secrets:
         assert secret not in everything
     assert "PRIVATE KEY" not in everything
+
+
+def test_the_audit_is_append_only(service, phone, portrait):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    r = service.client.post(
+        f"{BASE}/licences", json=issue_body(service, phone, portrait), headers=service.auth()
+    )
+    assert r.status_code == 200, r.text
+    assert service.scalar("select count(*) from audit") == 1
+    for sql in ("update audit set who = 'someone else'", "delete from audit"):
+        with pytest.raises(DBAPIError, match="append-only"), service.engine.begin() as c:
+            c.execute(text(sql))
+    assert service.scalar("select who from audit") == "desk"
+
+
+def test_expired_nonces_are_forgotten(service):
+    for _ in range(3):
+        assert service.client.post(f"{BASE}/nonce", headers=service.auth()).status_code == 200
+    service.clock.at += dt.timedelta(hours=2)
+    assert service.client.post(f"{BASE}/nonce", headers=service.auth()).status_code == 200
+    assert service.scalar("select count(*) from nonces") == 1
