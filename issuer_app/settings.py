@@ -8,7 +8,14 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-__all__ = ["DEFAULT_RATE_PER_MINUTE", "NONCE_LIFETIME", "Settings", "db_url_of", "default_db_url"]
+__all__ = [
+    "DEFAULT_RATE_PER_MINUTE",
+    "NONCE_LIFETIME",
+    "Settings",
+    "db_url_of",
+    "default_db_url",
+    "shown_url",
+]
 
 NONCE_LIFETIME = dt.timedelta(minutes=5)
 DEFAULT_RATE_PER_MINUTE = 6000  # per API key (100 a second); a key's own rate_per_minute wins
@@ -29,6 +36,16 @@ def db_url_of(text: str) -> str:
     if scheme in ("postgresql", "postgres"):
         return f"postgresql+psycopg://{rest}"
     return text
+
+
+def shown_url(url: str) -> str:
+    """``url`` to print or log: its password (if any) replaced by ``***``."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is shown by its scheme only
+        return url.split("://", 1)[0] + "://..."
 
 
 class Settings(BaseModel):

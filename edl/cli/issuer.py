@@ -40,7 +40,7 @@ def _sessions(args: argparse.Namespace) -> Any:
     db = _db()
     from sqlalchemy.exc import SQLAlchemyError
 
-    from issuer_app.settings import db_url_of, default_db_url
+    from issuer_app.settings import db_url_of, default_db_url, shown_url
 
     url = db_url_of(args.db) if args.db else default_db_url(None)
     try:
@@ -48,7 +48,7 @@ def _sessions(args: argparse.Namespace) -> Any:
         db.migrate(engine)  # a fresh database gets its tables; an older one is brought up to date
         return db.make_sessions(engine)
     except (SQLAlchemyError, ValueError, OSError) as e:  # (UnicodeError is a ValueError)
-        fail_usage(f"cannot open the database {safe_repr(url, limit=200)}: {type(e).__name__}")
+        fail_usage(f"cannot open the database {safe_repr(shown_url(url), limit=200)}: {type(e).__name__}")
 
 
 def _rate(text: str) -> int:

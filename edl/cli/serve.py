@@ -89,15 +89,21 @@ def _issuer(args: argparse.Namespace) -> int:
         from issuer_app import DEFAULT_PORT as ISSUER_PORT
         from issuer_app.main import create_app as create_issuer
         from issuer_app.settings import Settings as IssuerSettings
+        from issuer_app.settings import shown_url
     except ImportError as e:
         fail_usage(f"the issuer's web packages are not installed ({e.name}): run scripts/setup.sh")
     settings = IssuerSettings(keystore=keystore_dir, db_url=args.db)
     try:
         app = create_issuer(settings, keystore=keystore)
     except (SQLAlchemyError, ValueError, OSError) as e:  # (UnicodeError is a ValueError)
-        fail_usage(f"cannot open the database {safe_repr(settings.database, limit=200)}: {type(e).__name__}")
+        fail_usage(
+            f"cannot open the database {safe_repr(shown_url(settings.database), limit=200)}: {type(e).__name__}"
+        )
     cities = app.state.admin.cities()
-    print(f"edl: issuing for {len(cities)} cities ({', '.join(cities) or 'none'}); database {safe_repr(settings.database, limit=200)}", file=sys.stderr)
+    print(
+        f"edl: issuing for {len(cities)} cities ({', '.join(cities) or 'none'}); database {safe_repr(shown_url(settings.database), limit=200)}",
+        file=sys.stderr,
+    )
     if args.check:
         return 0
     port = args.port or ISSUER_PORT
@@ -134,14 +140,22 @@ edl serve verifier --bundle bundle.cbor --check      (load and verify the bundle
     p = add_command(
         group,
         "issuer",
-        help="serve the city's issuing service (API keys, nonces, issue) on a SQL database",
+        help="serve the city's issuing service (issue, renew, re-bind, status, publish) on SQLite or PostgreSQL",
         example="""\
 edl serve issuer --keystore qingdao/      (database qingdao/issuer.db, port 8471)
+edl serve issuer --keystore qingdao/ --db postgresql://edl@127.0.0.1:5432/edl --host 0.0.0.0
 edl serve issuer --keystore qingdao/ --db sqlite:////var/lib/edl/issuer.db --check""",
     )
     p.add_argument("--keystore", required=True, metavar="DIR", help="the cities' key-store folder")
-    p.add_argument("--db", metavar="DSN", help="database: a URL, or a SQLite file (default issuer.db in --keystore)")
+    p.add_argument(
+        "--db",
+        metavar="DSN",
+        help="database: an SQLAlchemy URL (postgresql://user@host:port/db, sqlite:///file) or a SQLite file "
+        "(default issuer.db in --keystore); its tables are migrated to the newest revision on start",
+    )
     p.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
     p.add_argument("--port", type=_port, default=None, help="port to listen on (default 8471)")
-    p.add_argument("--check", action="store_true", help="open the key store and database, then exit")
+    p.add_argument(
+        "--check", action="store_true", help="open the key store and database (migrating it), then exit"
+    )
     p.set_defaults(func=_issuer)

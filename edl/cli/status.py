@@ -55,7 +55,7 @@ def _db_status(args: argparse.Namespace, admin: Any) -> Any:
         from sqlalchemy.exc import SQLAlchemyError
 
         from issuer_app.db import make_engine, migrate
-        from issuer_app.settings import db_url_of
+        from issuer_app.settings import db_url_of, shown_url
         from issuer_app.status_store import DbStatusStore
     except ImportError as e:
         fail_usage(f"--db needs the issuer's packages ({e.name}): run scripts/setup.sh")
@@ -65,7 +65,7 @@ def _db_status(args: argparse.Namespace, admin: Any) -> Any:
         engine = make_engine(url)
         migrate(engine)
     except (SQLAlchemyError, ValueError, OSError) as e:
-        fail_usage(f"cannot open the database {safe_repr(url, limit=200)}: {type(e).__name__}")
+        fail_usage(f"cannot open the database {safe_repr(shown_url(url), limit=200)}: {type(e).__name__}")
     return DbStatusStore(engine, admin, who="edl status")
 
 

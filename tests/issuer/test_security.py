@@ -172,3 +172,12 @@ def test_expired_nonces_are_forgotten(service):
     service.clock.at += dt.timedelta(hours=2)
     assert service.client.post(f"{BASE}/nonce", headers=service.auth()).status_code == 200
     assert service.scalar("select count(*) from nonces") == 1
+
+
+def test_a_database_password_is_never_printed(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("EDL_KEYSTORE_PASSPHRASE", PASSPHRASE)
+    url = "postgresql://edl:Pw-never-printed@127.0.0.1:1/nothing"  # nothing listens on port 1
+    assert main(["issuer", "api-key", "list", "--db", url]) == 2
+    assert main(["serve", "issuer", "--keystore", str(tmp_path), "--db", url, "--check"]) == 2
+    err = capsys.readouterr().err
+    assert "Pw-never-printed" not in err and err.count("\n") == 2 and err.count(":***@") == 2
