@@ -27,7 +27,7 @@ import functools
 import hashlib
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -265,9 +265,18 @@ class CompactCredential:
     portrait_digest: bytes | None
     status: tuple[int, int] | None
     claims: Mapping[int, Any]
-    id: bytes
-    """Carousel id: the first 8 bytes of SHA-256 over the credential's bytes."""
     _elements: Mapping[str, Any]
+    _id: bytes | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def id(self) -> bytes:
+        """Carousel id: the first 8 bytes of SHA-256 over the credential's bytes (computed when
+        first asked for: a main frame read alone never needs it)."""
+        value = self._id
+        if value is None:
+            value = hashlib.sha256(self.raw).digest()[:8]
+            object.__setattr__(self, "_id", value)  # a cache of a pure function of raw
+        return value
 
     def elements(self) -> dict[str, Any]:
         """The licence data as ISO element identifiers → Python values (dates as dates)."""
@@ -444,6 +453,5 @@ def _decode_compact(data: bytes) -> CompactCredential:
         portrait_digest=digest,
         status=status,
         claims=MappingProxyType(claims),
-        id=hashlib.sha256(data).digest()[:8],
         _elements=MappingProxyType(elements),
     )

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .compact import decode_compact, portrait_digest
+from .compact import CompactCredential, decode_compact, portrait_digest
 from .errors import (
     DeviceAuthError,
     EdlError,
@@ -211,9 +211,9 @@ def _parse_inputs(inputs: Sequence[str | bytes]) -> tuple[list[Frame], list[Chun
     return frames, chunks
 
 
-def _assemble(chunks: list[Chunk], credential_id: bytes) -> tuple[bytes | None, str, bool]:
+def _assemble(chunks: list[Chunk], credential: CompactCredential) -> tuple[bytes | None, str, bool]:
     """(thumbnail, why not, whether reading more frames can still complete it)."""
-    mine = [c for c in chunks if c.credential_id == credential_id]
+    mine = [c for c in chunks if c.credential_id == credential.id] if chunks else []
     if not mine:
         return None, "no portrait frames were read", True
     counts = {c.count for c in mine}
@@ -491,7 +491,7 @@ def verify_presentation(
     if cred.portrait_digest is None:
         items.append(_NO_PORTRAIT)
     else:
-        assembled, why, waiting = _assemble(chunks, cred.id)
+        assembled, why, waiting = _assemble(chunks, cred)
         if assembled is None:
             items.append(_portrait_missing(why))
         elif portrait_digest(assembled) != cred.portrait_digest:
