@@ -98,8 +98,26 @@ class DbStatusStore:
         list_id, taken, size, key = got
         return int(list_id), permuted_index(bytes.fromhex(key), int(size), int(taken) - 1)
 
+    @staticmethod
+    def _insert_ignoring_conflict(conn: Any, table: Any, values: dict[str, Any]) -> bool:
+        """INSERT unless the key is there already; True when this call inserted the row (told by
+        RETURNING: PostgreSQL's driver reports no row count for it)."""
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            stmt: Any = pg_insert(table)
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            stmt = sqlite_insert(table)
+        key = table.__table__.primary_key.columns
+        done = conn.execute(stmt.values(**values).on_conflict_do_nothing().returning(*key))
+        return done.first() is not None
+
     def _new_list(self, conn: Any, city: str) -> None:
-        """Start the city's next list (list 1 first) unless another process just did."""
+        """Start the city's next list (list 1 first) unless another process just did. A city's
+        first lists come from its key store's files when ``edl`` allocated there before
+        (:meth:`_import_files`), so that no index is handed out twice across the move."""
         last = conn.execute(
             select(StatusListRow.list_id, StatusListRow.next, StatusListRow.size)
             .where(StatusListRow.city == city)
@@ -108,6 +126,8 @@ class DbStatusStore:
         ).first()
         if last is not None and last.next < last.size:
             return  # someone else started it, or a place is free again to try
+        if last is None and self._import_files(conn, city):
+            return
         new_id = 1 if last is None else int(last.list_id) + 1
         values = {
             "city": city,
@@ -117,14 +137,67 @@ class DbStatusStore:
             "next": 0,
             "sequence": 0,
         }
-        if conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
+        self._insert_ignoring_conflict(conn, StatusListRow, values)
 
-            conn.execute(pg_insert(StatusListRow).values(**values).on_conflict_do_nothing())
-        else:
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    def _import_files(self, conn: Any, city: str) -> bool:
+        """Take over the status state ``edl.city_status.CityStatus`` kept in the key store's
+        folder for ``city`` (``status/index.json``: each list's size, permutation key and count;
+        ``status/state.json``: sequences and document numbers; ``status/list-N.bits``), once,
+        when the database has no list of the city yet. False when there is nothing to take.
+        From then on the database owns the city: use ``edl status ... --db``."""
+        import json
+        from pathlib import Path
 
-            conn.execute(sqlite_insert(StatusListRow).values(**values).on_conflict_do_nothing())
+        folder = Path(self.admin.folder) / "cities" / city / "status"
+        index_file = folder / "index.json"
+        if not index_file.exists():
+            return False
+        from edl.city_status import CityStatus
+
+        status = CityStatus(self.admin)
+        lists = json.loads(index_file.read_text())["cities"].get(city, {}).get("lists", [])
+        slots = {slot.list_id: slot for slot in status.allocator(city).lists(city)}  # (checks the file)
+        state = status._read_state(city)  # (checked as CityStatus reads it)
+        if not lists:
+            return False
+        now = dt.datetime.now(dt.UTC)
+        for entry in lists:
+            values = {
+                "city": city,
+                "list_id": entry["id"],
+                "size": slots[entry["id"]].size,
+                "perm_key": entry["key"],
+                "next": slots[entry["id"]].allocated,
+                "sequence": int(state["sequences"].get(str(entry["id"]), 0)),
+            }
+            if not self._insert_ignoring_conflict(conn, StatusListRow, values):
+                return True  # another process is importing (or did): its rows stand
+        held = {(lid, idx): doc for doc, (lid, idx) in state["licences"].items()}
+        for entry in lists:
+            bits = status._bits(city, entry["id"], slots[entry["id"]].size)
+            places = {idx for (lid, idx) in held if lid == entry["id"]}
+            places |= {i for i in range(len(bits)) if bits.get(i)}
+            for idx in sorted(places):
+                self._insert_ignoring_conflict(
+                    conn,
+                    StatusEntry,
+                    {
+                        "city": city,
+                        "list_id": entry["id"],
+                        "idx": idx,
+                        "document_number": held.get((entry["id"], idx)),
+                        "status": bits.get(idx),
+                        "updated": now,
+                    },
+                )
+        return True
+
+    def _ensure_lists(self, s: Session, city: str) -> dict[int, int]:
+        sizes = self._sizes(s, city)
+        if not sizes:
+            self._new_list(s.connection(), city)
+            sizes = self._sizes(s, city)
+        return sizes
 
     def _allocate_on(self, conn: Any, city: str) -> tuple[int, int]:
         for _ in range(100):
@@ -189,7 +262,7 @@ class DbStatusStore:
     def status_of(self, session: Session | None, city: str, list_id: int, index: int) -> Status:
         """The current (unpublished) status of one place."""
         with self._session(session) as s:
-            sizes = self._sizes(s, city)
+            sizes = self._ensure_lists(s, city)
             if list_id not in sizes or not 0 <= index < sizes[list_id]:
                 raise ValueError(f"city {city} has no place {index} in a status list {list_id}")
             value = s.scalar(
@@ -202,6 +275,7 @@ class DbStatusStore:
     def find(self, city: str, document_number: str, *, session: Session | None = None) -> tuple[int, int]:
         """The ``(list id, index)`` the licence ``document_number`` holds now (``ValueError`` if none)."""
         with self._session(session) as s:
+            self._ensure_lists(s, city)
             row = s.execute(
                 select(IssuedLicenceRow.status_list, IssuedLicenceRow.status_idx).where(
                     IssuedLicenceRow.city == city, IssuedLicenceRow.document_number == document_number
@@ -219,10 +293,9 @@ class DbStatusStore:
         return int(row[0]), int(row[1])
 
     def list_ids(self, city: str, *, session: Session | None = None) -> list[int]:
-        """The city's lists (``[1]`` before the first is started: publishing starts it)."""
+        """The city's lists (list 1 is started when there is none)."""
         with self._session(session) as s:
-            ids = sorted(self._sizes(s, city))
-        return ids or [1]
+            return sorted(self._ensure_lists(s, city))
 
     # --- changes ---
 
@@ -250,12 +323,13 @@ class DbStatusStore:
         if reason is not None and (len(reason) > 500 or any(ord(c) < 32 for c in reason)):
             raise ValueError("the reason is one line of at most 500 characters")
         with self._session(session) as s:
+            self._ensure_lists(s, city)  # (a city's first lists may come from its key store's files)
             if document_number is not None:
                 list_id, index = self.find(city, document_number, session=s)
             elif index is None:
                 raise ValueError("give an index or a document number")
             list_id = list_id or 1
-            sizes = self._sizes(s, city)
+            sizes = self._ensure_lists(s, city)
             if list_id not in sizes:
                 raise ValueError(f"city {city} has no status list {list_id} (lists: {sorted(sizes)})")
             if not 0 <= index < sizes[list_id]:
@@ -370,8 +444,7 @@ class DbStatusStore:
         expires = min(now + dt.timedelta(hours=valid_hours), cert.not_valid_after_utc)
         out: list[PublishedList] = []
         with self._session(session) as s:
-            if not self._sizes(s, city):
-                self._new_list(s.connection(), city)  # list 1, so that there is one to publish
+            self._ensure_lists(s, city)  # list 1 at least, so that there is one to publish
             rows = {
                 r.list_id: r
                 for r in s.scalars(

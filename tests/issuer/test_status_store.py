@@ -190,3 +190,39 @@ def test_concurrent_publishing_never_repeats_a_sequence(store):
         t.join()
     assert errors == []
     assert sorted(got) == list(range(1, 13))
+
+
+def test_a_city_moves_from_the_key_store_files_to_the_database(keystore_dir, db_url, tmp_path):
+    import shutil
+
+    from edl.city_status import CityStatus
+
+    folder = shutil.copytree(keystore_dir, tmp_path / "ks")
+    admin = CityAdmin(folder, FileKeyStore(folder / "keys", PASSPHRASE.encode()))
+    files = CityStatus(admin)
+    before = {doc: files.allocate(TINY, doc)[:2] for doc in ("T-1", "T-2", "T-3")}
+    files.change(TINY, "revoke", now=NOW, document_number="T-2")
+    files.change(TINY, "suspend", now=NOW, index=before["T-3"][1], list_id=before["T-3"][0])
+    files.publish(TINY, now=NOW)
+    files.publish(TINY, now=NOW)  # sequence 2
+    engine = sql_engine(db_url)
+    migrate(engine)
+    store = DbStatusStore(engine, admin)
+    try:
+        assert store.find(TINY, "T-1") == before["T-1"]
+        assert store.status_of(None, TINY, *before["T-2"]) is Status.REVOKED
+        assert store.status_of(None, TINY, *before["T-3"]) is Status.SUSPENDED
+        sessions = make_sessions(engine)
+        fresh = []
+        for i in range(14):  # the rest of list 1 (16 places, 3 taken), then list 2
+            with sessions() as s:
+                fresh.append(store.allocate(s, TINY, f"D-{i}", now=NOW)[:2])
+                s.commit()
+        assert not set(fresh) & set(before.values())
+        assert sorted(i for lid, i in [*fresh[:13], *before.values()] if lid == 1) == list(range(16))
+        assert fresh[-1][0] == 2
+        (p1, p2) = store.publish(TINY, now=NOW)
+        assert (p1.list_id, p1.sequence, p1.revoked, p1.suspended) == (1, 3, 1, 1)
+        assert (p2.list_id, p2.sequence) == (2, 1)
+    finally:
+        engine.dispose()
