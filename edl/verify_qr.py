@@ -177,13 +177,13 @@ def _portrait_missing(why: str) -> Check:
 
 
 @functools.lru_cache(maxsize=256)
-def _issuing_country_outcome(claimed: str, ds_der: bytes) -> tuple[str, str] | str:
-    # A pure function of the claimed text and the certificate: the sentence, or (code, message)
-    # of the refusal (raised afresh each time, as _issuer_signature_error does).
+def _issuing_country_outcome(claimed: str, ds_der: bytes) -> str | tuple[type[EdlError], str, str]:
+    # A pure function of the claimed text and the certificate: the sentence, or the refusal's
+    # class, message and code (raised afresh each time, as _issuer_signature_error does).
     try:
         return check_issuing_country(claimed, load_certificate(ds_der))
-    except VerificationError as e:
-        return (e.code, e.message)
+    except EdlError as e:
+        return (type(e), e.message, e.code)
 
 
 def _check_issuing_country(claimed: Any, ds_der: bytes) -> str:
@@ -191,7 +191,8 @@ def _check_issuing_country(claimed: Any, ds_der: bytes) -> str:
         return check_issuing_country(claimed, load_certificate(ds_der))
     outcome = _issuing_country_outcome(claimed, ds_der)
     if isinstance(outcome, tuple):
-        raise VerificationError(outcome[1], code=outcome[0])
+        cls, message, code = outcome
+        raise cls(message, code=code)
     return outcome
 
 
