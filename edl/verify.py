@@ -59,7 +59,14 @@ from .mdoc.device_response import (
 )
 from .mdoc.issuer_signed import MAX_ITEMS, IssuerSigned
 from .mdoc.items import CONFORMANT_DIGEST_ID, RANDOM_LENGTH
-from .mdoc.mso import MobileSecurityObject
+from .mdoc.mso import (
+    DIGEST_SIZE,
+    MSO_VERSION,
+    MobileSecurityObject,
+    StatusReference,
+    digests_well_formed,
+    split_tag24,
+)
 from .mdoc.namespaces import NAMESPACE_MDL
 from .status import Status, VerifiedStatusList
 from .x509 import (
@@ -554,12 +561,24 @@ def _status(
 ) -> None:
     if mso is None:
         checks.skip("status", "not checked: the issuer's data did not verify")
-    elif mso.status is not None:
-        check_status(checks, mso.status.uri, mso.status.idx, status_lists, now=now, max_age=max_age)
+    else:
+        _status_of(checks, mso.status, status_lists, now, max_age)
+
+
+def _status_of(
+    checks: _Checks,
+    ref: StatusReference | None,
+    status_lists: StatusLists | None,
+    now: _dt.datetime,
+    max_age: _dt.timedelta,
+) -> None:
+    if ref is not None:
+        check_status(checks, ref.uri, ref.idx, status_lists, now=now, max_age=max_age)
     else:
         checks.skip("status", "the credential carries no status reference", code="no_status", required=False)
 
 
+_BYTE = [bytes([i]) for i in range(256)]
 _HASHES = {"SHA-256": hashlib.sha256, "SHA-384": hashlib.sha384, "SHA-512": hashlib.sha512}
 _RESPONSE_KEYS = frozenset({"version", "documents", "status"})
 _DOCUMENT_KEYS = frozenset({"docType", "issuerSigned", "deviceSigned"})
@@ -570,6 +589,100 @@ _ITEM_KEYS = frozenset({"digestID", "random", "elementIdentifier", "elementValue
 
 class _Fallback(Exception):
     """The fast path met something it does not decide: the strict path will."""
+
+
+_MSO_KEYS = frozenset(
+    {"version", "digestAlgorithm", "valueDigests", "deviceKeyInfo", "docType", "validityInfo"}
+)
+_MSO_KEYS_STATUS = _MSO_KEYS | {"status"}
+_VALIDITY_KEYS = frozenset({"signed", "validFrom", "validUntil"})
+_DEVICE_KEY_INFO_KEYS = frozenset({"deviceKey"})
+
+
+# protected headers holding only an algorithm, as every issuer and wallet writes them
+_ALG_OF_PROTECTED = {encoded: cose.Algorithm(alg) for alg, encoded in cose._ALG_ONLY.items()}
+_X5CHAIN_ONLY = frozenset({33})
+_KID_ONLY = frozenset({4})
+
+
+def _sign1_parts(
+    value: Any, unprotected_labels: frozenset[int], *, what: str
+) -> tuple[bytes, cose.Algorithm, dict[Any, Any], bytes | None, bytes]:
+    """(protected, alg, unprotected, payload, signature) of a COSE_Sign1: read directly when
+    it is untagged with an alg-only protected header and unprotected labels among
+    ``unprotected_labels`` (what ``CoseSign1.from_value`` accepts, no more), else parsed by it."""
+    if type(value) is list and len(value) == 4:
+        protected, unprotected, payload, signature = value
+        alg = _ALG_OF_PROTECTED.get(protected) if type(protected) is bytes else None
+        if (
+            alg is not None
+            and type(unprotected) is dict
+            and unprotected.keys() <= unprotected_labels
+            and type(signature) is bytes
+            and (payload is None or type(payload) is bytes)
+        ):
+            return protected, alg, unprotected, payload, signature
+    parsed = cose.CoseSign1.from_value(value, what=what)
+    return parsed.protected_bytes, parsed.algorithm, parsed.unprotected, parsed.payload, parsed.signature
+
+
+class _Mso(NamedTuple):
+    """What the fast path needs of an MSO (the strict path builds a MobileSecurityObject)."""
+
+    doc_type: str
+    hash_fn: Callable[[bytes], Any]
+    value_digests: dict[str, dict[int, bytes]]
+    device_key: cose.PublicKey
+    signed: _dt.datetime
+    valid_from: _dt.datetime
+    valid_until: _dt.datetime
+    status: StatusReference | None
+
+
+def _fast_mso(payload: bytes) -> _Mso:
+    """The MSO of the usual shape (no unknown or optional fields but ``status``), read with the
+    checks of ``MobileSecurityObject.from_payload`` or stricter; :class:`_Fallback` otherwise."""
+    inner = split_tag24(payload)
+    if inner is None:
+        raise _Fallback
+    value = cbor.decode(inner, what="MSO")
+    if type(value) is not dict:
+        raise _Fallback
+    keys = value.keys()
+    if keys != _MSO_KEYS and keys != _MSO_KEYS_STATUS:
+        raise _Fallback
+    alg, doc_type, digests = value["digestAlgorithm"], value["docType"], value["valueDigests"]
+    dki, validity = value["deviceKeyInfo"], value["validityInfo"]
+    if value["version"] != MSO_VERSION or type(alg) is not str or type(doc_type) is not str:
+        raise _Fallback
+    hash_fn = _HASHES.get(alg)
+    if hash_fn is None or type(digests) is not dict:
+        raise _Fallback
+    size = DIGEST_SIZE[alg]
+    for ns, per_ns in digests.items():
+        if type(ns) is not str or type(per_ns) is not dict or not digests_well_formed(per_ns, size):
+            raise _Fallback
+    if type(validity) is not dict or validity.keys() != _VALIDITY_KEYS:
+        raise _Fallback
+    signed, valid_from, valid_until = validity["signed"], validity["validFrom"], validity["validUntil"]
+    for moment in (signed, valid_from, valid_until):
+        if type(moment) is not _dt.datetime or moment.utcoffset() is None:
+            raise _Fallback
+    if not valid_until > valid_from:
+        raise _Fallback
+    if type(dki) is not dict or dki.keys() != _DEVICE_KEY_INFO_KEYS:
+        raise _Fallback
+    status = value.get("status")
+    return _Mso(
+        doc_type,
+        hash_fn,
+        digests,
+        cose.key_from_cose(dki["deviceKey"]),
+        signed,
+        valid_from,
+        valid_until,
+        None if status is None else StatusReference.from_value(status),
+    )
 
 
 def _fast_device_response(
@@ -628,7 +741,7 @@ def _fast_device_response_or_raise(
     documents = []
     for index, doc in enumerate(docs):
         checks, document = _fast_document(doc, index, anchors, now, transcript, issuer_only)
-        _status(checks, document[1], status, now, status_max_age)
+        _status_of(checks, document[1], status, now, status_max_age)
         all_checks.extend(checks.items)
         documents.append(document[0])
     return VerificationResult(checks=tuple(all_checks), documents=tuple(documents))
@@ -641,7 +754,7 @@ def _fast_document(
     now: _dt.datetime,
     transcript: SessionTranscript | None,
     issuer_only: bool,
-) -> tuple[_Checks, tuple[VerifiedDocument, MobileSecurityObject]]:
+) -> tuple[_Checks, tuple[VerifiedDocument, StatusReference | None]]:
     """One document of :func:`_fast_device_response`; raises :class:`_Fallback` (or any error)
     for whatever the strict path must decide."""
     if type(doc) is not dict or doc.keys() != _DOCUMENT_KEYS:
@@ -657,16 +770,17 @@ def _fast_document(
         raise _Fallback
 
     # issuerAuth and the DS certificate (x5chain: one certificate, unprotected, as edl writes)
-    issuer_auth = cose.CoseSign1.from_value(issuer_signed["issuerAuth"], what="issuerAuth")
-    ds_der = issuer_auth.unprotected.get(cose.Header.X5CHAIN)
-    payload = issuer_auth.payload
-    if type(ds_der) is not bytes or cose.Header.X5CHAIN in issuer_auth.protected or payload is None:
+    auth_protected, auth_alg, auth_unprotected, payload, auth_signature = _sign1_parts(
+        issuer_signed["issuerAuth"], _X5CHAIN_ONLY, what="issuerAuth"
+    )
+    ds_der = auth_unprotected.get(33)  # x5chain
+    if type(ds_der) is not bytes or auth_protected not in _ALG_OF_PROTECTED or payload is None:
         raise _Fallback
     ds_cert = load_certificate(ds_der)
 
     # The MSO (its signature is checked below, before anything from it is handed out)
-    mso = MobileSecurityObject.from_payload(payload)
-    hash_fn = _HASHES[mso.digest_algorithm]
+    mso = _fast_mso(payload)
+    hash_fn = mso.hash_fn
 
     # Items: hash the received bytes, decode once, look the digest up, keep the value.
     name_spaces = issuer_signed["nameSpaces"]
@@ -696,9 +810,14 @@ def _fast_document(
         if decoded is None:
             raise _Fallback
         for raw, item in zip(raws, decoded, strict=True):
-            h = hash_fn(b"\xd8\x18" + cbor.head(2, len(raw)))
-            h.update(raw)
-            digest = h.digest()
+            # IssuerSignedItemBytes: the tag-24 head, then the item's bytes as received
+            size = len(raw)
+            if 24 <= size < 256:
+                digest = hash_fn(b"\xd8\x18\x58" + _BYTE[size] + raw).digest()
+            else:
+                h = hash_fn(b"\xd8\x18" + cbor.head(2, size))
+                h.update(raw)
+                digest = h.digest()
             if type(item) is not dict or item.keys() != _ITEM_KEYS:
                 raise _Fallback
             digest_id, rnd, ident = item["digestID"], item["random"], item["elementIdentifier"]
@@ -727,7 +846,9 @@ def _fast_document(
         raise _Fallback
     if type(device_auth) is not dict or device_auth.keys() != {"deviceSignature"}:
         raise _Fallback
-    device_signature = cose.CoseSign1.from_value(device_auth["deviceSignature"], what="deviceSignature")
+    dev_protected, dev_alg, _dev_unprotected, dev_payload, dev_signature = _sign1_parts(
+        device_auth["deviceSignature"], _KID_ONLY, what="deviceSignature"
+    )
 
     checks = _Checks(index)
     add = checks.add
@@ -744,18 +865,19 @@ def _fast_document(
     check_validity(ds_der, now, what="the document signer certificate")
     add("ds_validity", passed, "ok", _ds_validity_message(ds_der))
     # 5: the issuer's signature
-    issuer_auth.verify(public_key_of(ds_der))
+    cose.verify_signature(
+        public_key_of(ds_der), auth_alg, cose._sig_structure(auth_protected, b"", payload), auth_signature
+    )
     add("issuer_signature", passed, "ok", _SIGNATURE_OK)
     # 6-9
     if doc_type != mso.doc_type:
         raise _Fallback
     add("doc_type", passed, "ok", f"docType {mso.doc_type}")
     add("value_digests", passed, "ok", _digests_message(total))
-    v = mso.validity_info
     not_before, not_after = validity_of(ds_der)
-    if not (not_before <= v.signed <= not_after and v.valid_from <= now <= v.valid_until):
+    if not (not_before <= mso.signed <= not_after and mso.valid_from <= now <= mso.valid_until):
         raise _Fallback
-    add("mso_validity", passed, "ok", _mso_validity_message(v.valid_from, v.valid_until))
+    add("mso_validity", passed, "ok", _mso_validity_message(mso.valid_from, mso.valid_until))
     country = verified.get(NAMESPACE_MDL, {}).get("issuing_country")
     if country is None:
         checks.skip(
@@ -771,15 +893,13 @@ def _fast_document(
     else:
         assert transcript is not None
         signed_payload = device_authentication_bytes(transcript, doc_type, device_ns_raw)
-        if device_signature.payload is not None:
-            if device_signature.payload != signed_payload:
-                raise _Fallback
-            device_signature.verify(mso.device_key_info.device_key)
-        else:
-            device_signature.verify(mso.device_key_info.device_key, detached_payload=signed_payload)
+        if dev_payload is not None and dev_payload != signed_payload:
+            raise _Fallback
+        tbs = cose._sig_structure(dev_protected, b"", signed_payload)
+        cose.verify_signature(mso.device_key, dev_alg, tbs, dev_signature)
         add("device_auth", passed, "ok", _DEVICE_SIGNED)
     document = VerifiedDocument(doc_type=mso.doc_type, elements=verified, issuer_certificate=ds_cert)
-    return checks, (document, mso)
+    return checks, (document, mso.status)
 
 
 def verify_device_response(

@@ -4,7 +4,7 @@
 usual shape whose every check passes is verified there without building the parsed objects;
 anything else gives ``None`` and the strict path (``DeviceResponse.from_bytes`` then the checks
 one by one) decides. Three smaller fast paths sit under both: tag 0 in the form ISO 18013-5
-writes (``cbor._decode_tdate``), the MSO's tag-24 wrapping split by hand (``mso._split_tag24``)
+writes (``cbor._decode_tdate``), the MSO's tag-24 wrapping split by hand (``mso.split_tag24``)
 and the items decoded through one decoder (``cbor.decode_each``).
 
 These tests hold each fast path to its strict counterpart: on genuine responses (full and
@@ -246,15 +246,15 @@ def test_mso_split_matches_the_decoder(inner, head, extra, cut):
         body = bytes([head]) + len(inner).to_bytes(size, "big") + inner
     data = b"\xd8\x18" + body + extra
     data = data[: len(data) - cut] if cut else data
-    split = mso._split_tag24(data)
+    split = mso.split_tag24(data)
     if split is not None:
         assert split == _strict_unwrap(data)
 
 
 def test_genuine_mso_takes_the_split(issued):
     payload = issued.issuer_auth.payload
-    assert mso._split_tag24(payload) == _strict_unwrap(payload)
-    assert mso._split_tag24(payload) is not None
+    assert mso.split_tag24(payload) == _strict_unwrap(payload)
+    assert mso.split_tag24(payload) is not None
 
 
 _CBOR_VALUES = st.recursive(
