@@ -14,7 +14,7 @@ from hypothesis.errors import Unsatisfiable
 from issuertest import CITY, Server, api_key, copy_keystore, database, issue_body, make_keystore
 from schemathesis import GenerationMode
 
-EXAMPLES = 10
+EXAMPLES = 8
 NUMBER = "QD-FUZZ-1"
 PINNED = {"city": CITY, "document_number": NUMBER}  # half the runs reach a real licence
 
