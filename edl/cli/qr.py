@@ -131,12 +131,12 @@ def cmd_wallet_qr(args: argparse.Namespace) -> int:
     for i, text in enumerate(texts):
         name = "00-main" if i == 0 else f"{i:02d}-portrait-{i}-of-{len(texts) - 1}"
         write_out(str(out / f"{name}.txt"), (text + "\n").encode())
-        write_out(str(out / f"{name}.png"), render_png(text))
+        write_out(str(out / f"{name}.png"), render_png(text, writer=args.qr_writer))
         names.append(name)
     if args.terminal:
         from ..qr import render_terminal
 
-        print(render_terminal(texts[0]))
+        print(render_terminal(texts[0], writer=args.qr_writer))
     print(f"{len(texts)} frame(s) for the {args.profile} profile -> {out}/: " + ", ".join(names))
     return 0
 
@@ -285,6 +285,12 @@ edl wallet qr cred/ --device-key phone.key.pem --profile age-check --challenge K
         "--out", required=True, metavar="FRAMES_DIR", help="folder to write the frames in (PNG and text)"
     )
     p.add_argument("--terminal", action="store_true", help="also print the main frame's QR in the terminal")
+    p.add_argument(
+        "--qr-writer",
+        default="auto",
+        choices=["auto", "zxing", "qrcode"],
+        help="which library draws the codes (default: %(default)s, zxing-cpp when installed, else qrcode)",
+    )
     p.set_defaults(func=cmd_wallet_qr)
 
     p = add_command(

@@ -182,6 +182,14 @@ def test_text_payloads_and_zbar_backend(world, capsys):
     assert code == 0, err
 
 
+@pytest.mark.parametrize("writer", ["zxing", "qrcode"])
+def test_either_qr_writer_draws_frames_both_decoders_read(world, capsys, writer):
+    pngs = _qr(capsys, world, "alice", f"alice-frames-{writer}", "--qr-writer", writer)
+    for backend in ("zxing", "zbar"):
+        code, res, err = _verify(capsys, world, *pngs, extra=("--qr-backend", backend))
+        assert code == 0 and res["verdict"] == "green", (writer, backend, err)
+
+
 def test_main_frame_alone_is_amber(world, capsys):
     pngs = _qr(capsys, world, "alice", "alice-frames-3")
     code, res, _ = _verify(capsys, world, pngs[0])
