@@ -271,6 +271,27 @@ def _mso_validity_message(valid_from: _dt.datetime, valid_until: _dt.datetime) -
     return f"valid from {valid_from.date().isoformat()} until {valid_until.date().isoformat()}"
 
 
+def _check_mso_validity(
+    signed: _dt.datetime,
+    valid_from: _dt.datetime,
+    valid_until: _dt.datetime,
+    ds_der: bytes,
+    now: _dt.datetime,
+) -> str:
+    """The ``mso_validity`` check (both paths): the sentence, or the error."""
+    not_before, not_after = validity_of(ds_der)
+    if not (not_before <= signed <= not_after):
+        raise VerificationError(
+            "the security object was signed outside its signer certificate's validity",
+            code="signed_outside_certificate",
+        )
+    if now < valid_from:
+        raise NotYetValidError(f"the licence data is not valid before {valid_from:%Y-%m-%d %H:%M}Z")
+    if now > valid_until:
+        raise ExpiredError(f"the licence data expired on {valid_until:%Y-%m-%d %H:%M}Z")
+    return _mso_validity_message(valid_from, valid_until)
+
+
 def _digests_message(total: int) -> str:
     return f"{total}/{total} data elements match what the issuer signed"
 
@@ -390,17 +411,7 @@ def _verify_issuer_part(
 
     def mso_validity() -> str:
         v = mso.validity_info
-        not_before, not_after = validity_of(chain_der[0])
-        if not (not_before <= v.signed <= not_after):
-            raise VerificationError(
-                "the security object was signed outside its signer certificate's validity",
-                code="signed_outside_certificate",
-            )
-        if now < v.valid_from:
-            raise NotYetValidError(f"the licence data is not valid before {v.valid_from:%Y-%m-%d %H:%M}Z")
-        if now > v.valid_until:
-            raise ExpiredError(f"the licence data expired on {v.valid_until:%Y-%m-%d %H:%M}Z")
-        return _mso_validity_message(v.valid_from, v.valid_until)
+        return _check_mso_validity(v.signed, v.valid_from, v.valid_until, chain_der[0], now)
 
     checks.run("mso_validity", mso_validity)
 
@@ -694,14 +705,16 @@ def _fast_device_response(
     status: StatusLists | None,
     status_max_age: _dt.timedelta,
 ) -> VerificationResult | None:
-    """The verdict for a DeviceResponse of the usual shape whose every check passes, or ``None``.
+    """The verdict for a DeviceResponse of the usual shape, or ``None``.
 
     Same checks, same order, same sentences as the strict path (:func:`_verify_issuer_part`,
     :func:`_verify_device_auth`), with less built on the way: each item's received bytes are
     hashed first, decoded once, and its value goes straight into the result; no parsed
-    DeviceResponse, IssuerSigned or item objects are made. Anything else (an unusual shape, a
-    check that does not pass, a departure worth reporting) gives ``None`` and the strict path
-    decides, so a check is never decided here alone. ``tests/property/test_mdoc_fast_paths.py``
+    DeviceResponse, IssuerSigned or item objects are made. It decides a response whose checks
+    all pass but those of time (an expired licence or signer) and of the signatures (the
+    issuer's; the holder's device: a replay), so that no signature is checked twice. Anything
+    else (an unusual shape, any other check that does not pass, a departure worth reporting)
+    gives ``None`` and the strict path decides. ``tests/property/test_mdoc_fast_paths.py``
     holds the two paths to the same results, on genuine responses and on hostile variants.
     """
     try:
@@ -740,10 +753,12 @@ def _fast_device_response_or_raise(
     ]
     documents = []
     for index, doc in enumerate(docs):
-        checks, document = _fast_document(doc, index, anchors, now, transcript, issuer_only)
-        _status_of(checks, document[1], status, now, status_max_age)
+        checks, document = _fast_document(
+            doc, index, anchors, now, transcript, issuer_only, status, status_max_age
+        )
         all_checks.extend(checks.items)
-        documents.append(document[0])
+        if document is not None:
+            documents.append(document)
     return VerificationResult(checks=tuple(all_checks), documents=tuple(documents))
 
 
@@ -754,9 +769,12 @@ def _fast_document(
     now: _dt.datetime,
     transcript: SessionTranscript | None,
     issuer_only: bool,
-) -> tuple[_Checks, tuple[VerifiedDocument, StatusReference | None]]:
-    """One document of :func:`_fast_device_response`; raises :class:`_Fallback` (or any error)
-    for whatever the strict path must decide."""
+    status_lists: StatusLists | None,
+    status_max_age: _dt.timedelta,
+) -> tuple[_Checks, VerifiedDocument | None]:
+    """One document of :func:`_fast_device_response`: its checks and its verified elements
+    (``None`` when the issuer's signature did not verify); raises :class:`_Fallback` (or any
+    error) for whatever the strict path must decide."""
     if type(doc) is not dict or doc.keys() != _DOCUMENT_KEYS:
         raise _Fallback
     doc_type, issuer_signed, device_signed = doc["docType"], doc["issuerSigned"], doc["deviceSigned"]
@@ -862,22 +880,38 @@ def _fast_document(
         check_ds_profile_der(ds_der, chain_result.anchor_der or certificate_der(chain_result.anchor))
         add("certificate_chain", passed, "ok", _chain_message(chain_result))
         add("ds_profile", passed, "ok", _PROFILE_OK)
-    check_validity(ds_der, now, what="the document signer certificate")
-    add("ds_validity", passed, "ok", _ds_validity_message(ds_der))
-    # 5: the issuer's signature
-    cose.verify_signature(
-        public_key_of(ds_der), auth_alg, cose._sig_structure(auth_protected, b"", payload), auth_signature
-    )
+    # (an expired licence or signer is reported here as the strict path reports it)
+    try:
+        check_validity(ds_der, now, what="the document signer certificate")
+    except EdlError as e:
+        add("ds_validity", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
+    else:
+        add("ds_validity", passed, "ok", _ds_validity_message(ds_der))
+    # 5: the issuer's signature (a signature that does not verify is reported here as the
+    # strict path reports it, rather than checked twice)
+    try:
+        cose.verify_signature(
+            public_key_of(ds_der), auth_alg, cose._sig_structure(auth_protected, b"", payload), auth_signature
+        )
+    except EdlError as e:
+        add("issuer_signature", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
+        for name in ("doc_type", "value_digests", "mso_validity"):
+            checks.skip(name, "the issuer's signature did not verify")
+        checks.skip("device_auth", "not checked: the issuer's data did not verify")
+        checks.skip("status", "not checked: the issuer's data did not verify")
+        return checks, None
     add("issuer_signature", passed, "ok", _SIGNATURE_OK)
     # 6-9
     if doc_type != mso.doc_type:
         raise _Fallback
     add("doc_type", passed, "ok", f"docType {mso.doc_type}")
     add("value_digests", passed, "ok", _digests_message(total))
-    not_before, not_after = validity_of(ds_der)
-    if not (not_before <= mso.signed <= not_after and mso.valid_from <= now <= mso.valid_until):
-        raise _Fallback
-    add("mso_validity", passed, "ok", _mso_validity_message(mso.valid_from, mso.valid_until))
+    try:
+        sentence = _check_mso_validity(mso.signed, mso.valid_from, mso.valid_until, ds_der, now)
+    except EdlError as e:
+        add("mso_validity", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
+    else:
+        add("mso_validity", passed, "ok", sentence)
     country = verified.get(NAMESPACE_MDL, {}).get("issuing_country")
     if country is None:
         checks.skip(
@@ -893,13 +927,24 @@ def _fast_document(
     else:
         assert transcript is not None
         signed_payload = device_authentication_bytes(transcript, doc_type, device_ns_raw)
-        if dev_payload is not None and dev_payload != signed_payload:
-            raise _Fallback
-        tbs = cose._sig_structure(dev_protected, b"", signed_payload)
-        cose.verify_signature(mso.device_key, dev_alg, tbs, dev_signature)
-        add("device_auth", passed, "ok", _DEVICE_SIGNED)
-    document = VerifiedDocument(doc_type=mso.doc_type, elements=verified, issuer_certificate=ds_cert)
-    return checks, (document, mso.status)
+        # a device signature that does not verify (another session, a replay) is reported here
+        # as the strict path reports it, rather than checked twice
+        try:
+            if dev_payload is not None and dev_payload != signed_payload:
+                raise DeviceAuthError("the device signature covers a different session")
+            tbs = cose._sig_structure(dev_protected, b"", signed_payload)
+            try:
+                cose.verify_signature(mso.device_key, dev_alg, tbs, dev_signature)
+            except DeviceAuthError:
+                raise
+            except EdlError as e:
+                raise DeviceAuthError(f"device authentication failed: {e.message}") from e
+        except DeviceAuthError as e:
+            add("device_auth", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
+        else:
+            add("device_auth", passed, "ok", _DEVICE_SIGNED)
+    _status_of(checks, mso.status, status_lists, now, status_max_age)
+    return checks, VerifiedDocument(doc_type=mso.doc_type, elements=verified, issuer_certificate=ds_cert)
 
 
 def verify_device_response(

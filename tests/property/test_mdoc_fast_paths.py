@@ -84,13 +84,13 @@ def _strict(monkeypatch: pytest.MonkeyPatch, data: bytes, kwargs: dict, at: dt.d
         return _outcome(data, kwargs, at)
 
 
-def _fast_taken(data: bytes, kwargs: dict) -> bool:
+def _fast_taken(data: bytes, kwargs: dict, at: dt.datetime = NOW) -> bool:
     anchors = kwargs["trust"]
     return (
         verify._fast_device_response(
             data,
             anchors,
-            NOW,
+            at,
             kwargs.get("transcript"),
             kwargs.get("issuer_only", False),
             None,
@@ -121,6 +121,32 @@ def test_wrong_transcript_and_no_transcript_agree(world, monkeypatch):
         for transcript in (wrong, None):
             changed = {**kwargs, "transcript": transcript}
             assert _outcome(data, changed) == _strict(monkeypatch, data, changed)
+
+
+def test_failures_the_fast_path_decides_agree(world, monkeypatch):
+    """An expired licence, a replay (another session's transcript) and a forged signature are
+    decided by the fast path (no signature checked twice), exactly as the strict path would."""
+    data, kwargs = world[0]
+    for days in (366, 500):  # the licence data expired; and its signer's certificate too
+        expired = NOW + dt.timedelta(days=days)
+        assert _fast_taken(data, kwargs, expired)
+        assert _outcome(data, kwargs, expired)[0] is Verdict.RED
+        assert _outcome(data, kwargs, expired) == _strict(monkeypatch, data, kwargs, expired)
+    replay = {**kwargs, "transcript": SessionTranscript.from_bytes(cbor.encode([None, None, ["x", b"y"]]))}
+    assert _fast_taken(data, replay)
+    outcome = _outcome(data, replay)
+    assert outcome[0] is Verdict.RED and ("device_auth", "DeviceAuthError") in [
+        (c[0], e) for c, e in zip(outcome[1], outcome[2], strict=True)
+    ]
+    assert outcome == _strict(monkeypatch, data, replay)
+    auth = DeviceResponse.from_bytes(data).documents[0].issuer_signed.issuer_auth
+    forged = bytearray(data)
+    at = data.find(auth.signature)
+    forged[at + 5] ^= 0x80
+    assert _fast_taken(bytes(forged), kwargs)
+    outcome = _outcome(bytes(forged), kwargs)
+    assert outcome[0] is Verdict.RED and not outcome[3]  # no elements handed out
+    assert outcome == _strict(monkeypatch, bytes(forged), kwargs)
 
 
 def test_every_signed_item_flipped_agrees(world, monkeypatch):
