@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import secrets
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -34,6 +35,7 @@ from sqlalchemy import (
     create_engine,
     event,
     select,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -54,6 +56,7 @@ __all__ = [
     "make_engine",
     "make_sessions",
     "migrate",
+    "relaxed_commit",
 ]
 
 SCOPES = ("issue", "revoke", "admin")
@@ -201,6 +204,22 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=10)
+
+
+def relaxed_commit(session_or_conn: Any) -> None:
+    """Let this transaction's commit return before its WAL reaches the disk (PostgreSQL
+    ``synchronous_commit = off``; nothing on SQLite). Only for what may be lost in a crash
+    without harm: a rate count, a nonce, a status index allocation. Safe for the allocation
+    because a licence that uses the index commits durably later, and flushing its commit
+    flushes every earlier WAL record, the allocation's included; a crash before that loses the
+    allocation and the licence together."""
+    dialect = (
+        session_or_conn.get_bind().dialect
+        if isinstance(session_or_conn, Session)
+        else session_or_conn.dialect
+    )
+    if dialect.name == "postgresql":
+        session_or_conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 def migrate(engine: Engine) -> None:

@@ -41,7 +41,7 @@ from edl.errors import KeyStoreError
 from edl.status import Status, StatusList, sign_status_list, status_uri
 from edl.status_index import DEFAULT_CAPACITY, list_size_for, permuted_index
 
-from .db import IssuedLicenceRow, StatusEntry, StatusListRow
+from .db import IssuedLicenceRow, StatusEntry, StatusListRow, relaxed_commit
 from .issuing import add_audit, subject_hash
 
 __all__ = ["ACTIONS", "DbStatusStore", "FileStatusStore"]
@@ -212,6 +212,7 @@ class DbStatusStore:
         if session is not None and session.get_bind().dialect.name == "sqlite":
             return self._allocate_on(session.connection(), city)
         with self.engine.begin() as conn:  # a short transaction of its own
+            relaxed_commit(conn)  # (durable with the licence that uses the index: see relaxed_commit)
             return self._allocate_on(conn, city)
 
     def allocate(

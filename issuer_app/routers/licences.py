@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from edl.city import check_city_id
 
 from ..auth import Caller, require
-from ..db import IdempotentAnswer, IssuedLicenceRow, Nonce
+from ..db import IdempotentAnswer, IssuedLicenceRow, Nonce, relaxed_commit
 from ..dependencies import request_id
 from ..errors import AppError, responses
 from ..issuing import issue_one, locked_licence, rebind_one, renew_one
@@ -100,6 +100,7 @@ def new_nonce(request: Request, caller: Issuer, city: str = CityPath) -> NonceRe
     value = secrets.token_urlsafe(32)
     lifetime = request.app.state.settings.nonce_lifetime
     with request.app.state.sessions() as s:
+        relaxed_commit(s)  # the issue that uses it commits durably, and with it this
         s.add(Nonce(value=value, city=city, created=now))
         # nonces past any use are forgotten (indexed by age: a few rows at a time)
         s.execute(delete(Nonce).where(Nonce.created < now - max(2 * lifetime, dt.timedelta(hours=1))))
@@ -131,18 +132,26 @@ def _check_possession(key: ec.EllipticCurvePublicKey, nonce: str, signature_b64:
 
 def _consume_nonce(request: Request, session: Session, city: str, value: str) -> None:
     """Single use: marked used in the caller's transaction (undone if the issue fails); the first
-    transaction that commits it wins; expired after the lifetime."""
+    transaction that commits it wins; expired after the lifetime. One UPDATE when all is well;
+    the reason is looked up only for a refusal."""
     now = request.app.state.clock()
+    lifetime = request.app.state.settings.nonce_lifetime
+    taken = session.execute(
+        update(Nonce)
+        .where(
+            Nonce.value == value, Nonce.city == city, Nonce.used.is_(None), Nonce.created >= now - lifetime
+        )
+        .values(used=now)
+        .returning(Nonce.value)
+    ).first()
+    if taken is not None:
+        return
     nonce = session.get(Nonce, value)
     if nonce is None or nonce.city != city:
         raise AppError(422, "nonce_unknown", "the nonce was not given out for this city")
     if nonce.used is not None:
         raise AppError(409, "nonce_used", "the nonce was used already: ask for a new one")
-    if now - _aware(nonce.created) > request.app.state.settings.nonce_lifetime:
-        raise AppError(422, "nonce_expired", "the nonce expired: ask for a new one")
-    done = session.execute(update(Nonce).where(Nonce.value == value, Nonce.used.is_(None)).values(used=now))
-    if done.rowcount != 1:  # type: ignore[attr-defined]
-        raise AppError(409, "nonce_used", "the nonce was used already: ask for a new one")
+    raise AppError(422, "nonce_expired", "the nonce expired: ask for a new one")
 
 
 def _answer(row: IssuedLicenceRow) -> dict[str, Any]:
