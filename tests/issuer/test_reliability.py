@@ -4,6 +4,8 @@ database going away. On SQLite and on PostgreSQL (a fresh database per test)."""
 
 from __future__ import annotations
 
+import collections
+import json
 import random
 import sqlite3
 import threading
@@ -25,9 +27,12 @@ from issuertest import (
     database,
     engine_of,
     issue_body,
+    licence,
     make_keystore,
     pg_admin,
     running,
+    sign_nonce,
+    spki_b64,
 )
 from sqlalchemy import text
 
@@ -210,6 +215,95 @@ def test_postgresql_goes_away_503_then_recovers(ks, tmp_path):
             admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
             server.stop()
             admin.close()
+
+
+def _stream_through_outage(
+    url: str, key: str, worker: int, stop: threading.Event, out: list, seen: list
+) -> None:
+    """Like _stream, but the service stays up: a 503 (nonce or issue) is noted and the stream goes on."""
+    auth = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=url, timeout=30) as client:
+        i = 0
+        while not stop.is_set():
+            t0 = time.monotonic()
+            r = client.post(f"/v1/cities/{CITY}/nonce", headers=auth)
+            seen.append((r.status_code, time.monotonic() - t0, r.text))
+            if r.status_code != 200:
+                time.sleep(0.05)
+                continue
+            phone = ec.generate_private_key(ec.SECP256R1())
+            number, nonce = f"O-{worker}-{i:04d}", r.json()["nonce"]
+            body = {"licence": licence(number), "device_key": spki_b64(phone), "nonce": nonce,
+                    "signature": sign_nonce(phone, nonce)}  # fmt: skip
+            attempt = Attempt(number, uuid.uuid4().hex, body, phone)
+            out.append(attempt)
+            t0 = time.monotonic()
+            r = client.post(ISSUE, json=body, headers={**auth, "Idempotency-Key": attempt.idem})
+            seen.append((r.status_code, time.monotonic() - t0, r.text))
+            attempt.status, attempt.answer = r.status_code, r.json()
+            i += 1
+
+
+@pytest.mark.slow
+def test_postgresql_dies_under_a_stream_of_issues(ks, tmp_path):
+    """Backends terminated in the middle of requests, connections refused for a while: every answer
+    is 200 or 503 JSON (never 500, never a hang); afterwards every 503'd issue, retried with its
+    Idempotency-Key, is issued once and whole (or replayed when its commit had landed)."""
+    with database("postgresql", tmp_path) as db:
+        name = db.rsplit("/", 1)[1]
+        key = api_key(db, "partner", "issue")
+        admin, _ = pg_admin()
+        attempts: list[Attempt] = []
+        seen: list[tuple[int, float, str]] = []
+        stop = threading.Event()
+        with running(db, ks) as server:
+            threads = [
+                threading.Thread(
+                    target=_stream_through_outage, args=(server.url, key, w, stop, attempts, seen)
+                )
+                for w in range(4)
+            ]
+            try:
+                for t in threads:
+                    t.start()
+                deadline = time.monotonic() + 20
+                while sum(a.status == 200 for a in attempts) < 8 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+                )
+                time.sleep(1.5)
+                admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+                time.sleep(1.5)  # the stream goes on: the service recovers by itself
+            finally:
+                admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+                stop.set()
+                for t in threads:
+                    t.join(60)
+            statuses = collections.Counter(status for status, _, _ in seen)
+            print("answers during the outage run:", dict(statuses))
+            assert set(statuses) <= {200, 503}, [(s, b) for s, _, b in seen if s not in (200, 503)][:5]
+            assert statuses[503] >= 1, statuses  # the outage was seen
+            assert max(w for _, w, _ in seen) < 15, "a hang, not an answer"
+            for status, _, text_ in seen:
+                if status == 503:
+                    assert {"code", "message"} <= set(json.loads(text_)), text_
+            assert [a.status for a in attempts[-4:]].count(200) >= 1, "not recovered"
+            root = city_root(ks)
+            auth = {"Authorization": f"Bearer {key}"}
+            with httpx.Client(base_url=server.url, timeout=30) as client:
+                for a in attempts:
+                    r = client.post(ISSUE, json=a.body, headers={**auth, "Idempotency-Key": a.idem})
+                    assert r.status_code == 200, (a.number, a.status, r.text)
+                    if a.status == 200:
+                        assert r.json() == a.answer
+                    else:
+                        check_complete(r.json(), a.phone, root, number=a.number)
+        rows = _db_rows(db)
+        assert sorted(r[0] for r in rows) == sorted(a.number for a in attempts)
+        assert len({(r[1], r[2]) for r in rows}) == len(rows), "a status index given twice"
+        admin.close()
 
 
 @pytest.mark.slow
