@@ -157,6 +157,46 @@ def test_sigkill_during_a_stream_of_issues(kind, ks, tmp_path):
         assert set(numbers) == {a.number for a in acked + in_flight}, "a licence nobody asked for, or lost"
 
 
+@pytest.mark.slow
+def test_two_api_nodes_on_one_postgresql(ks, tmp_path):
+    """Stateless API nodes behind a load balancer: two servers on one database issue at once; no
+    document number or status index is given twice, and each node serves what the other issued."""
+    with database("postgresql", tmp_path) as db:
+        key = api_key(db, "partner", "issue")
+        with running(db, ks) as one, running(db, ks) as two:
+            attempts: list[Attempt] = []
+            stop = threading.Event()
+            threads = [
+                threading.Thread(target=_stream, args=(node.url, key, 10 * n + w, stop, attempts))
+                for n, node in enumerate((one, two))
+                for w in range(3)
+            ]
+            for t in threads:
+                t.start()
+            deadline = time.monotonic() + 30
+            while sum(a.status == 200 for a in attempts) < 24 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            stop.set()
+            for t in threads:
+                t.join(60)
+            acked = [a for a in attempts if a.status == 200]
+            assert len(acked) == len(attempts) >= 24, [
+                (a.status, a.answer) for a in attempts if a.status != 200
+            ]
+            root = city_root(ks)
+            auth = {"Authorization": f"Bearer {key}"}
+            for i, a in enumerate(acked):
+                other = (one, two)[i % 2]  # read back through either node
+                got = httpx.get(f"{other.url}{ISSUE}/{a.number}", headers=auth, timeout=30)
+                assert got.status_code == 200 and got.json() == a.answer
+            for a in acked[:6]:
+                check_complete(a.answer, a.phone, root, number=a.number)
+        rows = _db_rows(db)
+        assert sorted(r[0] for r in rows) == sorted(a.number for a in acked)
+        assert len({(r[1], r[2]) for r in rows}) == len(rows), "a status index given twice"
+        assert len({(a.answer["status_list"], a.answer["status_idx"]) for a in acked}) == len(acked)
+
+
 # --- the database goes away -----------------------------------------------------------------
 
 
