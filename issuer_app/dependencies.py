@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from fastapi import Request
 
-__all__ = ["Clock", "request_id", "system_clock"]
+__all__ = ["Clock", "request_id", "request_id_of", "system_clock"]
 
 Clock = Callable[[], dt.datetime]
 
@@ -17,8 +17,14 @@ def system_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def request_id(request: Request) -> str:
-    given = request.headers.get("x-request-id", "")
+def request_id_of(given: str) -> str:
+    """The client's ``X-Request-ID`` when it is short printable ASCII, else a fresh one."""
     if given and len(given) <= 100 and given.isascii() and given.isprintable():
         return given
     return uuid.uuid4().hex
+
+
+def request_id(request: Request) -> str:
+    """This request's id (set by the app's middleware, which also returns it as X-Request-ID)."""
+    rid = getattr(request.state, "request_id", None)
+    return rid if isinstance(rid, str) else request_id_of(request.headers.get("x-request-id", ""))

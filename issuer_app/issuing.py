@@ -30,6 +30,8 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +47,9 @@ from edl.status import Status, status_uri
 from .db import Audit, IssuedLicenceRow
 from .dependencies import Clock
 from .errors import AppError
+
+log = logging.getLogger("issuer_app.audit")
+_DOCUMENT_NUMBER = re.compile(r"[^\x00-\x1f\x7f]{1,100}")  # as the status store records it
 
 __all__ = [
     "IssuingContext",
@@ -85,7 +90,9 @@ def add_audit(
     subject: str | None = None,
 ) -> None:
     """One append-only audit row: ``who`` (API key name), ``what`` (action and city), ``when``,
-    ``request_id``, and ``subject`` (:func:`subject_hash`, or None)."""
+    ``request_id``, and ``subject`` (:func:`subject_hash`, or None); and the same as a log line
+    (written when the row is added, so a rolled-back change may log a line with no row)."""
+    log.info("audit: %s by %s (request %s)%s", what, who, request_id, "" if ok else " refused")
     session.add(Audit(who=who, what=what, ok=ok, when=when, request_id=request_id, subject=subject))
 
 
@@ -247,6 +254,8 @@ def issue_one(
     except LicenceError as e:
         raise AppError(422, "malformed", f"the licence does not fit: {e}") from None
     number = parsed.document_number
+    if _DOCUMENT_NUMBER.fullmatch(number) is None:
+        raise AppError(422, "malformed", "the document number must be 1 to 100 printable characters")
     held = session.scalar(
         select(IssuedLicenceRow.id).where(
             IssuedLicenceRow.city == city, IssuedLicenceRow.document_number == number

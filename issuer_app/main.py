@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from edl.city import CityAdmin
 from edl.keys import FileKeyStore
 
 from . import errors
 from .db import make_engine, make_sessions, migrate
-from .dependencies import Clock, system_clock
+from .dependencies import Clock, request_id_of, system_clock
 from .issuing import IssuingContext
 from .routers import health, licences, status
 from .settings import Settings
@@ -42,6 +42,14 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, keystore: Any
         admin=app.state.admin, clock=clock, status=DbStatusStore(engine, app.state.admin)
     )
     errors.install(app)
+
+    @app.middleware("http")
+    async def _request_id(request: Request, call_next: Any) -> Any:
+        request.state.request_id = request_id_of(request.headers.get("x-request-id", ""))
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = request.state.request_id
+        return response
+
     app.include_router(health.router)
     app.include_router(licences.router)
     app.include_router(status.router)

@@ -3,8 +3,8 @@
 Scopes: ``issue`` for nonce, issue, fetch, renew and re-bind; ``revoke`` for suspend, reinstate
 and revoke (``admin`` holds every scope). Every change is one transaction with its audit row;
 the licence row is locked before it changes (renew, re-bind and the status changes queue on it,
-so a revoke and a renew of one licence end in one state). ``Idempotency-Key`` on issue and
-renew: a retry with the same key and request gets the first answer (``Idempotent-Replay:
+so a revoke and a renew of one licence end in one state). ``Idempotency-Key`` on issue, renew
+and re-bind: a retry with the same key and request gets the first answer (``Idempotent-Replay:
 true``), never a second licence; the same key with another request is 409
 ``idempotency_conflict``.
 """
@@ -261,7 +261,7 @@ def issue(
         if isinstance(e, IntegrityError):
             raise AppError(409, "already_issued", "issued already by a concurrent request") from None
         raise
-    return JSONResponse(answer, headers={"X-Request-ID": rid})
+    return JSONResponse(answer)
 
 
 @router.get(
@@ -317,7 +317,7 @@ def renew(
         if replay is not None:
             return replay
         raise AppError(409, "idempotency_conflict", "this Idempotency-Key was taken meanwhile") from None
-    return JSONResponse(answer, headers={"X-Request-ID": rid})
+    return JSONResponse(answer)
 
 
 @router.post(
@@ -334,25 +334,39 @@ def rebind(
     rid: RequestId,
     document_number: str = NumberPath,
     city: str = CityPath,
+    idempotency_key: str | None = IdempotencyKey,
 ) -> JSONResponse:
     state = request.app.state
+    fingerprint = _fingerprint("rebind", city, document_number, body.model_dump())
+    replay = _replay(request, caller, idempotency_key, fingerprint)
+    if replay is not None:
+        return replay
     _city(request, city)
     device_key = _device_key(body.device_key)
     _check_possession(device_key, body.nonce, body.signature)
-    with state.sessions() as s:
-        _consume_nonce(request, s, city, body.nonce)
-        row = rebind_one(
-            state.issuing,
-            s,
-            city=city,
-            document_number=document_number,
-            device_key=device_key,
-            who=caller.name,
-            request_id=rid,
-        )
-        answer = _answer(row)
-        s.commit()
-    return JSONResponse(answer, headers={"X-Request-ID": rid})
+    try:
+        with state.sessions() as s:
+            _consume_nonce(request, s, city, body.nonce)
+            row = rebind_one(
+                state.issuing,
+                s,
+                city=city,
+                document_number=document_number,
+                device_key=device_key,
+                who=caller.name,
+                request_id=rid,
+            )
+            answer = _answer(row)
+            _remember(s, caller, idempotency_key, fingerprint, answer, row.issued)
+            s.commit()
+    except (AppError, IntegrityError) as e:
+        replay = _replay(request, caller, idempotency_key, fingerprint)
+        if replay is not None:
+            return replay
+        if isinstance(e, IntegrityError):
+            raise AppError(409, "idempotency_conflict", "this Idempotency-Key was taken meanwhile") from None
+        raise
+    return JSONResponse(answer)
 
 
 # --- suspend, reinstate, revoke ------------------------------------------------------------------

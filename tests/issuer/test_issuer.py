@@ -222,3 +222,10 @@ def test_serve_issuer_check(service, capsys):
     )
     err = capsys.readouterr().err
     assert CITY in err and PASSPHRASE not in err
+
+
+@pytest.mark.parametrize("number", ["Q" * 101, "QD\n0001", "QD\x7f1"])
+def test_a_document_number_the_service_cannot_keep_is_refused(service, phone, portrait, number):
+    body = issue_body(service, phone, portrait, number=number)
+    _is_error(service.client.post(ISSUE, json=body, headers=service.auth()), 422, "malformed")
+    assert _licence_rows(service) == 0

@@ -304,3 +304,35 @@ def test_a_failed_issue_leaves_its_nonce_unused(service, phone, portrait):
     assert service.scalar("select count(*) from nonces where used is not null") == 0
     r = service.client.post(ISSUE, json=body, headers=service.auth())  # the same nonce, now good
     assert r.status_code == 200, r.text
+
+
+def test_request_ids_and_audit_log_lines(service, phone, portrait, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="issuer_app")
+    body = issue_body(service, phone, portrait)
+    r = service.client.post(ISSUE, json=body, headers={**service.auth(), "X-Request-ID": "partner-req-42"})
+    assert r.status_code == 200 and r.headers["x-request-id"] == "partner-req-42"
+    refused = service.client.post(ISSUE, json=body, headers=service.auth())  # an error has one too
+    assert refused.status_code == 409 and len(refused.headers["x-request-id"]) == 32
+    assert service.client.get("/health").headers["x-request-id"]
+    weird = service.client.get("/health", headers={"X-Request-ID": "x" * 101}).headers["x-request-id"]
+    assert weird != "x" * 101
+    assert service.scalar("select request_id from audit") == "partner-req-42"
+    lines = [rec.getMessage() for rec in caplog.records if rec.name == "issuer_app.audit"]
+    assert lines == [f"audit: issue {CITY} by desk (request partner-req-42)"]
+
+
+def test_rebind_retried_with_its_idempotency_key(service, phone, portrait):
+    _issue(service, phone, portrait)
+    new_phone = ec.generate_private_key(ec.SECP256R1())
+    body = issue_body(service, new_phone, portrait)
+    rebind = {k: body[k] for k in ("device_key", "nonce", "signature")}
+    h = {**service.auth(), "Idempotency-Key": "rebind-1"}
+    first = service.client.post(f"{ISSUE}/QD-0001/rebind", json=rebind, headers=h)
+    again = service.client.post(f"{ISSUE}/QD-0001/rebind", json=rebind, headers=h)
+    assert first.status_code == again.status_code == 200, again.text
+    assert first.json() == again.json() and again.headers["idempotent-replay"] == "true"
+    assert (
+        service.scalar("select count(*) from status_entries where status = 1") == 1
+    )  # one old place revoked
