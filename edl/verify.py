@@ -252,6 +252,7 @@ _PROFILE_OK = "document signer certificate fits the ISO 18013-5 profile"
 _PINNED_PROFILE = "the pinned certificate is trusted as it is"
 _SIGNATURE_OK = "the issuer's signature is valid"
 _DEVICE_SIGNED = "the holder's device signed this session"
+_HOLDER_UNCHECKED = "holder not checked: only the issuer's data was verified"
 
 
 def _chain_message(result: ChainResult) -> str:
@@ -897,7 +898,10 @@ def _fast_document(
         add("issuer_signature", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
         for name in ("doc_type", "value_digests", "mso_validity"):
             checks.skip(name, "the issuer's signature did not verify")
-        checks.skip("device_auth", "not checked: the issuer's data did not verify")
+        if issuer_only:
+            checks.skip("device_auth", _HOLDER_UNCHECKED, code="holder_unchecked")
+        else:
+            checks.skip("device_auth", "not checked: the issuer's data did not verify")
         checks.skip("status", "not checked: the issuer's data did not verify")
         return checks, None
     add("issuer_signature", passed, "ok", _SIGNATURE_OK)
@@ -921,9 +925,7 @@ def _fast_document(
         add("issuing_country", passed, "ok", check_issuing_country(country, ds_cert))
     # 10: the holder
     if issuer_only:
-        checks.skip(
-            "device_auth", "holder not checked: only the issuer's data was verified", code="holder_unchecked"
-        )
+        checks.skip("device_auth", _HOLDER_UNCHECKED, code="holder_unchecked")
     else:
         assert transcript is not None
         signed_payload = device_authentication_bytes(transcript, doc_type, device_ns_raw)
@@ -1005,11 +1007,7 @@ def verify_device_response(
         checks = _Checks(index)
         mso, verified = _verify_issuer_part(checks, doc.issuer_signed, doc.doc_type, anchors, now)
         if issuer_only:
-            checks.skip(
-                "device_auth",
-                "holder not checked: only the issuer's data was verified",
-                code="holder_unchecked",
-            )
+            checks.skip("device_auth", _HOLDER_UNCHECKED, code="holder_unchecked")
         else:
             _verify_device_auth(checks, doc, mso, transcript, reader_key)
         _status(checks, mso, status, now, status_max_age)
