@@ -203,7 +203,8 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=10)
+    # 40 connections at most: one per request thread (anyio runs 40 at once by default)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30, pool_timeout=10)
 
 
 def relaxed_commit(session_or_conn: Any) -> None:

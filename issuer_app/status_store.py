@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import create_engine, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -63,6 +63,22 @@ class DbStatusStore:
         self.admin = admin
         self.who = who  # the audit's "who" when a call names none
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._allocation_engine: Engine | None = None
+
+    def _allocations(self) -> Engine:
+        """PostgreSQL: a small pool of its own for the short allocation transactions, so that a
+        request holding a connection of the main pool never waits for a second one from it
+        (with every main connection held, that would be a deadlock until the pool timeout)."""
+        if self._allocation_engine is None:
+            self._allocation_engine = create_engine(
+                self.engine.url, pool_pre_ping=True, pool_size=4, max_overflow=8, pool_timeout=10
+            )
+        return self._allocation_engine
+
+    def dispose(self) -> None:
+        """Close the allocation pool's connections (the main engine is the caller's)."""
+        if self._allocation_engine is not None:
+            self._allocation_engine.dispose()
 
     # --- sessions ---
 
@@ -211,7 +227,7 @@ class DbStatusStore:
         """A fresh ``(list id, index)`` of ``city``, never handed out before (no entry recorded)."""
         if session is not None and session.get_bind().dialect.name == "sqlite":
             return self._allocate_on(session.connection(), city)
-        with self.engine.begin() as conn:  # a short transaction of its own
+        with self._allocations().begin() as conn:  # a short transaction of its own
             relaxed_commit(conn)  # (durable with the licence that uses the index: see relaxed_commit)
             return self._allocate_on(conn, city)
 

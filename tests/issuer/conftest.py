@@ -167,6 +167,7 @@ def service(tmp_path, keystore_dir, db_url, monkeypatch, capsys) -> Iterator[Ser
     app = create_app(Settings(keystore=ks, db_url=db), clock=clock)
     with TestClient(app) as client:
         yield Service(client, clock, db, ks, keys)
+    app.state.issuing.status.dispose()
     app.state.engine.dispose()  # (PostgreSQL: no connection left open when the database is dropped)
 
 

@@ -31,7 +31,9 @@ def store(keystore_dir, db_url):
     engine = sql_engine(db_url)
     migrate(engine)
     admin = CityAdmin(keystore_dir, FileKeyStore(keystore_dir / "keys", PASSPHRASE.encode()))
-    yield DbStatusStore(engine, admin)
+    store = DbStatusStore(engine, admin)
+    yield store
+    store.dispose()
     engine.dispose()
 
 
@@ -225,4 +227,24 @@ def test_a_city_moves_from_the_key_store_files_to_the_database(keystore_dir, db_
         assert (p1.list_id, p1.sequence, p1.revoked, p1.suspended) == (1, 3, 1, 1)
         assert (p2.list_id, p2.sequence) == (2, 1)
     finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_allocation_needs_no_second_connection_from_the_callers_pool(keystore_dir, db_url):
+    from sqlalchemy import create_engine, text
+
+    from issuer_app.settings import db_url_of
+
+    migrate(sql_engine(db_url))
+    engine = create_engine(db_url_of(db_url), pool_size=1, max_overflow=0, pool_timeout=2)
+    admin = CityAdmin(keystore_dir, FileKeyStore(keystore_dir / "keys", PASSPHRASE.encode()))
+    store = DbStatusStore(engine, admin)
+    try:
+        with make_sessions(engine)() as s:
+            s.execute(text("SELECT 1"))  # the caller holds the pool's only connection
+            assert store.allocate(s, CITY, "QD-P1", now=NOW)[2] is False
+            s.commit()
+    finally:
+        store.dispose()
         engine.dispose()
