@@ -1,8 +1,9 @@
 """``edl status revoke | suspend | reinstate | publish | show``: a city's status lists.
 
 The office side (``revoke``, ``suspend``, ``reinstate``, ``publish``) works on a key-store
-folder (``--keystore DIR``, passphrase as every key-store command); ``show`` reads a published
-list. Exit codes: 0 done (``show``: described, or verified with ``--trust-list``), 1 a list that
+folder (``--keystore DIR``, passphrase as every key-store command), or with ``--db DSN`` on the
+issuing service's database, which then owns the city's indices and bits (``issuer_app``; the
+key store still signs what ``publish`` publishes); ``show`` reads a published list. Exit codes: 0 done (``show``: described, or verified with ``--trust-list``), 1 a list that
 does not verify, 2 bad usage, an unreadable file or a damaged key store, a revoked licence
 that cannot be suspended or reinstated (a revocation is final).
 """
@@ -93,7 +94,8 @@ def _change(args: argparse.Namespace, action: str) -> int:
     where = f"index {ch.index} of status list {ch.list_id}"
     if ch.changed:
         line = f"{args.city_id}: {who} at {where}: {before} -> {_STATUS_TEXT[after]}"
-        nxt = f"next: edl status publish {args.city_id} --keystore {args.keystore} --out STATUS.cbor, then edl bundle update"
+        db = " --db DSN" if getattr(args, "db", None) else ""
+        nxt = f"next: edl status publish {args.city_id} --keystore {args.keystore}{db} --out STATUS.cbor, then edl bundle update"
     else:
         line = f"{args.city_id}: {who} at {where} is already {_STATUS_TEXT[after]}: nothing changed"
         nxt = ""
