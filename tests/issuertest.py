@@ -156,9 +156,18 @@ def cli(*argv: str, env: dict[str, str] | None = None, timeout: float = 60) -> s
 
 
 def api_key(db: str, name: str, scopes: str = "issue") -> str:
-    done = cli("issuer", "api-key", "create", "--name", name, "--scopes", scopes, "--db", db)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
+    """A new API key in ``db`` (migrated first), made in-process: ``edl issuer api-key create``
+    has its own tests, and a subprocess per key would cost a second and a half."""
+    from issuer_app.db import check_scopes, create_api_key, make_engine, make_sessions, migrate
+    from issuer_app.settings import db_url_of
+
+    engine = make_engine(db_url_of(db))
+    try:
+        migrate(engine)
+        with make_sessions(engine)() as s:
+            return create_api_key(s, name, check_scopes(scopes), dt.datetime.now(dt.UTC))
+    finally:
+        engine.dispose()
 
 
 # --- the service in a subprocess ------------------------------------------------------------
