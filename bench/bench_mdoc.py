@@ -23,7 +23,7 @@ machine's drifts hit all of them alike:
 Each figure is the median of the rounds' medians with the range of the rounds' medians; each
 ratio is the median (and range) of the per-round ratios.
 
-    .venv/bin/python bench/bench_mdoc.py [--rounds 15] [--batch 60] [--peer-batch 10] [--json]
+    .venv/bin/python bench/bench_mdoc.py [--rounds 25] [--batch 100] [--peer-batch 20] [--json]
 
 The peers need ``bash scripts/setup-interop.sh``; without them their rows say n/a.
 """
@@ -474,6 +474,12 @@ def main() -> int:
         "pymdoccbor issue / edl issue": ("pymdoccbor issue", "edl issue"),
         "@auth0/mdl issue / edl issue": ("@auth0/mdl issue", "edl issue"),
     }
+    goals = {  # issue #13
+        "edl verify (warm) / floor verify": "goal ≤ 1.6×",
+        "@auth0/mdl verify / edl verify (warm)": "goal ≥ 15×",
+        "edl issue / hand-written issue": "goal ≤ 1.1×",
+        "pymdoccbor issue / edl issue": "goal ≥ 10×",
+    }
     ratios = {}
     for label, (a, b) in ratio_defs.items():
         if a in rounds and b in rounds:
@@ -492,6 +498,7 @@ def main() -> int:
         "response_bytes": len(response),
         "issued_bytes": len(made),
         "notes": notes,
+        "goals": goals,
     }
     if args.json:
         print(json.dumps({"figures_us": figures, "ratios": ratios, "meta": meta}, indent=2))
@@ -509,7 +516,8 @@ def main() -> int:
     print()
     print(f"{'ratio (per round)':<40}{'median':>8}  {'range':>14}")
     for label, q in ratios.items():
-        print(f"{label:<40}{q['median']:>7.2f}x  {q['min']:>6.2f} – {q['max']:<6.2f}")
+        goal = f"  (issue #13's {goals[label]})" if label in goals else ""
+        print(f"{label:<40}{q['median']:>7.2f}×  {q['min']:>6.2f} – {q['max']:<6.2f}{goal}")
     return 0
 
 
