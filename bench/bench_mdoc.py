@@ -260,15 +260,9 @@ def in_process(
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument(
-        "--rounds", type=int, default=15, help="rounds of interleaved batches (default %(default)s)"
-    )
-    ap.add_argument(
-        "--batch", type=int, default=60, help="calls per round of each edl/floor figure (default %(default)s)"
-    )
-    ap.add_argument(
-        "--peer-batch", type=int, default=10, help="calls per round of each peer (default %(default)s)"
-    )
+    ap.add_argument("--rounds", type=int, default=25, help="interleaved rounds (default %(default)s)")
+    ap.add_argument("--batch", type=int, default=100, help="calls a round: edl, floor (default %(default)s)")
+    ap.add_argument("--peer-batch", type=int, default=20, help="calls a round: a peer (default %(default)s)")
     ap.add_argument("--no-peers", action="store_true", help="edl, the floor and the hand-written issuer only")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = ap.parse_args()
