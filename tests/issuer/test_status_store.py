@@ -245,6 +245,8 @@ def test_allocation_needs_no_second_connection_from_the_callers_pool(keystore_di
             s.execute(text("SELECT 1"))  # the caller holds the pool's only connection
             assert store.allocate(s, CITY, "QD-P1", now=NOW)[2] is False
             s.commit()
+        with store._allocations().connect() as c:  # its commits do not wait for the disk
+            assert c.execute(text("SHOW synchronous_commit")).scalar() == "off"
     finally:
         store.dispose()
         engine.dispose()
