@@ -273,6 +273,7 @@ def issue(
 def get_licence(
     request: Request, caller: Issuer, document_number: str = NumberPath, city: str = CityPath
 ) -> JSONResponse:
+    _city(request, city)  # an unknown city is unknown_city, as everywhere
     with request.app.state.sessions() as s:
         row = s.scalar(
             select(IssuedLicenceRow).where(

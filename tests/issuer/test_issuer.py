@@ -124,6 +124,9 @@ def test_admin_scope_issues(service, phone, portrait):
 
 def test_unknown_city(service):
     _is_error(service.client.post("/v1/cities/cn-nowhere/nonce", headers=service.auth()), 404, "unknown_city")
+    for path in ("licences/QD-0001", "licences/QD-0001/renew", "public"):
+        method = service.client.get if path.count("/") < 2 else service.client.post
+        _is_error(method(f"/v1/cities/cn-nowhere/{path}", headers=service.auth()), 404, "unknown_city")
 
 
 def test_reused_nonce(service, phone, portrait):
