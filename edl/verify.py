@@ -698,7 +698,7 @@ def _fast_mso(payload: bytes) -> _Mso:
 
 
 def _fast_device_response(
-    data: bytes,
+    value: Any,
     anchors: TrustAnchors,
     now: _dt.datetime,
     transcript: SessionTranscript | bytes | None,
@@ -706,7 +706,7 @@ def _fast_device_response(
     status: StatusLists | None,
     status_max_age: _dt.timedelta,
 ) -> VerificationResult | None:
-    """The verdict for a DeviceResponse of the usual shape, or ``None``.
+    """The verdict for a DeviceResponse of the usual shape (``value``: as decoded), or ``None``.
 
     Same checks, same order, same sentences as the strict path (:func:`_verify_issuer_part`,
     :func:`_verify_device_auth`), with less built on the way: each item's received bytes are
@@ -720,14 +720,14 @@ def _fast_device_response(
     """
     try:
         return _fast_device_response_or_raise(
-            data, anchors, now, transcript, issuer_only, status, status_max_age
+            value, anchors, now, transcript, issuer_only, status, status_max_age
         )
     except Exception:  # noqa: BLE001 - anything unexpected: the strict path decides, and reports it
         return None
 
 
 def _fast_device_response_or_raise(
-    data: bytes,
+    value: Any,
     anchors: TrustAnchors,
     now: _dt.datetime,
     transcript: SessionTranscript | bytes | None,
@@ -735,9 +735,6 @@ def _fast_device_response_or_raise(
     status: StatusLists | None,
     status_max_age: _dt.timedelta,
 ) -> VerificationResult | None:
-    if type(data) is not bytes:
-        return None
-    value = cbor.decode(data, what="DeviceResponse")
     if type(value) is not dict or not value.keys() <= _RESPONSE_KEYS:
         return None
     version, docs = value.get("version"), value.get("documents")
@@ -971,13 +968,18 @@ def verify_device_response(
     """
     _check_now(now)
     anchors = _anchors(trust)
-    if reader_key is None:
-        fast = _fast_device_response(data, anchors, now, transcript, issuer_only, status, status_max_age)
-        if fast is not None:
-            return fast
     top = _Checks(None)
     try:
-        response = DeviceResponse.from_bytes(data)
+        value = cbor.decode(data, what="DeviceResponse")  # once, for both paths
+    except EdlError as e:
+        top.add("structure", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
+        return VerificationResult(checks=tuple(top.items))
+    if reader_key is None:
+        fast = _fast_device_response(value, anchors, now, transcript, issuer_only, status, status_max_age)
+        if fast is not None:
+            return fast
+    try:
+        response = DeviceResponse.from_value(value)
         if isinstance(transcript, (bytes, bytearray)):
             transcript = SessionTranscript.from_bytes(bytes(transcript))
     except EdlError as e:

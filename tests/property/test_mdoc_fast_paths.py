@@ -88,7 +88,7 @@ def _fast_taken(data: bytes, kwargs: dict, at: dt.datetime = NOW) -> bool:
     anchors = kwargs["trust"]
     return (
         verify._fast_device_response(
-            data,
+            cbor.decode(data),
             anchors,
             at,
             kwargs.get("transcript"),
