@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 
 from edl.city import CityAdmin
 from edl.keys import FileKeyStore
@@ -18,6 +18,31 @@ from .settings import Settings
 from .status_store import DbStatusStore
 
 __all__ = ["create_app"]
+
+
+class RequestIdMiddleware:
+    """Every request gets an id (the client's ``X-Request-ID`` when short printable ASCII, else a
+    fresh one), in ``request.state.request_id`` and the response's ``X-Request-ID``. Plain ASGI:
+    no extra task or body streaming per request."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
+        rid = request_id_of(given.decode("latin-1"))
+        scope.setdefault("state", {})["request_id"] = rid
+
+        async def send_with_id(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+                message["headers"] = [*headers, (b"x-request-id", rid.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
 
 
 def create_app(settings: Settings, *, clock: Clock = system_clock, keystore: Any = None) -> FastAPI:
@@ -43,12 +68,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, keystore: Any
     )
     errors.install(app)
 
-    @app.middleware("http")
-    async def _request_id(request: Request, call_next: Any) -> Any:
-        request.state.request_id = request_id_of(request.headers.get("x-request-id", ""))
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = request.state.request_id
-        return response
+    app.add_middleware(RequestIdMiddleware)
 
     app.include_router(health.router)
     app.include_router(licences.router)
