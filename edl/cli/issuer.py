@@ -200,6 +200,10 @@ def _batch_issue(args: argparse.Namespace) -> int:
             on_progress=bar,
         )
         refused = batch.refusals(setup.sessions, loaded.run_id)
+    except KeyboardInterrupt:  # Ctrl-C: the line under way rolls back and stays pending
+        bar.end()
+        print("edl: interrupted: run the same command again to resume", file=sys.stderr)
+        return 130
     except batch.BatchError as e:
         bar.end()
         fail_usage(str(e))
