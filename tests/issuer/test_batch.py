@@ -258,3 +258,23 @@ def test_usage_errors_exit_2(ks, tmp_path, monkeypatch, capsys):
     capsys.readouterr()
     assert main([*argv[:5], "cn-other", *argv[6:]]) == 2
     assert "cn-qingdao" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_and_resumes(ks, tmp_path):
+    source = tmp_path / "licences.jsonl"
+    phones = write_input(source, 30)
+    db = str(tmp_path / "issuer.db")
+    log = tmp_path / "interrupted.log"
+    run = start(batch_argv(db, ks, source), log)
+    deadline = time.monotonic() + 60
+    while items(db).get("done", 0) < 3 and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.02)
+    os.killpg(run.pid, signal.SIGINT)  # as a terminal's Ctrl-C reaches the whole group
+    assert run.wait(30) == 130, log.read_text()
+    err = log.read_text()
+    assert "interrupted: run the same command again to resume" in err and "Traceback" not in err, err
+    assert items(db).get("pending", 0) > 0
+    again = cli(*batch_argv(db, ks, source), timeout=120)
+    assert again.returncode == 0, again.stderr
+    check_exactly_once(db, phones, city_root(ks), sample=2)
