@@ -19,7 +19,7 @@ from typing import Any
 
 from fastapi import Request
 from sqlalchemy import delete, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from .db import ApiKey, RateWindow, hash_key
 from .errors import AppError
@@ -34,11 +34,11 @@ class Caller:
         self.id, self.name, self.scopes = key_id, name, scopes or set()
 
 
-def _count(session: Session, key_id: int, window: int) -> int:
+def _count(conn: Connection, key_id: int, window: int) -> int:
     """This key's requests in ``window`` (minutes since the epoch), this one included: atomic."""
     values: dict[str, Any] = {"api_key_id": key_id, "window": window, "count": 1}
     stmt: Any
-    if session.get_bind().dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         stmt = pg_insert(RateWindow).values(**values)
@@ -49,9 +49,9 @@ def _count(session: Session, key_id: int, window: int) -> int:
     stmt = stmt.on_conflict_do_update(
         index_elements=["api_key_id", "window"], set_={"count": stmt.excluded.count + RateWindow.count}
     ).returning(RateWindow.count)
-    count = int(session.execute(stmt).scalar_one())
+    count = int(conn.execute(stmt).scalar_one())
     if count == 1:  # the key's first request this minute: forget its older minutes
-        session.execute(delete(RateWindow).where(RateWindow.api_key_id == key_id, RateWindow.window < window))
+        conn.execute(delete(RateWindow).where(RateWindow.api_key_id == key_id, RateWindow.window < window))
     return count
 
 
@@ -71,24 +71,30 @@ _PG_AUTH = text(
 
 
 def _key_and_count(
-    session: Session, presented: str, window: int
+    conn: Connection, presented: str, window: int
 ) -> tuple[int, str, set[str], int | None, int] | None:
     """(id, name, scopes, own rate, this minute's count with this request) of the unrevoked key
     whose SHA-256 is ``presented``, or None."""
-    if session.get_bind().dialect.name == "postgresql":
-        row = session.execute(_PG_AUTH, {"sha": presented, "window": window}).first()
+    if conn.dialect.name == "postgresql":
+        row = conn.execute(_PG_AUTH, {"sha": presented, "window": window}).first()
         if row is None:
             return None
         key_id, name, scopes, rate, count = row
         if count == 1:  # the key's first request this minute: forget its older minutes
-            session.execute(
+            conn.execute(
                 delete(RateWindow).where(RateWindow.api_key_id == key_id, RateWindow.window < window)
             )
-        return int(key_id), str(name), {x for x in str(scopes).split(",") if x}, rate, int(count)
-    key = session.scalar(select(ApiKey).where(ApiKey.key_sha256 == presented, ApiKey.revoked.is_(None)))
-    if key is None:
-        return None
-    return key.id, key.name, key.scope_set(), key.rate_per_minute, _count(session, key.id, window)
+    else:
+        key = conn.execute(
+            select(ApiKey.id, ApiKey.name, ApiKey.scopes, ApiKey.rate_per_minute).where(
+                ApiKey.key_sha256 == presented, ApiKey.revoked.is_(None)
+            )
+        ).first()
+        if key is None:
+            return None
+        key_id, name, scopes, rate = key
+        count = _count(conn, key_id, window)
+    return int(key_id), str(name), {x for x in str(scopes).split(",") if x}, rate, int(count)
 
 
 def _authenticate(request: Request) -> Caller:
@@ -99,11 +105,10 @@ def _authenticate(request: Request) -> Caller:
     presented = hash_key(token.strip())
     state = request.app.state
     seconds = int(state.clock().timestamp())
-    with state.sessions() as s:
-        found = _key_and_count(s, presented, seconds // 60)
-        if found is None:
-            raise AppError(401, "unauthorized", "the API key is unknown or revoked")
-        s.commit()
+    with state.engine.begin() as conn:  # (Core: no ORM session for two statements)
+        found = _key_and_count(conn, presented, seconds // 60)
+    if found is None:
+        raise AppError(401, "unauthorized", "the API key is unknown or revoked")
     key_id, name, scopes, rate, count = found
     limit = rate or state.settings.rate_per_minute
     if count > limit:
