@@ -13,12 +13,12 @@ How the work is shared and never done twice:
 * :func:`load` stores the input once, keyed by its SHA-256 (:class:`BatchRun`, one
   :class:`BatchItem` per line, ``pending``). Loading again, from any machine, attaches to it:
   that is what makes a batch resumable.
-* :func:`work` claims one pending item at a time (PostgreSQL: ``SELECT ... FOR UPDATE SKIP
+* :func:`work` claims a few pending items at a time (:data:`CLAIM`; PostgreSQL: ``SELECT ... FOR UPDATE SKIP
   LOCKED``, so workers never wait for each other; SQLite: the transaction is ``BEGIN
-  IMMEDIATE``, one writer at a time), issues it with :func:`issuer_app.issuing.issue_one` and
-  marks it ``done`` (or ``refused`` with the library's code) **in the same transaction**. A
-  worker killed half-way leaves a transaction that never committed: the item is still pending
-  and the next worker takes it; nothing is issued twice.
+  IMMEDIATE``, one writer at a time), issues each with :func:`issuer_app.issuing.issue_one` and
+  marks it ``done`` (or ``refused`` with the library's code, a savepoint undoing that line's
+  writes) **in the same transaction**. A worker killed half-way leaves a transaction that never
+  committed: its items are still pending and the next worker takes them; nothing is issued twice.
 
 A line's payload (personal data) is cleared once the line is done or refused.
 """
@@ -75,6 +75,7 @@ __all__ = [
 MAX_LINE = 4 * 1024 * 1024  # a line longer than this is refused without being stored
 PENDING, DONE, REFUSED = "pending", "done", "refused"
 _CHUNK = 500
+CLAIM = 16  # lines claimed, issued and committed together by a worker
 
 
 class BatchRun(Base):
@@ -233,16 +234,17 @@ def parse_line(text: str) -> tuple[dict[str, Any], ec.EllipticCurvePublicKey]:
     return licence, key
 
 
-def _claim(s: Session, run_id: int) -> BatchItem | None:
+def _claim(s: Session, run_id: int, limit: int) -> list[BatchItem]:
+    """Up to ``limit`` pending items, locked for this transaction (others skip them)."""
     q = (
         select(BatchItem)
         .where(BatchItem.batch_id == run_id, BatchItem.state == PENDING)
         .order_by(BatchItem.line_no)
-        .limit(1)
+        .limit(limit)
     )
     if s.get_bind().dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True)
-    return s.scalars(q).first()
+    return list(s.scalars(q))
 
 
 def _number_of(text: str | None) -> str | None:
@@ -264,7 +266,9 @@ def work(
     on_item: Callable[[str], None] = lambda state: None,
 ) -> int:
     """Issue pending items of the batch until none is left (or ``keep_going()`` is false);
-    returns how many this worker handled. Each item: claim, issue, mark, one transaction."""
+    returns how many this worker handled. Up to ``CLAIM`` items a transaction: claimed, issued
+    and marked together (one commit, one WAL flush, for them all); a worker that dies leaves them
+    all pending."""
     who = who or worker_name()
     with sessions() as s:
         add_audit(s, who=who, what=f"batch-start {city}", when=ctx.clock(), request_id=f"batch-{run_id}")
@@ -272,47 +276,45 @@ def work(
     handled = 0
     while keep_going():
         with sessions() as s:
-            item = _claim(s, run_id)
-            if item is None:
+            claimed = _claim(s, run_id, CLAIM)
+            if not claimed:
                 return handled
-            rid = f"batch-{run_id}-line-{item.line_no}"
-            try:
-                with s.begin_nested():  # a refusal rolls back what issuing added, not the claim
-                    licence, key = parse_line(item.payload or "")
-                    issue_one(
-                        ctx,
-                        s,
-                        licence=licence,
-                        device_key=key,
-                        city=city,
-                        who=who,
-                        request_id=rid,
-                        what="batch-issue",
-                    )
-                    s.flush()  # a concurrent issue of the same number fails here, inside the savepoint
-                item.state, item.code, item.message = DONE, None, None
-            except (LineRefused, AppError, EdlError) as e:
-                code = e.code
-                message = e.message if isinstance(e, (LineRefused, AppError)) else e.diagnostics()
-                item.state, item.code, item.message = REFUSED, code[:40], message[:300]
-                number = _number_of(item.payload)
-                add_audit(
-                    s,
-                    who=who,
-                    what=f"batch-issue {city}",
-                    when=ctx.clock(),
-                    request_id=rid,
-                    ok=False,
-                    subject=subject_hash(city, number) if number else None,
-                )
-            except IntegrityError:
-                item.state, item.code = REFUSED, "already_issued"
-                item.message = "this document number was issued meanwhile by another request"
-            item.payload, item.worker, item.updated = None, who[:100], ctx.clock()
-            s.commit()
-            handled += 1
-            on_item(item.state)
+            for item in claimed:
+                _issue_item(s, ctx, item, run_id, city, who)
+            s.commit()  # the licences and their lines' marks together
+            handled += len(claimed)
+            for item in claimed:
+                on_item(item.state)
     return handled
+
+
+def _issue_item(s: Session, ctx: IssuingContext, item: BatchItem, run_id: int, city: str, who: str) -> None:
+    """Issue one claimed line inside ``s`` (a savepoint: a refusal undoes only this line) and mark it."""
+    rid = f"batch-{run_id}-line-{item.line_no}"
+    try:
+        with s.begin_nested():
+            licence, key = parse_line(item.payload or "")
+            issue_one(ctx, s, licence=licence, device_key=key, city=city, who=who, request_id=rid,
+                      what="batch-issue")  # fmt: skip
+            s.flush()  # a concurrent issue of the same number fails here, inside the savepoint
+        item.state, item.code, item.message = DONE, None, None
+    except (LineRefused, AppError, EdlError) as e:
+        message = e.message if isinstance(e, (LineRefused, AppError)) else e.diagnostics()
+        item.state, item.code, item.message = REFUSED, e.code[:40], message[:300]
+        number = _number_of(item.payload)
+        add_audit(
+            s,
+            who=who,
+            what=f"batch-issue {city}",
+            when=ctx.clock(),
+            request_id=rid,
+            ok=False,
+            subject=subject_hash(city, number) if number else None,
+        )
+    except IntegrityError:
+        item.state, item.code = REFUSED, "already_issued"
+        item.message = "this document number was issued meanwhile by another request"
+    item.payload, item.worker, item.updated = None, who[:100], ctx.clock()
 
 
 # --- reporting -------------------------------------------------------------------------------

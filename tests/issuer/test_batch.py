@@ -132,7 +132,7 @@ def check_exactly_once(db: str, phones: dict, root, *, sample: int = 5) -> None:
 @pytest.mark.slow
 def test_workers_and_machines_share_one_input_on_postgresql(ks, tmp_path):
     source = tmp_path / "licences.jsonl"
-    phones = write_input(source, 60)
+    phones = write_input(source, 150)  # a few seconds of work: one fast worker cannot take it all
     with database("postgresql", tmp_path) as db:
         # two "machines" at once on one input: one with two worker processes, one with one
         first = start(batch_argv(db, ks, source, "--workers", "2"), tmp_path / "a.log")
@@ -147,18 +147,18 @@ def test_workers_and_machines_share_one_input_on_postgresql(ks, tmp_path):
         assert len(workers) >= 2, workers  # the lines were shared, not done by one
         assert all(w.startswith("batch:") for w, _ in workers)
         audit = dict(query(db, "SELECT what, count(*) FROM audit WHERE who LIKE 'batch:%' GROUP BY what"))
-        assert audit[f"batch-issue {CITY}"] == 60
+        assert audit[f"batch-issue {CITY}"] == 150
         assert audit[f"batch-start {CITY}"] >= 3  # one per worker process
         for log in ("a.log", "b.log"):
             err = (tmp_path / log).read_text()
-            assert "60 lines" in err and PASSPHRASE not in err
+            assert "150 lines" in err and PASSPHRASE not in err
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 def test_killed_mid_batch_resumes_and_issues_each_line_once(kind, ks, tmp_path):
     source = tmp_path / "licences.jsonl"
-    phones = write_input(source, 30)
+    phones = write_input(source, 120)  # a worker commits CLAIM (16) lines at a time
     with database(kind, tmp_path) as db:
         workers = ["--workers", "2"] if kind == "postgresql" else []
         run = start(batch_argv(db, ks, source, *workers), tmp_path / "killed.log")
@@ -263,7 +263,7 @@ def test_usage_errors_exit_2(ks, tmp_path, monkeypatch, capsys):
 @pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_resumes(ks, tmp_path):
     source = tmp_path / "licences.jsonl"
-    phones = write_input(source, 30)
+    phones = write_input(source, 120)
     db = str(tmp_path / "issuer.db")
     log = tmp_path / "interrupted.log"
     run = start(batch_argv(db, ks, source), log)
