@@ -21,7 +21,10 @@ machine's drifts hit all of them alike:
   - pymdoccbor (its DS certificate parsed once) and @auth0/mdl.
 
 Each figure is the median of the rounds' medians with the range of the rounds' medians; each
-ratio is the median (and range) of the per-round ratios.
+ratio is the median (and range) of the per-round ratios. The peers run out of process (workers
+in bench/peers, inputs prepared once, batches long enough to stay in their steady state); on a
+machine busy with other work their figures move the most (node's large working set): read the
+ranges, and compare runs made on a quiet machine.
 
     .venv/bin/python bench/bench_mdoc.py [--rounds 25] [--batch 100] [--peer-batch 20] [--json]
 
