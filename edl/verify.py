@@ -94,6 +94,9 @@ __all__ = [
 
 
 class CheckStatus(str, enum.Enum):
+    """How one check came out: passed, failed, not_checked (it could not run), or pinned (its
+    subject is trusted as configured, e.g. the DS certificate itself is the trust anchor)."""
+
     PASSED = "passed"
     FAILED = "failed"
     NOT_CHECKED = "not_checked"
@@ -101,6 +104,9 @@ class CheckStatus(str, enum.Enum):
 
 
 class Verdict(str, enum.Enum):
+    """The answer for the officer: green when every required check passed, amber when none
+    failed but one could not run (e.g. no status list loaded), red when any check failed."""
+
     GREEN = "green"
     AMBER = "amber"
     RED = "red"

@@ -112,27 +112,7 @@ def test_every_exported_name_is_importable() -> None:
     assert all(namespace[name] is getattr(edl, name) for name in edl.__all__)
 
 
-# Exported names still without a docstring of their own, in files other sessions own (issue #13
-# asks for one on every name): each is a strict xfail, so documenting it fails here until it is
-# taken off this list, and a new undocumented export fails outright.
-AWAITING_DOCSTRING = {
-    "CheckStatus": "edl/verify.py",
-    "Verdict": "edl/verify.py",
-}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            n,
-            marks=pytest.mark.xfail(strict=True, reason=f"no docstring yet in {AWAITING_DOCSTRING[n]}"),
-        )
-        if n in AWAITING_DOCSTRING
-        else n
-        for n in sorted(EXPECTED_ALL)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(EXPECTED_ALL))
 def test_every_exported_name_is_documented(name: str) -> None:
     """Each name of the front door says what it is for (its own docstring, not one inherited
     from ``object`` or a builtin base)."""
