@@ -10,13 +10,14 @@ the command runs: ``edl`` itself imports none.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from .common import TRUST_ROOT_HELP, add_command, add_group, fail_usage, read_file
 
-__all__ = ["register"]
+__all__ = ["issuer_worker_app", "register"]
 
 DEFAULT_HOST = "127.0.0.1"
 
@@ -107,9 +108,60 @@ def _issuer(args: argparse.Namespace) -> int:
     if args.check:
         return 0
     port = args.port or ISSUER_PORT
-    print(f"edl: the issuing service is at http://{args.host}:{port}/ (Ctrl-C stops it)", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=port, access_log=False, log_level="warning")
+    workers = args.workers
+    if workers > 1 and not (os.environ.get("EDL_KEYSTORE_PASSPHRASE") or os.environ.get("EDL_PKCS11_PIN")):
+        fail_usage(
+            f"--workers {workers}: each worker opens the key store itself, so set EDL_KEYSTORE_PASSPHRASE "
+            "(or EDL_PKCS11_PIN for a token) instead of typing it"
+        )
+    print(
+        f"edl: the issuing service is at http://{args.host}:{port}/ "
+        f"({workers} worker process{'es' if workers > 1 else ''}; Ctrl-C stops it)",
+        file=sys.stderr,
+    )
+    if workers == 1:
+        uvicorn.run(app, host=args.host, port=port, access_log=False, log_level="warning")
+        return 0
+    # Stateless API nodes: every worker builds its own app from the same key store and database.
+    os.environ[_WORKER_KEYSTORE] = str(keystore_dir.resolve())
+    os.environ[_WORKER_DB] = args.db or ""
+    uvicorn.run(
+        f"{__name__}:issuer_worker_app",
+        factory=True,
+        workers=workers,
+        host=args.host,
+        port=port,
+        access_log=False,
+        log_level="warning",
+    )
     return 0
+
+
+_WORKER_KEYSTORE = "EDL_SERVE_ISSUER_KEYSTORE"
+_WORKER_DB = "EDL_SERVE_ISSUER_DB"
+
+
+def issuer_worker_app() -> Any:
+    """The app one worker process of ``edl serve issuer --workers N`` serves (uvicorn's factory):
+    the key store and database the command was given, the secret from the environment."""
+    from issuer_app.main import create_app as create_issuer
+    from issuer_app.settings import Settings as IssuerSettings
+
+    from .common import open_keystore
+
+    folder = os.environ[_WORKER_KEYSTORE]
+    settings = IssuerSettings(keystore=Path(folder), db_url=os.environ.get(_WORKER_DB) or None)
+    return create_issuer(settings, keystore=open_keystore(folder))
+
+
+def _workers(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 64:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a number of workers from 1 to 64")
+    return n
 
 
 def register(sub: Any) -> None:
@@ -143,7 +195,7 @@ edl serve verifier --bundle bundle.cbor --check      (load and verify the bundle
         help="serve the city's issuing service (issue, renew, re-bind, status, publish) on SQLite or PostgreSQL",
         example="""\
 edl serve issuer --keystore qingdao/      (database qingdao/issuer.db, port 8471)
-edl serve issuer --keystore qingdao/ --db postgresql://edl@127.0.0.1:5432/edl --host 0.0.0.0
+edl serve issuer --keystore qingdao/ --db postgresql://edl@127.0.0.1:5432/edl --host 0.0.0.0 --workers 2
 edl serve issuer --keystore qingdao/ --db sqlite:////var/lib/edl/issuer.db --check""",
     )
     p.add_argument("--keystore", required=True, metavar="DIR", help="the cities' key-store folder")
@@ -155,6 +207,14 @@ edl serve issuer --keystore qingdao/ --db sqlite:////var/lib/edl/issuer.db --che
     )
     p.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
     p.add_argument("--port", type=_port, default=None, help="port to listen on (default 8471)")
+    p.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        metavar="N",
+        help="worker processes (default 1; about one per core); each opens the key store, so the "
+        "passphrase must be in EDL_KEYSTORE_PASSPHRASE",
+    )
     p.add_argument(
         "--check", action="store_true", help="open the key store and database (migrating it), then exit"
     )
