@@ -1,5 +1,5 @@
-"""The issuing service's quickstart (docs/issuer-quickstart.md; README.md copies it), run exactly as
-written: its bash blocks in one shell (city, ``edl serve issuer`` in the background, an API key, a
+"""The issuing service's first issue in README.md (between ``<!-- issuer-quickstart -->`` and
+``<!-- /issuer-quickstart -->``), run exactly as written: its bash blocks in one shell (city, ``edl serve issuer`` in the background, an API key, a
 first issue with curl and openssl as the phone), then its Python client snippet. The issued
 credentials must verify as presented by the phone's key."""
 
@@ -23,23 +23,27 @@ from issuertest import ROOT, check_complete, engine_of
 
 from edl.demo import make_portrait
 
-QUICKSTART = ROOT / "docs" / "issuer-quickstart.md"
+README = ROOT / "README.md"
+BEGIN, END = "<!-- issuer-quickstart -->", "<!-- /issuer-quickstart -->"
 PORT = 8471  # the service's default: the blocks use it as written
 
 
 def fenced_blocks(path: Path) -> list[tuple[str, str]]:
-    """(language, text) of every fenced block, in order."""
-    return re.findall(r"^```(\w*)\n(.*?)^```$", path.read_text(), flags=re.S | re.M)
+    """(language, text) of every fenced block of the README's quickstart part, in order."""
+    text = path.read_text()
+    assert text.count(BEGIN) == 1 and text.count(END) == 1, "the README lost its quickstart markers"
+    part = text[text.index(BEGIN) : text.index(END)]
+    return re.findall(r"^```(\w*)\n(.*?)^```$", part, flags=re.S | re.M)
 
 
 def test_the_quickstart_has_its_blocks():
-    langs = [lang for lang, _ in fenced_blocks(QUICKSTART)]
+    langs = [lang for lang, _ in fenced_blocks(README)]
     assert langs == ["bash", "bash", "python"], langs
 
 
 @pytest.mark.slow
 def test_quickstart_runs_as_written(tmp_path):
-    blocks = fenced_blocks(QUICKSTART)
+    blocks = fenced_blocks(README)
     bash = [text for lang, text in blocks if lang == "bash"]
     (python_snippet,) = [text for lang, text in blocks if lang == "python"]
     with socket.socket() as s:
