@@ -51,6 +51,7 @@ __all__ = [
     "Pkcs11Signer",
     "check_key_name",
     "open_key_store",
+    "pkcs11_token_of",
 ]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
@@ -322,6 +323,25 @@ class Change:
             self._files.append(path)
 
 
+def pkcs11_token_of(folder: str | os.PathLike[str]) -> tuple[str, str] | None:
+    """(module, token) when the key-store folder's ``keystore.json`` puts it on a PKCS#11 token,
+    None for a file key store (no ``keystore.json``, or backend ``file``). A damaged
+    ``keystore.json`` raises :class:`~edl.errors.KeyStoreError` naming the file and the fix."""
+    from ._files import damaged, read_state_json
+
+    config = Path(folder) / "keystore.json"
+    if not (config.exists() or config.is_symlink()):
+        return None
+    cfg = read_state_json(config)
+    if not isinstance(cfg, dict) or cfg.get("backend") not in ("pkcs11", "file", None):
+        raise damaged(config, "not {backend, module, token}")
+    if cfg.get("backend") != "pkcs11":
+        return None
+    if not (isinstance(cfg.get("module"), str) and isinstance(cfg.get("token"), str)):
+        raise damaged(config, "a PKCS#11 key store names its module and token")
+    return cfg["module"], cfg["token"]
+
+
 def open_key_store(
     folder: str | os.PathLike[str],
     *,
@@ -341,24 +361,16 @@ def open_key_store(
     (or call ``check_unlock()``). Raises :class:`~edl.errors.KeyStoreError` for a missing
     folder or a damaged ``keystore.json``, ``ValueError`` when the secret it needs is not given.
     """
-    from ._files import damaged, read_state_json
-
     base = Path(folder)
     if create:
         base.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not base.is_dir():
         raise KeyStoreError(f"no key store at {base}" + (": it is a file" if base.exists() else ""))
-    config = base / "keystore.json"
-    if config.exists() or config.is_symlink():
-        cfg = read_state_json(config)
-        if not isinstance(cfg, dict) or cfg.get("backend") not in ("pkcs11", "file", None):
-            raise damaged(config, "not {backend, module, token}")
-        if cfg.get("backend") == "pkcs11":
-            if not (isinstance(cfg.get("module"), str) and isinstance(cfg.get("token"), str)):
-                raise damaged(config, "a PKCS#11 key store names its module and token")
-            if not pin:
-                raise ValueError(f"the key store in {base} is on a PKCS#11 token: give its PIN")
-            return Pkcs11KeyStore(cfg["module"], cfg["token"], pin)
+    token = pkcs11_token_of(base)
+    if token is not None:
+        if not pin:
+            raise ValueError(f"the key store in {base} is on a PKCS#11 token: give its PIN")
+        return Pkcs11KeyStore(token[0], token[1], pin)
     if not passphrase:
         raise ValueError(f"the key store in {base} needs its passphrase")
     secret = passphrase.encode() if isinstance(passphrase, str) else bytes(passphrase)

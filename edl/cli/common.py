@@ -28,7 +28,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from ..errors import CRYPTOGRAPHY_LOAD_ERRORS, EdlError, KeyStoreError, safe_repr
-from ..keys import FileKeyStore, KeyStore, Pkcs11KeyStore
+from ..keys import FileKeyStore, KeyStore, Pkcs11KeyStore, pkcs11_token_of
 
 __all__ = [
     "EXIT_AMBER",
@@ -261,17 +261,10 @@ def open_keystore(folder: str, *, creating: bool = False, args: argparse.Namespa
             "--pkcs11-token is needed with --pkcs11-module"
         )
         cfg_path.write_text(json.dumps({"backend": "pkcs11", "module": module, "token": token}) + "\n")
-    if cfg_path.exists():
-        from .._files import damaged, read_state_json
-
-        cfg = read_state_json(cfg_path)
-        if not isinstance(cfg, dict) or cfg.get("backend") not in ("pkcs11", "file", None):
-            raise damaged(cfg_path, "not {backend, module, token}")
-        if cfg.get("backend") == "pkcs11":
-            if not (isinstance(cfg.get("module"), str) and isinstance(cfg.get("token"), str)):
-                raise damaged(cfg_path, "a PKCS#11 key store names its module and token")
-            pin = os.environ.get("EDL_PKCS11_PIN") or fail_usage("set EDL_PKCS11_PIN for the PKCS#11 token")
-            return Pkcs11KeyStore(cfg["module"], cfg["token"], pin)
+    token = pkcs11_token_of(base)
+    if token is not None:
+        pin = os.environ.get("EDL_PKCS11_PIN") or fail_usage("set EDL_PKCS11_PIN for the PKCS#11 token")
+        return Pkcs11KeyStore(token[0], token[1], pin)
     if not creating and not base.is_dir():
         fail_usage(f"no key store at {folder}")
     return FileKeyStore(base / "keys", _passphrase(f"the key store in {folder}", creating=creating))
