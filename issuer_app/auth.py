@@ -21,7 +21,7 @@ from fastapi import Request
 from sqlalchemy import delete, select, text
 from sqlalchemy.engine import Connection
 
-from .db import ApiKey, RateWindow, hash_key
+from .db import ApiKey, RateWindow, hash_key, single_statements
 from .errors import AppError
 
 __all__ = ["Caller", "require"]
@@ -105,8 +105,12 @@ def _authenticate(request: Request) -> Caller:
     presented = hash_key(token.strip())
     state = request.app.state
     seconds = int(state.clock().timestamp())
-    with state.engine.begin() as conn:  # (Core: no ORM session for two statements)
-        found = _key_and_count(conn, presented, seconds // 60)
+    if state.engine.dialect.name == "postgresql":  # one statement (two, once a minute): autocommit
+        with single_statements(state.engine).connect() as conn:
+            found = _key_and_count(conn, presented, seconds // 60)
+    else:
+        with state.engine.begin() as conn:  # (Core: no ORM session for two statements)
+            found = _key_and_count(conn, presented, seconds // 60)
     if found is None:
         raise AppError(401, "unauthorized", "the API key is unknown or revoked")
     key_id, name, scopes, rate, count = found

@@ -203,8 +203,26 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    # 40 connections at most: one per request thread (anyio runs 40 at once by default)
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30, pool_timeout=10)
+    # 40 connections at most: one per request thread (anyio runs 40 at once by default). No
+    # pool_pre_ping (a round trip per checkout, 4 or 5 per licence): a connection the server
+    # dropped fails its first statement with a disconnect error, on which SQLAlchemy invalidates
+    # it and every older pooled connection; that request is 503 (errors.py) and the next ones
+    # connect afresh: the service recovers on its own (tests/issuer/test_reliability.py).
+    return create_engine(url, pool_size=10, max_overflow=30, pool_timeout=10)
+
+
+def single_statements(engine: Engine) -> Engine:
+    """For a transaction that is one statement: on PostgreSQL the same pool in autocommit (the
+    statement is its own transaction: no BEGIN and COMMIT round trips; ``SET LOCAL`` /
+    ``set_config(..., true)`` still apply to it), elsewhere ``engine`` itself. Use it with
+    ``connect()``, not ``begin()``."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    cached = engine.__dict__.get("_edl_single_statements")
+    if cached is None:
+        cached = engine.execution_options(isolation_level="AUTOCOMMIT")
+        engine.__dict__["_edl_single_statements"] = cached
+    return cached
 
 
 def relaxed_commit(session_or_conn: Any) -> None:

@@ -24,7 +24,8 @@ def request_id_of(given: str) -> str:
     return uuid.uuid4().hex
 
 
-def request_id(request: Request) -> str:
-    """This request's id (set by the app's middleware, which also returns it as X-Request-ID)."""
+async def request_id(request: Request) -> str:
+    """This request's id (set by the app's middleware, which also returns it as X-Request-ID).
+    Async: FastAPI runs it on the event loop, not on a worker thread (no thread hop for it)."""
     rid = getattr(request.state, "request_id", None)
     return rid if isinstance(rid, str) else request_id_of(request.headers.get("x-request-id", ""))

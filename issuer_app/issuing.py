@@ -37,7 +37,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from edl.credentials import issue_licence
@@ -49,6 +49,9 @@ from .dependencies import Clock
 from .errors import AppError
 
 log = logging.getLogger("issuer_app.audit")
+_LICENCES: Any = IssuedLicenceRow.__table__
+_LICENCE_COLUMNS = tuple(c.name for c in IssuedLicenceRow.__table__.columns if c.name != "id")
+_AUDIT: Any = Audit.__table__
 _DOCUMENT_NUMBER = re.compile(r"[^\x00-\x1f\x7f]{1,100}")  # as the status store records it
 
 __all__ = [
@@ -257,9 +260,7 @@ def issue_one(
     if _DOCUMENT_NUMBER.fullmatch(number) is None:
         raise AppError(422, "malformed", "the document number must be 1 to 100 printable characters")
     held = session.scalar(
-        select(IssuedLicenceRow.id).where(
-            IssuedLicenceRow.city == city, IssuedLicenceRow.document_number == number
-        )
+        select(_LICENCES.c.id).where(_LICENCES.c.city == city, _LICENCES.c.document_number == number)
     )
     if held is not None:
         raise AppError(409, "already_issued", "this document number is issued already: renew it instead")
@@ -275,13 +276,18 @@ def issue_one(
         state="valid",
     )
     _sign_into(row, parsed, signer, device_key, list_id, idx, now)
-    session.add(row)
-    add_audit(
-        session,
-        who=who,
-        what=f"{what} {city}",
-        when=now,
-        request_id=request_id,
-        subject=subject_hash(city, number),
+    # Core inserts in the session's transaction (no unit of work, no identity map: the returned
+    # row is not attached to the session; its columns are what was written, except ``id``)
+    session.execute(insert(_LICENCES).values({c: getattr(row, c) for c in _LICENCE_COLUMNS}))
+    log.info("audit: %s by %s (request %s)%s", f"{what} {city}", who, request_id, "")  # (as add_audit)
+    session.execute(
+        insert(_AUDIT).values(
+            who=who,
+            what=f"{what} {city}",
+            ok=True,
+            when=now,
+            request_id=request_id,
+            subject=subject_hash(city, number),
+        )
     )
     return row

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, update
+from sqlalchemy import create_engine, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,13 +41,14 @@ from edl.errors import KeyStoreError
 from edl.status import Status, StatusList, sign_status_list, status_uri
 from edl.status_index import DEFAULT_CAPACITY, list_size_for, permuted_index
 
-from .db import IssuedLicenceRow, StatusEntry, StatusListRow
+from .db import IssuedLicenceRow, StatusEntry, StatusListRow, single_statements
 from .issuing import add_audit, subject_hash
 
 __all__ = ["ACTIONS", "DbStatusStore", "FileStatusStore"]
 
 ACTIONS = ("revoke", "suspend", "reinstate")
 _DOC = re.compile(r"[^\x00-\x1f\x7f]{1,100}")
+_ENTRIES: Any = StatusEntry.__table__  # (Core statements on the hot path: no ORM compile or flush)
 _STATE = {Status.VALID: "valid", Status.REVOKED: "revoked", Status.SUSPENDED: "suspended"}
 
 
@@ -71,8 +72,7 @@ class DbStatusStore:
         (with every main connection held, that would be a deadlock until the pool timeout)."""
         if self._allocation_engine is None:
             self._allocation_engine = create_engine(
-                self.engine.url,
-                pool_pre_ping=True,
+                self.engine.url,  # no pre-ping: recovery on a disconnect error (see db.make_engine)
                 pool_size=4,
                 max_overflow=8,
                 pool_timeout=10,
@@ -237,8 +237,12 @@ class DbStatusStore:
                 return self._allocate_on(session.connection(), city)
             with self.engine.begin() as conn:
                 return self._allocate_on(conn, city)
-        with self._allocations().begin() as conn:  # a short transaction of its own, whose commit
-            return self._allocate_on(conn, city)  # does not wait for the disk: see relaxed_commit
+        with single_statements(self._allocations()).connect() as conn:
+            got = self._take(conn, city)  # one statement, its own transaction (no BEGIN, COMMIT)
+        if got is not None:
+            return got
+        with self._allocations().begin() as conn:  # a new list: a short transaction of its own, whose
+            return self._allocate_on(conn, city)  # commit does not wait for the disk (relaxed_commit)
 
     def allocate(
         self, session: Session | None, city: str, document_number: str, *, now: dt.datetime | None = None
@@ -248,16 +252,17 @@ class DbStatusStore:
         _check_doc(document_number)
         with self._session(session) as s:
             held = s.execute(
-                select(StatusEntry.list_id, StatusEntry.idx)
-                .where(StatusEntry.city == city, StatusEntry.document_number == document_number)
-                .order_by(StatusEntry.id.desc())
+                select(_ENTRIES.c.list_id, _ENTRIES.c.idx)
+                .where(_ENTRIES.c.city == city, _ENTRIES.c.document_number == document_number)
+                .order_by(_ENTRIES.c.id.desc())
                 .limit(1)
             ).first()
             if held is not None:
                 return int(held.list_id), int(held.idx), True
             list_id, index = self.allocate_index(s, city)
-            s.add(
-                StatusEntry(
+            # Core on the table, in the session's transaction: no unit of work for one row
+            s.execute(
+                insert(_ENTRIES).values(
                     city=city,
                     list_id=list_id,
                     idx=index,
@@ -266,7 +271,6 @@ class DbStatusStore:
                     updated=now or dt.datetime.now(dt.UTC),
                 )
             )
-            s.flush()
         return list_id, index, False
 
     def record(

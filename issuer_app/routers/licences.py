@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from edl.city import check_city_id
 
 from ..auth import Caller, require
-from ..db import IdempotentAnswer, IssuedLicenceRow, Nonce
+from ..db import IdempotentAnswer, IssuedLicenceRow, Nonce, single_statements
 from ..dependencies import request_id
 from ..errors import AppError, responses
 from ..issuing import issue_one, locked_licence, rebind_one, renew_one
@@ -88,6 +88,8 @@ def _city(request: Request, city: str) -> None:
     request.app.state.admin.load(city)  # KeyStoreError unknown_city -> 404
 
 
+_NONCES: Any = Nonce.__table__
+
 _PG_NONCE = text(
     """
     WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)),
@@ -110,10 +112,14 @@ def new_nonce(request: Request, caller: Issuer, city: str = CityPath) -> NonceRe
     value = secrets.token_urlsafe(32)
     lifetime = request.app.state.settings.nonce_lifetime
     forget = now - max(2 * lifetime, dt.timedelta(hours=1))  # nonces past any use (indexed by age)
-    with request.app.state.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":  # one statement; the commit need not wait for the disk:
+    engine = request.app.state.engine
+    if engine.dialect.name == "postgresql":
+        # one statement in autocommit (no BEGIN, no COMMIT round trip), whose commit need not wait
+        # for the disk: the issue that uses the nonce commits durably, and with it this
+        with single_statements(engine).connect() as conn:
             conn.execute(_PG_NONCE, {"value": value, "city": city, "now": now, "forget": forget})
-        else:  # (the issue that uses the nonce commits durably, and with it this)
+    else:
+        with engine.begin() as conn:
             conn.execute(insert(Nonce).values(value=value, city=city, created=now))
             conn.execute(delete(Nonce).where(Nonce.created < forget))
     return NonceResponse(nonce=value, expires=_iso(now + request.app.state.settings.nonce_lifetime))
@@ -147,13 +153,12 @@ def _consume_nonce(request: Request, session: Session, city: str, value: str) ->
     the reason is looked up only for a refusal."""
     now = request.app.state.clock()
     lifetime = request.app.state.settings.nonce_lifetime
+    n = _NONCES.c  # (Core on the table: no ORM bulk-update machinery)
     taken = session.execute(
-        update(Nonce)
-        .where(
-            Nonce.value == value, Nonce.city == city, Nonce.used.is_(None), Nonce.created >= now - lifetime
-        )
+        update(_NONCES)
+        .where(n.value == value, n.city == city, n.used.is_(None), n.created >= now - lifetime)
         .values(used=now)
-        .returning(Nonce.value)
+        .returning(n.value)
     ).first()
     if taken is not None:
         return
@@ -242,7 +247,8 @@ def issue(
     idempotency_key: str | None = IdempotencyKey,
 ) -> JSONResponse:
     state = request.app.state
-    fingerprint = _fingerprint("issue", city, body.model_dump())
+    # (the fingerprint is only kept and compared under an Idempotency-Key)
+    fingerprint = "" if idempotency_key is None else _fingerprint("issue", city, body.model_dump())
     replay = _replay(request, caller, idempotency_key, fingerprint)
     if replay is not None:
         return replay
