@@ -525,6 +525,7 @@ def split_sign1(data: bytes) -> tuple[bytes, bytes, bytes] | None:
     at = 2 if data[:2] == b"\xd2\x84" else 1 if data[:1] == b"\x84" else 0
     if not at or len(data) > cbor.DEFAULT_MAX_SIZE:
         return None
+    size = len(data)
     parts: list[bytes] = []
     for index in range(4):
         if index == 1:
@@ -532,14 +533,26 @@ def split_sign1(data: bytes) -> tuple[bytes, bytes, bytes] | None:
                 return None
             at += 1
             continue
-        head = cbor.read_head(data, at)
-        if head is None or head[0] != 2:
-            return None
-        start, at = head[2], head[2] + head[1]
-        if at > len(data):
+        # a byte string's head (major type 2), read inline: argument < 24, or 1 or 2 bytes
+        first = data[at] if at < size else 0
+        if 0x40 <= first <= 0x57:
+            start = at + 1
+            at = start + first - 0x40
+        elif first == 0x58 and at + 2 <= size:
+            start = at + 2
+            at = start + data[at + 1]
+        elif first == 0x59 and at + 3 <= size:
+            start = at + 3
+            at = start + (data[at + 1] << 8 | data[at + 2])
+        else:
+            head = cbor.read_head(data, at)
+            if head is None or head[0] != 2:
+                return None
+            start, at = head[2], head[2] + head[1]
+        if at > size:
             return None
         parts.append(data[start:at])
-    if at != len(data):
+    if at != size:
         return None
     return parts[0], parts[1], parts[2]
 

@@ -73,6 +73,7 @@ from .x509 import (
     ChainResult,
     TrustAnchors,
     certificate_der,
+    chain_path,
     check_ds_profile_der,
     check_validity,
     load_certificate,
@@ -287,6 +288,18 @@ def _check_mso_validity(
 ) -> str:
     """The ``mso_validity`` check (both paths): the sentence, or the error."""
     not_before, not_after = validity_of(ds_der)
+    return _check_mso_validity_in(signed, valid_from, valid_until, not_before, not_after, now)
+
+
+def _check_mso_validity_in(
+    signed: _dt.datetime,
+    valid_from: _dt.datetime,
+    valid_until: _dt.datetime,
+    not_before: _dt.datetime,
+    not_after: _dt.datetime,
+    now: _dt.datetime,
+) -> str:
+    """:func:`_check_mso_validity` with the signer certificate's validity already read."""
     if not (not_before <= signed <= not_after):
         raise VerificationError(
             "the security object was signed outside its signer certificate's validity",
@@ -766,6 +779,69 @@ def _fast_device_response_or_raise(
     return VerificationResult(checks=tuple(all_checks), documents=tuple(documents))
 
 
+class _Signer(NamedTuple):
+    """What the fast path needs of a DS certificate under a set of anchors, for one document
+    index, apart from ``now`` (:func:`_signer`)."""
+
+    dated: tuple[tuple[bytes, str], ...]  # certificates on the path whose validity holds at now
+    not_before: _dt.datetime
+    not_after: _dt.datetime
+    certificate: x509.Certificate
+    public_key: Any
+    country: str | None
+    chain_checks: tuple[Check, Check]  # certificate_chain and ds_profile, as they pass
+    ds_validity: Check  # as it passes
+    issuing_country: Check | None  # as it passes (the certificate's country disclosed)
+    issuer_signature: Check  # as it passes
+    device_auth: Check  # as it passes
+
+
+@functools.lru_cache(maxsize=256)
+def _signer(ds_der: bytes, anchors: TrustAnchors, index: int) -> _Signer:
+    """The time-independent outcome of the checks of a DS certificate (the path to an anchor,
+    the profile) and the checks as they read when they pass, cached by the certificate's exact
+    bytes, the anchors and the document index (a handheld checks the same signers all day).
+    A path or a profile that does not pass raises (not cached): the strict path reports it."""
+    result, dated = chain_path(ds_der, anchors)
+    if result.pinned:
+        chain_checks = (
+            Check("certificate_chain", CheckStatus.PINNED, "pinned", _chain_message(result), True, index),
+            Check("ds_profile", CheckStatus.PINNED, "pinned", _PINNED_PROFILE, True, index),
+        )
+    else:
+        check_ds_profile_der(ds_der, result.anchor_der or certificate_der(result.anchor))
+        chain_checks = (
+            Check("certificate_chain", CheckStatus.PASSED, "ok", _chain_message(result), True, index),
+            Check("ds_profile", CheckStatus.PASSED, "ok", _PROFILE_OK, True, index),
+        )
+    not_before, not_after = validity_of(ds_der)
+    certificate = load_certificate(ds_der)
+    attrs = certificate.subject.get_attributes_for_oid(x509.NameOID.COUNTRY_NAME)
+    country = str(attrs[0].value) if attrs else None
+    return _Signer(
+        dated,
+        not_before,
+        not_after,
+        certificate,
+        public_key_of(ds_der),
+        country,
+        chain_checks,
+        Check("ds_validity", CheckStatus.PASSED, "ok", _ds_validity_message(ds_der), True, index),
+        None
+        if country is None
+        else Check(
+            "issuing_country",
+            CheckStatus.PASSED,
+            "ok",
+            check_issuing_country(country, certificate),
+            True,
+            index,
+        ),
+        Check("issuer_signature", CheckStatus.PASSED, "ok", _SIGNATURE_OK, True, index),
+        Check("device_auth", CheckStatus.PASSED, "ok", _DEVICE_SIGNED, True, index),
+    )
+
+
 def _fast_document(
     doc: Any,
     index: int,
@@ -875,27 +951,25 @@ def _fast_document(
     checks = _Checks(index)
     add = checks.add
     passed = CheckStatus.PASSED
-    # 2-4: the DS certificate (these checks' outcomes are cached by the certificates' bytes)
-    chain_result = verify_chain([ds_der], anchors, now)
-    if chain_result.pinned:
-        add("certificate_chain", CheckStatus.PINNED, "pinned", _chain_message(chain_result))
-        add("ds_profile", CheckStatus.PINNED, "pinned", _PINNED_PROFILE)
-    else:
-        check_ds_profile_der(ds_der, chain_result.anchor_der or certificate_der(chain_result.anchor))
-        add("certificate_chain", passed, "ok", _chain_message(chain_result))
-        add("ds_profile", passed, "ok", _PROFILE_OK)
+    # 2-4: the DS certificate (what does not depend on now is cached by the certificate's
+    # bytes: verify_chain's path and the profile, the sentences of the checks that pass)
+    signer = _signer(ds_der, anchors, index)
+    for der, what in signer.dated:  # verify_chain's dates at now
+        check_validity(der, now, what=what)
+    checks.items.extend(signer.chain_checks)
     # (an expired licence or signer is reported here as the strict path reports it)
-    try:
-        check_validity(ds_der, now, what="the document signer certificate")
-    except EdlError as e:
-        add("ds_validity", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
+    if signer.not_before <= now <= signer.not_after:
+        checks.items.append(signer.ds_validity)
     else:
-        add("ds_validity", passed, "ok", _ds_validity_message(ds_der))
+        try:
+            check_validity(ds_der, now, what="the document signer certificate")
+        except EdlError as e:
+            add("ds_validity", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
     # 5: the issuer's signature (a signature that does not verify is reported here as the
     # strict path reports it, rather than checked twice)
     try:
         cose.verify_signature(
-            public_key_of(ds_der), auth_alg, cose._sig_structure(auth_protected, b"", payload), auth_signature
+            signer.public_key, auth_alg, cose._sig_structure(auth_protected, b"", payload), auth_signature
         )
     except EdlError as e:
         add("issuer_signature", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
@@ -907,14 +981,16 @@ def _fast_document(
             checks.skip("device_auth", "not checked: the issuer's data did not verify")
         checks.skip("status", "not checked: the issuer's data did not verify")
         return checks, None
-    add("issuer_signature", passed, "ok", _SIGNATURE_OK)
+    checks.items.append(signer.issuer_signature)
     # 6-9
     if doc_type != mso.doc_type:
         raise _Fallback
     add("doc_type", passed, "ok", f"docType {mso.doc_type}")
     add("value_digests", passed, "ok", _digests_message(total))
     try:
-        sentence = _check_mso_validity(mso.signed, mso.valid_from, mso.valid_until, ds_der, now)
+        sentence = _check_mso_validity_in(
+            mso.signed, mso.valid_from, mso.valid_until, signer.not_before, signer.not_after, now
+        )
     except EdlError as e:
         add("mso_validity", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
     else:
@@ -924,8 +1000,10 @@ def _fast_document(
         checks.skip(
             "issuing_country", "issuing_country was not disclosed", code="not_disclosed", required=False
         )
+    elif type(country) is str and country == signer.country and signer.issuing_country is not None:
+        checks.items.append(signer.issuing_country)
     else:
-        add("issuing_country", passed, "ok", check_issuing_country(country, ds_cert))
+        add("issuing_country", passed, "ok", check_issuing_country(country, signer.certificate))
     # 10: the holder
     if issuer_only:
         checks.skip("device_auth", _HOLDER_UNCHECKED, code="holder_unchecked")
@@ -947,7 +1025,7 @@ def _fast_document(
         except DeviceAuthError as e:
             add("device_auth", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
         else:
-            add("device_auth", passed, "ok", _DEVICE_SIGNED)
+            checks.items.append(signer.device_auth)
     _status_of(checks, mso.status, status_lists, now, status_max_age)
     return checks, VerifiedDocument(doc_type=mso.doc_type, elements=verified, issuer_certificate=ds_cert)
 

@@ -46,6 +46,7 @@ __all__ = [
     "check_status_signer_profile",
     "certificate_der",
     "der_length",
+    "chain_path",
     "check_validity",
     "key_id",
     "load_certificate",
@@ -368,6 +369,13 @@ def verify_chain(
     for der, what in dated:
         check_validity(der, now, what=what)
     return result
+
+
+def chain_path(leaf_der: bytes, anchors: TrustAnchors) -> tuple[ChainResult, tuple[tuple[bytes, str], ...]]:
+    """The time-independent part of ``verify_chain([leaf_der], anchors, now)``: the path
+    found (cached, raising as it raises) and the certificates on it, each with the words for
+    it, whose validity :func:`check_validity` must then confirm at ``now``."""
+    return _walk((leaf_der,), anchors)
 
 
 @functools.lru_cache(maxsize=256)

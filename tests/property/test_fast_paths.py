@@ -180,3 +180,92 @@ def test_buffers_other_than_bytes_take_the_strict_path(payloads):
     assert cose.split_sign1(bytearray(data)) is None
     assert cose.decode_sign1(bytearray(data)) == cose.decode_sign1(data)
     assert cose.decode_sign1(memoryview(data)) == cose.decode_sign1(data)
+
+
+def _split_by_read_head(data: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """split_sign1 as it was written before its byte-string heads were read inline: every head
+    through cbor.read_head (the reference for the inline reading)."""
+    if type(data) is not bytes:
+        return None
+    at = 2 if data[:2] == b"\xd2\x84" else 1 if data[:1] == b"\x84" else 0
+    if not at or len(data) > cbor.DEFAULT_MAX_SIZE:
+        return None
+    parts: list[bytes] = []
+    for index in range(4):
+        if index == 1:
+            if data[at : at + 1] != b"\xa0":
+                return None
+            at += 1
+            continue
+        head = cbor.read_head(data, at)
+        if head is None or head[0] != 2:
+            return None
+        start, at = head[2], head[2] + head[1]
+        if at > len(data):
+            return None
+        parts.append(data[start:at])
+    if at != len(data):
+        return None
+    return parts[0], parts[1], parts[2]
+
+
+# byte-string heads of every size the inline reading distinguishes, cut or not, and others
+_HEADS = st.one_of(
+    st.integers(0, 23).map(lambda n: bytes([0x40 + n])),
+    st.integers(0, 255).map(lambda n: bytes([0x58, n])),
+    st.integers(0, 0xFFFF).map(lambda n: b"\x59" + n.to_bytes(2, "big")),
+    st.integers(0, 70).map(lambda n: b"\x5a" + n.to_bytes(4, "big")),
+    st.sampled_from([b"\x58", b"\x59\x00", b"\x5b", b"\x5f", b"\x60", b"\x41"]),
+    st.binary(min_size=1, max_size=3),
+)
+
+
+def _framed(body: bytes, form: int) -> bytes:
+    """``body`` as a byte string whose head has the given form (0: preferred, 1-3: one, two or
+    four bytes of length whatever the length)."""
+    n = len(body)
+    if form == 0:
+        return cbor.head(2, n) + body
+    if form == 1 and n < 256:
+        return bytes([0x58, n]) + body
+    if form == 2 or (form == 1 and n >= 256):
+        return b"\x59" + n.to_bytes(2, "big") + body
+    return b"\x5a" + n.to_bytes(4, "big") + body
+
+
+_PIECES = st.one_of(
+    st.tuples(st.binary(max_size=300), st.integers(0, 3)).map(lambda t: _framed(*t)),
+    st.tuples(_HEADS, st.binary(max_size=300)).map(lambda t: t[0] + t[1]),
+)
+
+
+@settings(max_examples=2000)
+@given(
+    prefix=st.sampled_from([b"\x84", b"\xd2\x84", b"\x83"]),
+    pieces=st.lists(_PIECES, min_size=1, max_size=4),
+    middle=st.sampled_from([b"\xa0", b"\xa1", b""]),
+    where=st.integers(0, 3),
+    cut=st.integers(0, 3),
+)
+def test_split_sign1_reads_heads_as_read_head_does(prefix, pieces, middle, where, cut):
+    chunks = list(pieces)
+    chunks.insert(min(where, len(chunks)), middle)
+    data = prefix + b"".join(chunks)
+    data = data[: len(data) - cut] if cut < len(data) else data
+    assert cose.split_sign1(data) == _split_by_read_head(data)
+
+
+def test_split_sign1_accepts_every_head_size():
+    # the layouts the property test above must reach: accepted with each head form
+    for form in range(4):
+        parts = (b"\xa1\x01\x26", b"p" * 300, b"s" * 64)
+        data = b"\x84" + _framed(parts[0], form) + b"\xa0" + _framed(parts[1], form) + _framed(parts[2], form)
+        assert cose.split_sign1(data) == parts == _split_by_read_head(data)
+
+
+@PROPERTY
+@given(pick=st.integers(min_value=0), at=st.integers(min_value=0), byte=st.integers(0, 255))
+def test_split_sign1_of_a_changed_byte_is_the_reference(payloads, pick, at, byte):
+    data = bytearray(payloads[pick % len(payloads)])
+    data[at % len(data)] = byte
+    assert cose.split_sign1(bytes(data)) == _split_by_read_head(bytes(data))

@@ -207,6 +207,40 @@ def test_unusual_but_valid_shapes_agree(world, monkeypatch, city, device_key, is
         assert _outcome(encoded, kwargs) == _strict(monkeypatch, encoded, kwargs)
 
 
+def test_signer_checks_cached_per_document_index_agree(world, monkeypatch):
+    """The checks of a signer that pass are built once per certificate, anchors and document
+    index: two documents of one signer in a response still carry their own index, and
+    verifying at a time the signer is expired, then valid again, reads the same as the strict
+    path each time."""
+    for data, kwargs in world[:4]:
+        value = cbor.decode(data)
+        doc = value["documents"][0]
+        two = cbor.encode(dict(value, documents=[doc, doc]))
+        assert _fast_taken(two, kwargs)
+        fast = _outcome(two, kwargs)
+        assert fast == _strict(monkeypatch, two, kwargs)
+        assert {c[5] for c in fast[1]} == {None, 0, 1}
+        for days in (0, 500, 0, -400, 0):
+            at = NOW + dt.timedelta(days=days)
+            assert _outcome(two, kwargs, at) == _strict(monkeypatch, two, kwargs, at)
+
+
+def test_a_country_the_signer_does_not_have_agrees(monkeypatch, city, device_key, transcript):
+    signer = DocumentSigner(KeySigner(city.ds_key), city.ds)
+    verdicts = []
+    for country in ("CN", "DE", "FR"):
+        lic = Licence.from_json(licence_json(country=country))
+        doc = issue_mdoc(lic, device_key=device_key.public_key(), signer=signer, now=NOW)
+        data = respond(
+            doc, device_key=KeySigner(device_key), transcript=transcript, disclose=[(NS, "issuing_country")]
+        ).to_bytes()
+        kwargs = {"trust": TrustAnchors([city.root]), "transcript": transcript}
+        outcome = _outcome(data, kwargs)
+        assert outcome == _strict(monkeypatch, data, kwargs)
+        verdicts.append(outcome[0])
+    assert Verdict.RED in verdicts and Verdict.GREEN in verdicts  # one matches, others do not
+
+
 # -- the small fast paths -----------------------------------------------------------------
 
 

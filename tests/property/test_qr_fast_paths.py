@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edl import presentation
+from edl import cbor, presentation
 from edl.errors import EdlError, MalformedError
 from edl.model import Licence
 from edl.verify import CheckStatus, Verdict
@@ -96,3 +96,27 @@ def test_cached_sentences_name_each_city_and_signer():
             assert result.check("city", None).message == f"issued by {city_id}"
             assert result.check("freshness", None).message == f"made {seconds} s ago"
             assert all(c.status is CheckStatus.PASSED or not c.required for c in result.checks)
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@settings(max_examples=2000)
+@given(
+    seconds=st.one_of(
+        st.integers(0, cbor.MAX_EPOCH - 1),
+        st.sampled_from([0, 1, 59, 86_399, 86_400, 951_782_400, cbor.MAX_EPOCH - 1]),
+    )
+)
+def test_epoch_seconds_read_as_the_epoch_plus_that_many_seconds(seconds):
+    # datetime_from_epoch reads them with datetime.fromtimestamp (cheaper): the same datetime
+    moment = cbor.datetime_from_epoch(seconds, what="t")
+    reference = _EPOCH + dt.timedelta(seconds=seconds)
+    assert moment == reference and repr(moment) == repr(reference)
+    assert type(moment) is dt.datetime and moment.tzinfo is dt.UTC
+
+
+@pytest.mark.parametrize("seconds", [-1, cbor.MAX_EPOCH, True, 1.0, "1", None, 2**70])
+def test_epoch_seconds_out_of_range_are_refused(seconds):
+    with pytest.raises(MalformedError):
+        cbor.datetime_from_epoch(seconds, what="t")
