@@ -37,7 +37,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from edl.credentials import issue_licence
@@ -52,6 +52,12 @@ log = logging.getLogger("issuer_app.audit")
 _LICENCES: Any = IssuedLicenceRow.__table__
 _LICENCE_COLUMNS = tuple(c.name for c in IssuedLicenceRow.__table__.columns if c.name != "id")
 _AUDIT: Any = Audit.__table__
+# constant Core statements (built once; the values are parameters)
+_HELD = select(_LICENCES.c.id).where(
+    _LICENCES.c.city == bindparam("city"), _LICENCES.c.document_number == bindparam("number")
+)
+_INSERT_LICENCE = insert(_LICENCES)
+_INSERT_AUDIT = insert(_AUDIT)
 _DOCUMENT_NUMBER = re.compile(r"[^\x00-\x1f\x7f]{1,100}")  # as the status store records it
 
 __all__ = [
@@ -259,9 +265,7 @@ def issue_one(
     number = parsed.document_number
     if _DOCUMENT_NUMBER.fullmatch(number) is None:
         raise AppError(422, "malformed", "the document number must be 1 to 100 printable characters")
-    held = session.scalar(
-        select(_LICENCES.c.id).where(_LICENCES.c.city == city, _LICENCES.c.document_number == number)
-    )
+    held = session.scalar(_HELD, {"city": city, "number": number})
     if held is not None:
         raise AppError(409, "already_issued", "this document number is issued already: renew it instead")
     signer = ctx.admin.document_signer(city)
@@ -278,16 +282,8 @@ def issue_one(
     _sign_into(row, parsed, signer, device_key, list_id, idx, now)
     # Core inserts in the session's transaction (no unit of work, no identity map: the returned
     # row is not attached to the session; its columns are what was written, except ``id``)
-    session.execute(insert(_LICENCES).values({c: getattr(row, c) for c in _LICENCE_COLUMNS}))
+    session.execute(_INSERT_LICENCE, {c: getattr(row, c) for c in _LICENCE_COLUMNS})
     log.info("audit: %s by %s (request %s)%s", f"{what} {city}", who, request_id, "")  # (as add_audit)
-    session.execute(
-        insert(_AUDIT).values(
-            who=who,
-            what=f"{what} {city}",
-            ok=True,
-            when=now,
-            request_id=request_id,
-            subject=subject_hash(city, number),
-        )
-    )
+    audit = {"who": who, "what": f"{what} {city}", "ok": True, "when": now, "request_id": request_id}
+    session.execute(_INSERT_AUDIT, {**audit, "subject": subject_hash(city, number)})
     return row

@@ -6,10 +6,10 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from edl.city import CityAdmin
 from edl.keys import FileKeyStore
 
 from . import errors
+from .city_cache import CachedCityAdmin
 from .db import make_engine, make_sessions, migrate
 from .dependencies import Clock, request_id_of, system_clock
 from .issuing import IssuingContext
@@ -62,7 +62,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, keystore: Any
     app.state.clock = clock
     app.state.engine = engine
     app.state.sessions = make_sessions(engine)
-    app.state.admin = CityAdmin(settings.keystore, keystore)
+    app.state.admin = CachedCityAdmin(settings.keystore, keystore)  # (files re-read when changed)
     app.state.issuing = IssuingContext(
         admin=app.state.admin, clock=clock, status=DbStatusStore(engine, app.state.admin)
     )

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import create_engine, func, insert, select, update
+from sqlalchemy import bindparam, create_engine, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -49,6 +49,26 @@ __all__ = ["ACTIONS", "DbStatusStore", "FileStatusStore"]
 ACTIONS = ("revoke", "suspend", "reinstate")
 _DOC = re.compile(r"[^\x00-\x1f\x7f]{1,100}")
 _ENTRIES: Any = StatusEntry.__table__  # (Core statements on the hot path: no ORM compile or flush)
+_LISTS: Any = StatusListRow.__table__
+# constant Core statements (built once; the values are parameters)
+_HELD_PLACE = (
+    select(_ENTRIES.c.list_id, _ENTRIES.c.idx)
+    .where(_ENTRIES.c.city == bindparam("city"), _ENTRIES.c.document_number == bindparam("number"))
+    .order_by(_ENTRIES.c.id.desc())
+    .limit(1)
+)
+_INSERT_ENTRY = insert(_ENTRIES)
+_TAKE = (  # the city's newest list gives its next place, if it has one left: one atomic statement
+    update(_LISTS)
+    .where(
+        _LISTS.c.city == bindparam("b_city"),
+        _LISTS.c.list_id
+        == select(func.max(_LISTS.c.list_id)).where(_LISTS.c.city == bindparam("b_city")).scalar_subquery(),
+        _LISTS.c.next < _LISTS.c.size,
+    )
+    .values(next=_LISTS.c.next + 1)
+    .returning(_LISTS.c.list_id, _LISTS.c.next, _LISTS.c.size, _LISTS.c.perm_key)
+)
 _STATE = {Status.VALID: "valid", Status.REVOKED: "revoked", Status.SUSPENDED: "suspended"}
 
 
@@ -105,17 +125,7 @@ class DbStatusStore:
     # --- indices ---
 
     def _take(self, conn: Any, city: str) -> tuple[int, int] | None:
-        current = select(func.max(StatusListRow.list_id)).where(StatusListRow.city == city).scalar_subquery()
-        got = conn.execute(
-            update(StatusListRow)
-            .where(
-                StatusListRow.city == city,
-                StatusListRow.list_id == current,
-                StatusListRow.next < StatusListRow.size,
-            )
-            .values(next=StatusListRow.next + 1)
-            .returning(StatusListRow.list_id, StatusListRow.next, StatusListRow.size, StatusListRow.perm_key)
-        ).first()
+        got = conn.execute(_TAKE, {"b_city": city}).first()
         if got is None:
             return None
         list_id, taken, size, key = got
@@ -251,25 +261,21 @@ class DbStatusStore:
         else a fresh one, recorded for it in ``session`` (status valid)."""
         _check_doc(document_number)
         with self._session(session) as s:
-            held = s.execute(
-                select(_ENTRIES.c.list_id, _ENTRIES.c.idx)
-                .where(_ENTRIES.c.city == city, _ENTRIES.c.document_number == document_number)
-                .order_by(_ENTRIES.c.id.desc())
-                .limit(1)
-            ).first()
+            held = s.execute(_HELD_PLACE, {"city": city, "number": document_number}).first()
             if held is not None:
                 return int(held.list_id), int(held.idx), True
             list_id, index = self.allocate_index(s, city)
             # Core on the table, in the session's transaction: no unit of work for one row
             s.execute(
-                insert(_ENTRIES).values(
-                    city=city,
-                    list_id=list_id,
-                    idx=index,
-                    document_number=document_number,
-                    status=int(Status.VALID),
-                    updated=now or dt.datetime.now(dt.UTC),
-                )
+                _INSERT_ENTRY,
+                {
+                    "city": city,
+                    "list_id": list_id,
+                    "idx": index,
+                    "document_number": document_number,
+                    "status": int(Status.VALID),
+                    "updated": now or dt.datetime.now(dt.UTC),
+                },
             )
         return list_id, index, False
 

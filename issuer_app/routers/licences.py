@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from fastapi import APIRouter, Body, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -89,6 +89,18 @@ def _city(request: Request, city: str) -> None:
 
 
 _NONCES: Any = Nonce.__table__
+# (a constant Core statement: built once, no ORM bulk-update machinery)
+_TAKE_NONCE = (
+    update(_NONCES)
+    .where(
+        _NONCES.c.value == bindparam("b_value"),
+        _NONCES.c.city == bindparam("b_city"),
+        _NONCES.c.used.is_(None),
+        _NONCES.c.created >= bindparam("b_since"),
+    )
+    .values(used=bindparam("b_now"))
+    .returning(_NONCES.c.value)
+)
 
 _PG_NONCE = text(
     """
@@ -153,12 +165,8 @@ def _consume_nonce(request: Request, session: Session, city: str, value: str) ->
     the reason is looked up only for a refusal."""
     now = request.app.state.clock()
     lifetime = request.app.state.settings.nonce_lifetime
-    n = _NONCES.c  # (Core on the table: no ORM bulk-update machinery)
     taken = session.execute(
-        update(_NONCES)
-        .where(n.value == value, n.city == city, n.used.is_(None), n.created >= now - lifetime)
-        .values(used=now)
-        .returning(n.value)
+        _TAKE_NONCE, {"b_value": value, "b_city": city, "b_now": now, "b_since": now - lifetime}
     ).first()
     if taken is not None:
         return
