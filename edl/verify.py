@@ -609,7 +609,8 @@ def _status_of(
         checks.skip("status", "the credential carries no status reference", code="no_status", required=False)
 
 
-_BYTE = [bytes([i]) for i in range(256)]
+# the head of IssuerSignedItemBytes (#6.24(bstr)) for items of 24 to 255 bytes
+_ITEM_PREFIX = [b"\xd8\x18\x58" + bytes([i]) for i in range(256)]
 _HASHES = {"SHA-256": hashlib.sha256, "SHA-384": hashlib.sha384, "SHA-512": hashlib.sha512}
 _RESPONSE_KEYS = frozenset({"version", "documents", "status"})
 _DOCUMENT_KEYS = frozenset({"docType", "issuerSigned", "deviceSigned"})
@@ -765,9 +766,7 @@ def _fast_device_response_or_raise(
         transcript = SessionTranscript.from_bytes(bytes(transcript))
     if transcript is None and not issuer_only:
         return None
-    all_checks = [
-        Check("structure", CheckStatus.PASSED, "ok", f"DeviceResponse with {len(docs)} document(s)")
-    ]
+    all_checks = [_structure_ok(len(docs))]
     documents = []
     for index, doc in enumerate(docs):
         checks, document = _fast_document(
@@ -777,6 +776,33 @@ def _fast_device_response_or_raise(
         if document is not None:
             documents.append(document)
     return VerificationResult(checks=tuple(all_checks), documents=tuple(documents))
+
+
+@functools.lru_cache(maxsize=64)
+def _structure_ok(documents: int) -> Check:
+    return Check("structure", CheckStatus.PASSED, "ok", f"DeviceResponse with {documents} document(s)")
+
+
+@functools.lru_cache(maxsize=256)
+def _document_ok(doc_type: str, total: int, index: int) -> tuple[Check, Check]:
+    """The doc_type and value_digests checks as they pass."""
+    return (
+        Check("doc_type", CheckStatus.PASSED, "ok", f"docType {doc_type}", True, index),
+        Check("value_digests", CheckStatus.PASSED, "ok", _digests_message(total), True, index),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _no_status(index: int) -> Check:
+    """The status check of a credential without a status reference (as _status_of adds it)."""
+    return Check(
+        "status",
+        CheckStatus.NOT_CHECKED,
+        "no_status",
+        "the credential carries no status reference",
+        False,
+        index,
+    )
 
 
 class _Signer(NamedTuple):
@@ -911,7 +937,7 @@ def _fast_document(
             # IssuerSignedItemBytes: the tag-24 head, then the item's bytes as received
             size = len(raw)
             if 24 <= size < 256:
-                digest = hash_fn(b"\xd8\x18\x58" + _BYTE[size] + raw).digest()
+                digest = hash_fn(_ITEM_PREFIX[size] + raw).digest()
             else:
                 h = hash_fn(b"\xd8\x18" + cbor.head(2, size))
                 h.update(raw)
@@ -985,8 +1011,7 @@ def _fast_document(
     # 6-9
     if doc_type != mso.doc_type:
         raise _Fallback
-    add("doc_type", passed, "ok", f"docType {mso.doc_type}")
-    add("value_digests", passed, "ok", _digests_message(total))
+    checks.items.extend(_document_ok(mso.doc_type, total, index))
     try:
         sentence = _check_mso_validity_in(
             mso.signed, mso.valid_from, mso.valid_until, signer.not_before, signer.not_after, now
@@ -1026,7 +1051,10 @@ def _fast_document(
             add("device_auth", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
         else:
             checks.items.append(signer.device_auth)
-    _status_of(checks, mso.status, status_lists, now, status_max_age)
+    if mso.status is None:
+        checks.items.append(_no_status(index))
+    else:
+        _status_of(checks, mso.status, status_lists, now, status_max_age)
     return checks, VerifiedDocument(doc_type=mso.doc_type, elements=verified, issuer_certificate=ds_cert)
 
 
