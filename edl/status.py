@@ -394,8 +394,8 @@ def sign_status_list(
     }
     if ttl is not None:
         seconds = int(ttl.total_seconds())
-        if seconds < 1:
-            raise ValueError("ttl must be at least one second")
+        if seconds < 1 or ttl > MAX_TTL:
+            raise ValueError("ttl must be from one second to 100 years")
         claims[Claim.TTL] = seconds
     payload = cbor.encode({int(k): v for k, v in claims.items()})
     return cose.sign1(
@@ -440,6 +440,19 @@ def _uint(value: Any, what: str) -> int:
     if type(value) is not int or not 0 <= value < _MAX_UINT:
         raise StatusListError(f"{what} must be an unsigned integer below 2^63", code="status_malformed")
     return value
+
+
+MAX_TTL = _dt.timedelta(days=100 * 366)
+"""The longest ``ttl`` accepted (a longer one is no advice a verifier can follow: refused)."""
+
+
+def _ttl(value: Any) -> _dt.timedelta:
+    seconds = _uint(value, "ttl")
+    if seconds > MAX_TTL.total_seconds():
+        raise StatusListError(
+            f"the status list's ttl of {seconds} seconds is more than 100 years", code="status_malformed"
+        )
+    return _dt.timedelta(seconds=seconds)
 
 
 def _time(value: Any, what: str) -> _dt.datetime:
@@ -516,7 +529,7 @@ def decode_status_list(data: bytes, *, max_entries: int = MAX_ENTRIES) -> Unveri
     expires = None if Claim.EXP not in claims else _time(claims[Claim.EXP], "exp")
     if expires is not None and expires <= issued:
         raise StatusListError("the status list expires before it was issued", code="status_malformed")
-    ttl = None if Claim.TTL not in claims else _dt.timedelta(seconds=_uint(claims[Claim.TTL], "ttl"))
+    ttl = None if Claim.TTL not in claims else _ttl(claims[Claim.TTL])
     sequence = None if Claim.SEQUENCE not in claims else _uint(claims[Claim.SEQUENCE], "sequence")
     chain = _x5chain(sign1)
     status_list, aggregation = StatusList.from_value(claims[Claim.STATUS_LIST], max_entries=max_entries)

@@ -253,6 +253,7 @@ def test_signing_caller_mistakes(qingdao, city):
         (sample_list(), qingdao.signer, [qingdao.cert], {**good, "sequence": 2**63}),
         (sample_list(), qingdao.signer, [qingdao.cert], {**good, "issued": NOW.replace(tzinfo=None)}),
         (sample_list(), qingdao.signer, [qingdao.cert], {**good, "ttl": dt.timedelta(0)}),
+        (sample_list(), qingdao.signer, [qingdao.cert], {**good, "ttl": dt.timedelta(days=101 * 366)}),
     ]
     for lst, signer, chain, kwargs in cases:
         with pytest.raises(ValueError):
@@ -489,6 +490,8 @@ def _claims_without(*keys):
         ("sequence negative", {**claims_for(), -65537: -1}, "status_malformed"),
         ("sequence huge", {**claims_for(), -65537: 2**64}, "status_malformed"),
         ("ttl text", {**claims_for(), 65534: "12h"}, "status_malformed"),
+        ("ttl beyond datetime's range", {**claims_for(), 65534: 10**14}, "status_malformed"),
+        ("ttl of more than 100 years", {**claims_for(), 65534: 101 * 366 * 86400}, "status_malformed"),
         ("float claim key 2.0", {**_claims_without(2), 2.0: URI}, "status_malformed"),
         ("claims an array", [1, 2], "status_malformed"),
     ],
