@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from edl.keys import FileKeyStore
 
 from . import errors
+from .body_limit import BodyLimitMiddleware
 from .city_cache import CachedCityAdmin
 from .db import make_engine, make_sessions, migrate
 from .dependencies import Clock, request_id_of, system_clock
@@ -69,6 +70,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, keystore: Any
     errors.install(app)
 
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(BodyLimitMiddleware)  # outermost: nothing reads a body over the limit
 
     app.include_router(health.router)
     app.include_router(licences.router)
