@@ -44,7 +44,7 @@ from edl.credentials import issue_licence
 from edl.model import Licence, LicenceError
 from edl.status import Status, status_uri
 
-from .db import Audit, IssuedLicenceRow
+from .db import Audit, IssuedLicenceRow, StatusEntry
 from .dependencies import Clock
 from .errors import AppError
 
@@ -55,6 +55,20 @@ _AUDIT: Any = Audit.__table__
 # constant Core statements (built once; the values are parameters)
 _HELD = select(_LICENCES.c.id).where(
     _LICENCES.c.city == bindparam("city"), _LICENCES.c.document_number == bindparam("number")
+)
+_ENTRIES: Any = StatusEntry.__table__
+_NEWEST_ENTRY = (
+    select(_ENTRIES.c.list_id, _ENTRIES.c.idx)
+    .where(_ENTRIES.c.city == bindparam("city"), _ENTRIES.c.document_number == bindparam("number"))
+    .order_by(_ENTRIES.c.id.desc())
+    .limit(1)
+    .subquery()
+)
+# one round trip: the licence's id if issued, and the status place the number holds (if any)
+_HELD_AND_PLACE = select(
+    _HELD.scalar_subquery().label("licence"),
+    select(_NEWEST_ENTRY.c.list_id).scalar_subquery().label("list_id"),
+    select(_NEWEST_ENTRY.c.idx).scalar_subquery().label("idx"),
 )
 _INSERT_LICENCE = insert(_LICENCES)
 _INSERT_AUDIT = insert(_AUDIT)
@@ -265,12 +279,18 @@ def issue_one(
     number = parsed.document_number
     if _DOCUMENT_NUMBER.fullmatch(number) is None:
         raise AppError(422, "malformed", "the document number must be 1 to 100 printable characters")
-    held = session.scalar(_HELD, {"city": city, "number": number})
-    if held is not None:
+    params = {"city": city, "number": number}
+    checked = hasattr(ctx.status, "allocate_checked")  # (DbStatusStore: both looked up at once)
+    found = session.execute(_HELD_AND_PLACE if checked else _HELD, params).first()
+    if found is not None and found[0] is not None:
         raise AppError(409, "already_issued", "this document number is issued already: renew it instead")
     signer = ctx.admin.document_signer(city)
     now = ctx.clock()
-    list_id, idx, kept = ctx.status.allocate(session, city, number, now=now)
+    if checked:
+        place = None if found is None or found[1] is None else (int(found[1]), int(found[2]))
+        list_id, idx, kept = ctx.status.allocate_checked(session, city, number, place, now=now)
+    else:
+        list_id, idx, kept = ctx.status.allocate(session, city, number, now=now)
     if kept and ctx.status.status_of(session, city, list_id, idx) is Status.REVOKED:
         raise AppError(409, "revoked", "this document number is revoked: a new licence needs a new number")
     row = IssuedLicenceRow(

@@ -262,21 +262,41 @@ class DbStatusStore:
         _check_doc(document_number)
         with self._session(session) as s:
             held = s.execute(_HELD_PLACE, {"city": city, "number": document_number}).first()
-            if held is not None:
-                return int(held.list_id), int(held.idx), True
-            list_id, index = self.allocate_index(s, city)
-            # Core on the table, in the session's transaction: no unit of work for one row
-            s.execute(
-                _INSERT_ENTRY,
-                {
-                    "city": city,
-                    "list_id": list_id,
-                    "idx": index,
-                    "document_number": document_number,
-                    "status": int(Status.VALID),
-                    "updated": now or dt.datetime.now(dt.UTC),
-                },
-            )
+            return self._allocate_unless_held(s, city, document_number, held, now)
+
+    def allocate_checked(
+        self,
+        session: Session,
+        city: str,
+        document_number: str,
+        held: tuple[int, int] | None,
+        *,
+        now: dt.datetime | None = None,
+    ) -> tuple[int, int, bool]:
+        """:meth:`allocate` when the caller looked up, in ``session``'s transaction, the place the
+        document number holds (``held``: ``(list id, index)`` of its newest entry, as
+        ``_HELD_PLACE`` gives it, or None when it holds none): one SELECT fewer."""
+        _check_doc(document_number)
+        return self._allocate_unless_held(session, city, document_number, held, now)
+
+    def _allocate_unless_held(
+        self, s: Session, city: str, document_number: str, held: Any, now: dt.datetime | None
+    ) -> tuple[int, int, bool]:
+        if held is not None:
+            return int(held[0]), int(held[1]), True
+        list_id, index = self.allocate_index(s, city)
+        # Core on the table, in the session's transaction: no unit of work for one row
+        s.execute(
+            _INSERT_ENTRY,
+            {
+                "city": city,
+                "list_id": list_id,
+                "idx": index,
+                "document_number": document_number,
+                "status": int(Status.VALID),
+                "updated": now or dt.datetime.now(dt.UTC),
+            },
+        )
         return list_id, index, False
 
     def record(
