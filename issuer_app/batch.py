@@ -434,10 +434,13 @@ def _worker_main(
 
     from sqlalchemy.exc import SQLAlchemyError
 
+    stop = stop_on_interrupt()
     try:
         setup = open_setup(db_url, Path(keystore_dir), passphrase, city)
-        work(setup.sessions, setup.ctx, run_id, city, keep_going=lambda: os.getppid() == parent)
-    except KeyboardInterrupt:
+        work(
+            setup.sessions, setup.ctx, run_id, city, keep_going=lambda: os.getppid() == parent and not stop()
+        )
+    except KeyboardInterrupt:  # a second Ctrl-C: the transaction under way rolls back
         sys.exit(130)
     except BatchError as e:
         print(f"edl: batch worker {os.getpid()}: {e}", file=sys.stderr)
@@ -445,6 +448,24 @@ def _worker_main(
     except SQLAlchemyError as e:
         print(f"edl: batch worker {os.getpid()}: the database failed ({type(e).__name__})", file=sys.stderr)
         sys.exit(2)
+
+
+def stop_on_interrupt() -> Callable[[], bool]:
+    """Ctrl-C (SIGINT) asks to stop after the claim under way is committed, rather than
+    interrupting Python wherever it is (inside the database driver or the pool); a second
+    Ctrl-C interrupts at once. Returns a function that says whether a stop was asked."""
+    import signal
+
+    asked = [False]
+
+    def handler(signum: int, frame: Any) -> None:
+        if asked[0]:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt
+        asked[0] = True
+
+    signal.signal(signal.SIGINT, handler)
+    return lambda: asked[0]
 
 
 def run_workers(
@@ -458,10 +479,13 @@ def run_workers(
     workers: int,
     on_progress: Callable[[Counts], None],
     stall: float = 60.0,
+    keep_going: Callable[[], bool] = lambda: True,
 ) -> Counts:
     """Run ``workers`` processes (1: this one) until the batch has nothing pending; items held by
     workers on other machines are waited for (and taken over if their worker dies). Raises
-    ``BatchError`` when a worker fails or nothing moves for ``stall`` seconds."""
+    ``BatchError`` when a worker fails or nothing moves for ``stall`` seconds, and
+    ``KeyboardInterrupt`` once ``keep_going()`` turns false (after the work under way is
+    committed: a Ctrl-C reaches this process and its workers, each of which stops on its own)."""
     import multiprocessing
     import time
 
@@ -480,7 +504,7 @@ def run_workers(
     last, last_change = tick(), time.monotonic()
     while True:
         if workers <= 1:
-            work(setup.sessions, setup.ctx, run_id, city, on_item=item_done)
+            work(setup.sessions, setup.ctx, run_id, city, on_item=item_done, keep_going=keep_going)
         else:
             spawn = multiprocessing.get_context("spawn")
             procs = [
@@ -504,10 +528,14 @@ def run_workers(
                         p.terminate()
                     p.join()
             failed = [p.exitcode for p in procs if p.exitcode not in (0, None)]
+            if not keep_going():
+                raise KeyboardInterrupt
             if failed:
                 raise BatchError(
                     f"{len(failed)} of {workers} workers failed: run the same command again to resume"
                 )
+        if not keep_going():
+            raise KeyboardInterrupt
         c = tick()
         if c.pending == 0:
             return c

@@ -188,6 +188,7 @@ def _batch_issue(args: argparse.Namespace) -> int:
     how = "loaded" if loaded.new else "found in the database: resuming"
     print(f"edl: batch {loaded.sha256[:12]} for {args.city}, {loaded.lines} lines, {how}", file=sys.stderr)
     bar = _Progress(sys.stderr)
+    stop = batch.stop_on_interrupt()
     try:
         final = batch.run_workers(
             setup,
@@ -198,9 +199,10 @@ def _batch_issue(args: argparse.Namespace) -> int:
             city=args.city,
             workers=args.workers,
             on_progress=bar,
+            keep_going=lambda: not stop(),
         )
         refused = batch.refusals(setup.sessions, loaded.run_id)
-    except KeyboardInterrupt:  # Ctrl-C: the line under way rolls back and stays pending
+    except KeyboardInterrupt:  # Ctrl-C: the lines under way are committed (twice: rolled back)
         bar.end()
         print("edl: interrupted: run the same command again to resume", file=sys.stderr)
         return 130

@@ -261,12 +261,13 @@ def test_usage_errors_exit_2(ks, tmp_path, monkeypatch, capsys):
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_cleanly_and_resumes(ks, tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_stops_cleanly_and_resumes(ks, tmp_path, workers):
     source = tmp_path / "licences.jsonl"
     phones = write_input(source, 120)
     db = str(tmp_path / "issuer.db")
     log = tmp_path / "interrupted.log"
-    run = start(batch_argv(db, ks, source), log)
+    run = start(batch_argv(db, ks, source, "--workers", workers), log)
     deadline = time.monotonic() + 60
     while items(db).get("done", 0) < 3 and time.monotonic() < deadline and run.poll() is None:
         time.sleep(0.02)
