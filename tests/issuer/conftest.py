@@ -9,20 +9,16 @@ PostgreSQL variants skip locally and FAIL in CI (``CI=true``).
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import logging
-import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from fastapi.testclient import TestClient
+from issuertest import pg_admin, pg_database, sign_nonce, spki_b64
 
 from edl.city import CityAdmin
 from edl.cli import main
@@ -35,6 +31,7 @@ from issuer_app.settings import Settings
 PASSPHRASE = "issuer tests: a passphrase never echoed"
 CITY = "cn-qingdao"
 TINY = "cn-tiny"
+_pg_admin_connection = pg_admin  # (an autocommit connection to ``test``, or skip / fail in CI)
 
 
 @dataclass
@@ -62,43 +59,11 @@ def portrait() -> bytes:
     return make_portrait()
 
 
-PG_HOST, PG_PORT = "127.0.0.1", 5432
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def _pg_admin_connection():
-    """An autocommit connection to the ``test`` database, or skip (locally) / fail (CI)."""
-    import psycopg
-
-    errors = []
-    for user in ("postgres", "root"):
-        try:
-            conn = psycopg.connect(
-                host=PG_HOST, port=PG_PORT, user=user, dbname="test", autocommit=True, connect_timeout=3
-            )
-            return conn, user
-        except psycopg.OperationalError as e:
-            errors.append(f"{user}: {str(e).strip()[:200]}")
-    message = f"no PostgreSQL at {PG_HOST}:{PG_PORT} ({'; '.join(errors)})"
-    if _in_ci():
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 @pytest.fixture()
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for one test, as a plain ``postgresql://`` URL; dropped after."""
-    conn, user = _pg_admin_connection()
-    name = "edl_issuer_" + uuid.uuid4().hex[:12]
-    conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://{user}@{PG_HOST}:{PG_PORT}/{name}"
-    finally:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
+    with pg_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -169,18 +134,6 @@ def service(tmp_path, keystore_dir, db_url, monkeypatch, capsys) -> Iterator[Ser
         yield Service(client, clock, db, ks, keys)
     app.state.issuing.status.dispose()
     app.state.engine.dispose()  # (PostgreSQL: no connection left open when the database is dropped)
-
-
-def spki_b64(key: ec.EllipticCurvePrivateKey) -> str:
-    der = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return base64.b64encode(der).decode()
-
-
-def sign_nonce(key: ec.EllipticCurvePrivateKey, nonce: str) -> str:
-    r, s = decode_dss_signature(key.sign(nonce.encode(), ec.ECDSA(hashes.SHA256())))
-    return base64.b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).decode()
 
 
 def issue_body(
