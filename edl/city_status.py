@@ -40,7 +40,14 @@ from .errors import KeyStoreError
 from .status import BITS, Status, StatusList, sign_status_list, status_uri
 from .status_index import DEFAULT_CAPACITY, FileStatusIndexAllocator, list_size_for
 
-__all__ = ["DEFAULT_VALID_HOURS", "CityStatus", "PublishedList", "StatusChange", "count_statuses"]
+__all__ = [
+    "DEFAULT_VALID_HOURS",
+    "CityStatus",
+    "ListPublisher",
+    "PublishedList",
+    "StatusChange",
+    "count_statuses",
+]
 
 DEFAULT_VALID_HOURS = 48
 """How long a published list is valid (verifiers call a list older than 72 h stale)."""
@@ -109,7 +116,8 @@ class CityStatus:
         finally:
             os.close(fd)
 
-    def _read_state(self, city_id: str) -> dict[str, Any]:
+    def read_state(self, city_id: str) -> dict[str, Any]:
+        """The city's ``state.json`` (§3.2), checked: sequences by list id and licences' places."""
         path = self._dir(city_id) / "state.json"
         if not path.exists():
             return {"version": _STATE_VERSION, "sequences": {}, "licences": {}}
@@ -148,7 +156,8 @@ class CityStatus:
             return {1: list_size_for(self._capacity(city_id))}
         return {s.list_id: s.size for s in slots}
 
-    def _bits(self, city_id: str, list_id: int, size: int) -> StatusList:
+    def list_bits(self, city_id: str, list_id: int, size: int) -> StatusList:
+        """The current 2-bit entries of one list (all valid when its file does not exist yet)."""
         path = self._dir(city_id) / f"list-{list_id}.bits"
         if not path.exists():
             return StatusList(size)
@@ -167,7 +176,7 @@ class CityStatus:
         holds (a renewal keeps it; ``kept`` is True), else a fresh one recorded for it."""
         _check_doc(document_number)
         with self._locked(city_id):
-            state = self._read_state(city_id)
+            state = self.read_state(city_id)
             held = state["licences"].get(document_number)
             if held is not None:
                 return held[0], held[1], True
@@ -181,11 +190,11 @@ class CityStatus:
         sizes = self._sizes(city_id)
         if list_id not in sizes or not 0 <= index < sizes[list_id]:
             raise ValueError(f"city {city_id} has no place {index} in a status list {list_id}")
-        return Status(self._bits(city_id, list_id, sizes[list_id]).get(index))
+        return Status(self.list_bits(city_id, list_id, sizes[list_id]).get(index))
 
     def find(self, city_id: str, document_number: str) -> tuple[int, int]:
         """The ``(list id, index)`` recorded for ``document_number`` (``ValueError`` if none)."""
-        held = self._read_state(city_id)["licences"].get(document_number)
+        held = self.read_state(city_id)["licences"].get(document_number)
         if held is None:
             raise ValueError(
                 f"city {city_id} has issued no licence {document_number!r} with a status index: "
@@ -217,7 +226,7 @@ class CityStatus:
         self.admin.keystore.check_unlock()  # an office act: the passphrase is checked first
         # (a dry run reads without the lock, so that it creates nothing, not even the lock file)
         with contextlib.nullcontext() if dry_run else self._locked(city_id):
-            state = self._read_state(city_id)
+            state = self.read_state(city_id)
             if document_number is not None:
                 list_id, index = self.find(city_id, document_number)
             else:
@@ -234,7 +243,7 @@ class CityStatus:
                 raise ValueError(
                     f"index {index} is outside status list {list_id} (0 .. {sizes[list_id] - 1})"
                 )
-            bits = self._bits(city_id, list_id, sizes[list_id])
+            bits = self.list_bits(city_id, list_id, sizes[list_id])
             before = Status(bits.get(index))
             if before is Status.REVOKED and action != "revoke":
                 raise ValueError(
@@ -288,16 +297,7 @@ class CityStatus:
     ) -> list[PublishedList]:
         """Sign the city's lists (``list_ids``, default all) as of ``now``, each with the next
         sequence of its URI (recorded before it is returned)."""
-        if not 1 <= valid_hours <= 24 * 31:
-            raise ValueError("--valid-hours is 1 to 744 (31 days)")
-        signer, cert = self.admin.status_signer(city_id)  # opens the key: a wrong passphrase stops here
-        if cert.not_valid_after_utc < now or cert.not_valid_before_utc > now:
-            raise KeyStoreError(
-                f"city {city_id}'s status signer certificate is not valid at {now:%Y-%m-%dT%H:%M:%SZ}: "
-                f"run edl city rotate-status-signer {city_id}",
-                code="status_signer_expired",
-            )
-        expires = min(now + _dt.timedelta(hours=valid_hours), cert.not_valid_after_utc)
+        publisher = ListPublisher.of(self.admin, city_id, now=now, valid_hours=valid_hours)
         out: list[PublishedList] = []
         with self._locked(city_id):
             sizes = self._sizes(city_id)
@@ -305,33 +305,69 @@ class CityStatus:
             for lid in wanted:
                 if lid not in sizes:
                     raise ValueError(f"city {city_id} has no status list {lid} (lists: {sorted(sizes)})")
-            state = self._read_state(city_id)
+            state = self.read_state(city_id)
             for lid in wanted:
-                bits = self._bits(city_id, lid, sizes[lid])
                 sequence = int(state["sequences"].get(str(lid), 0)) + 1
-                uri = status_uri(city_id, lid)
-                data = sign_status_list(
-                    bits, signer, [cert], uri=uri, sequence=sequence, issued=now, expires=expires
-                )
-                revoked, suspended = count_statuses(bits)
                 out.append(
-                    PublishedList(
-                        city=city_id,
-                        list_id=lid,
-                        uri=uri,
-                        sequence=sequence,
-                        issued=now.replace(microsecond=0),
-                        expires=expires.replace(microsecond=0),
-                        revoked=revoked,
-                        suspended=suspended,
-                        size=sizes[lid],
-                        data=data,
-                    )
+                    publisher.sign(lid, self.list_bits(city_id, lid, sizes[lid]), sequence, sizes[lid])
                 )
                 state["sequences"][str(lid)] = sequence
             if not dry_run:
                 self._write_state(city_id, state)
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class ListPublisher:
+    """Signs a city's lists as of one time: its current status signer and certificate, checked
+    valid at ``now``, and the ``expires`` every list of this publish carries. Whoever owns the
+    bits and sequences (this key store, or the issuing service's database) uses it."""
+
+    city: str
+    signer: Any
+    certificate: Any
+    now: _dt.datetime
+    expires: _dt.datetime
+
+    @classmethod
+    def of(cls, admin: Any, city_id: str, *, now: _dt.datetime, valid_hours: int) -> ListPublisher:
+        if not 1 <= valid_hours <= 24 * 31:
+            raise ValueError("--valid-hours is 1 to 744 (31 days)")
+        signer, cert = admin.status_signer(city_id)  # opens the key: a wrong passphrase stops here
+        if cert.not_valid_after_utc < now or cert.not_valid_before_utc > now:
+            raise KeyStoreError(
+                f"city {city_id}'s status signer certificate is not valid at {now:%Y-%m-%dT%H:%M:%SZ}: "
+                f"run edl city rotate-status-signer {city_id}",
+                code="status_signer_expired",
+            )
+        expires = min(now + _dt.timedelta(hours=valid_hours), cert.not_valid_after_utc)
+        return cls(city_id, signer, cert, now, expires)
+
+    def sign(self, list_id: int, bits: StatusList, sequence: int, size: int) -> PublishedList:
+        """List ``list_id`` (``size`` entries) with these bits, signed under ``sequence``."""
+        uri = status_uri(self.city, list_id)
+        data = sign_status_list(
+            bits,
+            self.signer,
+            [self.certificate],
+            uri=uri,
+            sequence=sequence,
+            issued=self.now,
+            expires=self.expires,
+        )
+        revoked, suspended = count_statuses(bits)
+        return PublishedList(
+            city=self.city,
+            list_id=list_id,
+            uri=uri,
+            sequence=sequence,
+            issued=self.now.replace(microsecond=0),
+            expires=self.expires.replace(microsecond=0),
+            revoked=revoked,
+            suspended=suspended,
+            size=size,
+            data=data,
+        )
 
 
 def count_statuses(bits: StatusList) -> tuple[int, int]:

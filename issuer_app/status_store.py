@@ -36,9 +36,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from edl.city_status import DEFAULT_VALID_HOURS, PublishedList, StatusChange, count_statuses
-from edl.errors import KeyStoreError
-from edl.status import Status, StatusList, sign_status_list, status_uri
+from edl.city_status import DEFAULT_VALID_HOURS, ListPublisher, PublishedList, StatusChange
+from edl.status import Status, StatusList, status_uri
 from edl.status_index import DEFAULT_CAPACITY, list_size_for, permuted_index
 
 from .db import IssuedLicenceRow, StatusEntry, StatusListRow, single_statements
@@ -190,7 +189,7 @@ class DbStatusStore:
         status = CityStatus(self.admin)
         lists = json.loads(index_file.read_text())["cities"].get(city, {}).get("lists", [])
         slots = {slot.list_id: slot for slot in status.allocator(city).lists(city)}  # (checks the file)
-        state = status._read_state(city)  # (checked as CityStatus reads it)
+        state = status.read_state(city)
         if not lists:
             return False
         now = dt.datetime.now(dt.UTC)
@@ -207,7 +206,7 @@ class DbStatusStore:
                 return True  # another process is importing (or did): its rows stand
         held = {(lid, idx): doc for doc, (lid, idx) in state["licences"].items()}
         for entry in lists:
-            bits = status._bits(city, entry["id"], slots[entry["id"]].size)
+            bits = status.list_bits(city, entry["id"], slots[entry["id"]].size)
             places = {idx for (lid, idx) in held if lid == entry["id"]}
             places |= {i for i in range(len(bits)) if bits.get(i)}
             for idx in sorted(places):
@@ -488,16 +487,7 @@ class DbStatusStore:
     ) -> list[PublishedList]:
         """Sign the city's lists (``list_ids``, default all) as of ``now``, each with the next
         sequence of its URI, recorded (with the bytes) in the same transaction."""
-        if not 1 <= valid_hours <= 24 * 31:
-            raise ValueError("--valid-hours is 1 to 744 (31 days)")
-        signer, cert = self.admin.status_signer(city)
-        if cert.not_valid_after_utc < now or cert.not_valid_before_utc > now:
-            raise KeyStoreError(
-                f"city {city}'s status signer certificate is not valid at {now:%Y-%m-%dT%H:%M:%SZ}: "
-                f"run edl city rotate-status-signer {city}",
-                code="status_signer_expired",
-            )
-        expires = min(now + dt.timedelta(hours=valid_hours), cert.not_valid_after_utc)
+        publisher = ListPublisher.of(self.admin, city, now=now, valid_hours=valid_hours)
         out: list[PublishedList] = []
         with self._session(session) as s:
             self._ensure_lists(s, city)  # list 1 at least, so that there is one to publish
@@ -516,29 +506,11 @@ class DbStatusStore:
                     raise ValueError(f"city {city} has no status list {lid} (lists: {sorted(rows)})")
             for lid in wanted:
                 row = rows[lid]
-                bits = self._bits(s, city, lid, row.size)
                 sequence = int(row.sequence) + 1
-                uri = status_uri(city, lid)
-                data = sign_status_list(
-                    bits, signer, [cert], uri=uri, sequence=sequence, issued=now, expires=expires
-                )
-                revoked, suspended = count_statuses(bits)
-                out.append(
-                    PublishedList(
-                        city=city,
-                        list_id=lid,
-                        uri=uri,
-                        sequence=sequence,
-                        issued=now.replace(microsecond=0),
-                        expires=expires.replace(microsecond=0),
-                        revoked=revoked,
-                        suspended=suspended,
-                        size=row.size,
-                        data=data,
-                    )
-                )
+                published = publisher.sign(lid, self._bits(s, city, lid, row.size), sequence, row.size)
+                out.append(published)
                 if not dry_run:
-                    row.sequence, row.published, row.published_at = sequence, data, now
+                    row.sequence, row.published, row.published_at = sequence, published.data, now
             if not dry_run:
                 add_audit(
                     s,
