@@ -180,16 +180,7 @@ def decode(
         raise MalformedError(f"{what} is {size} bytes, more than the {max_size} allowed")
     fp = io.BytesIO(data)
     decoders = _decoders()
-    decoder = decoders.get(max_depth)
-    if decoder is None:
-        decoder = decoders[max_depth] = cbor2.CBORDecoder(
-            fp,
-            max_depth=max_depth,
-            allow_duplicate_keys=False,
-            semantic_decoders=_SEMANTIC_DECODERS,
-        )
-    else:
-        decoder.fp = fp
+    decoder = _decoder_on(decoders, fp, max_depth)
     try:
         value = decoder.decode()
     except BaseException as e:
@@ -209,6 +200,22 @@ def decode(
     return value
 
 
+def _decoder_on(decoders: dict[int, cbor2.CBORDecoder], fp: io.BytesIO, max_depth: int) -> cbor2.CBORDecoder:
+    """This thread's strict decoder for ``max_depth``, reading ``fp`` (made once, then reused:
+    building a decoder costs more than a small decode)."""
+    decoder = decoders.get(max_depth)
+    if decoder is None:
+        decoder = decoders[max_depth] = cbor2.CBORDecoder(
+            fp,
+            max_depth=max_depth,
+            allow_duplicate_keys=False,
+            semantic_decoders=_SEMANTIC_DECODERS,
+        )
+    else:
+        decoder.fp = fp
+    return decoder
+
+
 def decode_each(items: list[bytes], *, max_depth: int = DEFAULT_MAX_DEPTH) -> list[Any] | None:
     """Each of ``items`` decoded as :func:`decode` would decode it alone, through one decoder
     (cheaper than one call each): the items are read in turn from their concatenation, and each
@@ -225,16 +232,7 @@ def decode_each(items: list[bytes], *, max_depth: int = DEFAULT_MAX_DEPTH) -> li
         ends.append(end)
     fp = io.BytesIO(b"".join(items))
     decoders = _decoders()
-    decoder = decoders.get(max_depth)
-    if decoder is None:
-        decoder = decoders[max_depth] = cbor2.CBORDecoder(
-            fp,
-            max_depth=max_depth,
-            allow_duplicate_keys=False,
-            semantic_decoders=_SEMANTIC_DECODERS,
-        )
-    else:
-        decoder.fp = fp
+    decoder = _decoder_on(decoders, fp, max_depth)
     out = []
     try:
         for end in ends:
