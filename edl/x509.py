@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -227,77 +227,47 @@ def _ds_profile_error(ds_der: bytes, issuer_der: bytes | None) -> tuple[str, str
 def check_ds_profile(cert: x509.Certificate, issuer: x509.Certificate | None = None) -> None:
     """Check a DS certificate against the ISO 18013-5 Annex B.1.4 profile.
 
-    EKU must include id-mdl-kp-mdlDS, key usage must be digitalSignature (no certificate or CRL
-    signing), it must not be a CA, its validity at most 457 days; with ``issuer``, the countries
-    must match. Codes ``ds_eku``, ``ds_key_usage``, ``ds_is_ca``, ``ds_validity_period``,
-    ``ds_country``.
+    EKU must include id-mdl-kp-mdlDS, key usage must be digitalSignature only, it must not
+    be a CA, its validity at most 457 days; with ``issuer``, the countries must match.
     """
-    _check_signer_profile(
-        cert,
-        issuer,
-        what="document signer",
-        prefix="ds",
-        eku=DS_EKU,
-        purpose="signing mDLs (EKU 1.0.18013.5.1.2 missing)",
-        key_usage_ok=lambda ku: ku.digital_signature and not (ku.key_cert_sign or ku.crl_sign),
-        max_days=DS_MAX_DAYS,
-    )
-
-
-def _check_signer_profile(
-    cert: x509.Certificate,
-    issuer: x509.Certificate | None,
-    *,
-    what: str,
-    prefix: str,
-    eku: x509.ObjectIdentifier,
-    purpose: str,
-    key_usage_ok: Callable[[x509.KeyUsage], bool],
-    max_days: int,
-    not_also: x509.ObjectIdentifier | None = None,
-) -> None:
-    """The rules a leaf signer certificate shares (DS, status signer): its EKU (and not
-    ``not_also``), its key usage, not a CA, at most ``max_days`` of validity and, with
-    ``issuer``, its root's country; each broken rule raises with code ``<prefix>_<rule>``."""
     ext = cert.extensions
     try:
-        usages = ext.get_extension_for_class(x509.ExtendedKeyUsage).value
+        eku = ext.get_extension_for_class(x509.ExtendedKeyUsage).value
     except x509.ExtensionNotFound:
         raise CertificateProfileError(
-            f"the {what} certificate has no extended key usage", code=f"{prefix}_eku"
+            "document signer certificate has no extended key usage", code="ds_eku"
         ) from None
-    if eku not in usages:
-        raise CertificateProfileError(f"the certificate is not for {purpose}", code=f"{prefix}_eku")
-    if not_also is not None and not_also in usages:
+    if DS_EKU not in eku:
         raise CertificateProfileError(
-            f"a {what} certificate must not also be a document signer", code=f"{prefix}_eku"
+            "certificate is not for signing mDLs (EKU 1.0.18013.5.1.2 missing)", code="ds_eku"
         )
     try:
         ku = ext.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
         raise CertificateProfileError(
-            f"the {what} certificate has no key usage", code=f"{prefix}_key_usage"
+            "document signer certificate has no key usage", code="ds_key_usage"
         ) from None
-    if not key_usage_ok(ku):
+    if not ku.digital_signature or ku.key_cert_sign or ku.crl_sign:
         raise CertificateProfileError(
-            f"the {what}'s key usage must be digitalSignature only", code=f"{prefix}_key_usage"
+            "document signer key usage must be digitalSignature only", code="ds_key_usage"
         )
     try:
-        if ext.get_extension_for_class(x509.BasicConstraints).value.ca:
-            raise CertificateProfileError(f"a {what} certificate must not be a CA", code=f"{prefix}_is_ca")
+        bc = ext.get_extension_for_class(x509.BasicConstraints).value
+        if bc.ca:
+            raise CertificateProfileError("document signer certificate must not be a CA", code="ds_is_ca")
     except x509.ExtensionNotFound:
         pass
     days = (cert.not_valid_after_utc - cert.not_valid_before_utc).days
-    if days > max_days:
+    if days > DS_MAX_DAYS:
         raise CertificateProfileError(
-            f"the {what} certificate is valid {days} days, more than {max_days}",
-            code=f"{prefix}_validity_period",
+            f"document signer certificate is valid {days} days, more than {DS_MAX_DAYS}",
+            code="ds_validity_period",
         )
     if issuer is not None:
-        c_signer, c_root = _country(cert.subject), _country(issuer.subject)
-        if c_signer is None or c_signer != c_root:
+        c_ds, c_root = _country(cert.subject), _country(issuer.subject)
+        if c_ds is None or c_ds != c_root:
             raise CertificateProfileError(
-                f"the {what}'s country {c_signer} differs from its root's {c_root}", code=f"{prefix}_country"
+                f"document signer country {c_ds} differs from its root's {c_root}", code="ds_country"
             )
 
 
@@ -678,14 +648,49 @@ def check_status_signer_profile(cert: x509.Certificate, issuer: x509.Certificate
     ``status_signer_validity_period`` (more than 457 days) and, with ``issuer``,
     ``status_signer_country`` (not the root's country).
     """
-    _check_signer_profile(
-        cert,
-        issuer,
-        what="status list signer",
-        prefix="status_signer",
-        eku=STATUS_SIGNER_EKU,
-        purpose="signing status lists (edl status signer EKU missing)",
-        key_usage_ok=lambda ku: ku == _SIGN_ONLY,
-        max_days=STATUS_SIGNER_MAX_DAYS,
-        not_also=DS_EKU,
-    )
+    ext = cert.extensions
+    try:
+        eku = ext.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        raise CertificateProfileError(
+            "the status list signer certificate has no extended key usage", code="status_signer_eku"
+        ) from None
+    if STATUS_SIGNER_EKU not in eku:
+        raise CertificateProfileError(
+            "the certificate is not for signing status lists (edl status signer EKU missing)",
+            code="status_signer_eku",
+        )
+    if DS_EKU in eku:
+        raise CertificateProfileError(
+            "a status list signer certificate must not also be a document signer", code="status_signer_eku"
+        )
+    try:
+        ku = ext.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        raise CertificateProfileError(
+            "the status list signer certificate has no key usage", code="status_signer_key_usage"
+        ) from None
+    if ku != _SIGN_ONLY:
+        raise CertificateProfileError(
+            "a status list signer's key usage must be digitalSignature only", code="status_signer_key_usage"
+        )
+    try:
+        if ext.get_extension_for_class(x509.BasicConstraints).value.ca:
+            raise CertificateProfileError(
+                "a status list signer certificate must not be a CA", code="status_signer_is_ca"
+            )
+    except x509.ExtensionNotFound:
+        pass
+    days = (cert.not_valid_after_utc - cert.not_valid_before_utc).days
+    if days > STATUS_SIGNER_MAX_DAYS:
+        raise CertificateProfileError(
+            f"the status list signer certificate is valid {days} days, more than {STATUS_SIGNER_MAX_DAYS}",
+            code="status_signer_validity_period",
+        )
+    if issuer is not None:
+        c_signer, c_root = _country(cert.subject), _country(issuer.subject)
+        if c_signer is None or c_signer != c_root:
+            raise CertificateProfileError(
+                f"the status list signer's country {c_signer} differs from its root's {c_root}",
+                code="status_signer_country",
+            )
