@@ -10,6 +10,11 @@ machine's drifts hit all of them alike:
   signature, digests, validity, device signature.
   - floor: the public-key work no verifier can avoid, with ``cryptography`` directly: the MSO's
     ECDSA verify, loading the device key from its point, the device ECDSA verify;
+  - bare: the least any verifier in Python with these libraries does, through edl's own strict
+    decoders: decode the response, the MSO and each disclosed item, hash each item's bytes and
+    look its digest up, the three public-key operations; no other check (chain, profile, dates,
+    types, device-signed names), no result built. The floor ratio then splits into what decoding
+    and hashing cost (bare / floor) and what edl's checks and result add (edl / bare);
   - edl warm: the normal case of a handheld (the DS→root check is cached by the certificates'
     exact bytes); edl cold: every cache cleared before each call;
   - @auth0/mdl (node, device authentication included; warmed with at least 200 calls first) and
@@ -360,6 +365,37 @@ def main() -> int:
 
     floor_verify()
 
+    # Bare: decode, hash, look up, the public-key work; nothing else (see the docstring).
+    def sig_structure(protected: bytes, payload: bytes) -> bytes:  # framed around the bytes received
+        return b"".join(
+            (b"\x84\x6aSignature1", cbor.head(2, len(protected)), protected)
+            + (b"\x40", cbor.head(2, len(payload)), payload)
+        )
+
+    def bare_verify() -> dict[str, Any]:
+        document = cbor.decode(response)["documents"][0]
+        issuer_signed = document["issuerSigned"]
+        protected, _unprotected, payload, signature = issuer_signed["issuerAuth"]
+        mso = cbor.decode(cbor2.loads(payload).value)
+        digests = mso["valueDigests"][NS]
+        items = [tagged.value for tagged in issuer_signed["nameSpaces"][NS]]
+        disclosed = {}
+        for raw, item in zip(items, cbor.decode_each(items) or [], strict=True):
+            if digests[item["digestID"]] != hashlib.sha256(cbor.encode_tag24(raw)).digest():
+                raise ValueError("digest")
+            disclosed[item["elementIdentifier"]] = item["elementValue"]
+        ds_public.verify(der(signature), sig_structure(protected, payload), ecdsa)
+        cose_key = mso["deviceKeyInfo"]["deviceKey"]
+        key = ec.EllipticCurvePublicKey.from_encoded_point(curve, b"\x04" + cose_key[-2] + cose_key[-3])
+        device_signed = document["deviceSigned"]
+        dev_protected, _u, _p, dev_signature = device_signed["deviceAuth"]["deviceSignature"]
+        names = device_signed["nameSpaces"].value
+        detached = device_authentication_bytes(transcript, document["docType"], names)
+        key.verify(der(dev_signature), sig_structure(dev_protected, detached), ecdsa)
+        return disclosed
+
+    assert len(bare_verify()) == 8
+
     # The floor of issue: the one signature, over a Sig_structure of the same size.
     issue_tbs = issued.issuer_auth.to_be_signed()
 
@@ -381,6 +417,7 @@ def main() -> int:
 
     timers: dict[str, Callable[[int], list[float]]] = {
         "floor verify": in_process(floor_verify),
+        "bare verify": in_process(bare_verify),
         "edl verify (warm)": in_process(edl_verify),
         "edl verify (cold)": in_process(edl_verify, before=clear),
         "floor issue": in_process(floor_issue),
@@ -463,6 +500,8 @@ def main() -> int:
     figures = {name: figure(v) for name, v in rounds.items()}
     ratio_defs = {
         "edl verify (warm) / floor verify": ("edl verify (warm)", "floor verify"),
+        "bare verify / floor verify": ("bare verify", "floor verify"),
+        "edl verify (warm) / bare verify": ("edl verify (warm)", "bare verify"),
         "edl verify (cold) / floor verify": ("edl verify (cold)", "floor verify"),
         "@auth0/mdl verify / edl verify (warm)": ("@auth0/mdl verify", "edl verify (warm)"),
         "pymdoccbor verify / edl verify (warm)": ("pymdoccbor verify", "edl verify (warm)"),

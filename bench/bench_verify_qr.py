@@ -8,8 +8,12 @@ and a handheld with the operator's trust list checks it, on one core:
   the trust list's indexes and the DS→root check warm (per-certificate caches, as on a handheld
   all day); beside it the **floor** measured in the same rounds: the public-key work a first
   sight cannot avoid (the city's ECDSA P-256 signature, the phone's, and loading the phone's key
-  from its 33-byte compressed point). Also: decoded bytes in (no base45), and the next frames of
-  a carousel already seen (warm);
+  from its 33-byte compressed point). Also: decoded bytes in (no base45), the next frames of a
+  carousel already seen (warm), and **bare**: the same texts through edl's own parsers (base45,
+  the frame, the credential's claims decoded strictly) and the three public-key operations, with
+  no other check and no result built: what any verifier in Python with these libraries spends
+  at least, so that the floor ratio splits into what parsing costs and what edl's checks and
+  result add;
 * camera frame → verdict: seeded camera-like frames of the main QR (bench_qr.make_frames) at
   640×480 and 1280×720, mild and harsh: for each frame, the decode alone (``qr.decode_image``)
   and decode + verify, in turn; success rate (authentic: green, or amber with only the portrait
@@ -40,17 +44,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from bench_qr import fmt_range, make_frames, pin_one_core, ratio_rounds  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature  # noqa: E402
 
-from edl import qr  # noqa: E402
+from edl import cbor, cose, qr  # noqa: E402
+from edl.compact import Claim  # noqa: E402
 from edl.cose import KeySigner  # noqa: E402
 from edl.credentials import issue_licence  # noqa: E402
 from edl.demo import make_portrait  # noqa: E402
 from edl.issue import DocumentSigner  # noqa: E402
 from edl.model import Licence  # noqa: E402
-from edl.presentation import decode_text  # noqa: E402
+from edl.presentation import b45decode, decode_text  # noqa: E402
 from edl.verify import Verdict  # noqa: E402
 from edl.verify_qr import verify_presentation  # noqa: E402
 from edl.wallet import Wallet  # noqa: E402
+from edl.x509 import public_key_of  # noqa: E402
 from edltest import issue_to_wallet, licence_json, make_city, make_trust_list  # noqa: E402
 
 AT = dt.datetime(2026, 6, 1, 8, 0, 0, tzinfo=dt.UTC)
@@ -99,7 +106,7 @@ def main() -> int:
         many_texts.append(w.frames("roadside", at=AT)[0])
     many = [decode_text(t) for t in many_texts[:300]]
     many_texts = many_texts[300:]
-    cursors = {name: iter(range(10**9)) for name in ("bytes", "text", "floor")}
+    cursors = {name: iter(range(10**9)) for name in ("bytes", "text", "floor", "bare")}
 
     def cold() -> object:
         return verify_presentation([many[next(cursors["bytes"]) % 300]], trust=trust, now=CHECK_AT)
@@ -128,9 +135,39 @@ def main() -> int:
             ec.SECP256R1(), points[next(cursors["floor"]) % 64]
         )
 
+    # Bare: parse and the public-key work, nothing else (no check of time, chain, profile, city,
+    # freshness, no result). The credential's signer key is looked up once, here.
+    ds_public = public_key_of(city.ds.public_bytes(serialization.Encoding.DER))
+    curve = ec.SECP256R1()
+
+    def raw_der(raw: bytes) -> bytes:
+        return encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+
+    def sig_structure(protected: bytes, payload: bytes) -> bytes:  # framed around the bytes received
+        return b"".join(
+            (b"\x84\x6aSignature1", cbor.head(2, len(protected)), protected)
+            + (b"\x40", cbor.head(2, len(payload)), payload)
+        )
+
+    def bare() -> object:
+        text = many_texts[next(cursors["bare"]) % 300]
+        parts = cose.split_sign1(b45decode(text[4:]))
+        assert parts is not None
+        frame_protected, content, frame_signature = parts
+        credential = cose.split_sign1(cbor.decode(content)[0])
+        assert credential is not None
+        protected, claims_bytes, signature = credential
+        claims = cbor.decode(claims_bytes)
+        ds_public.verify(raw_der(signature), sig_structure(protected, claims_bytes), ecdsa)
+        device = ec.EllipticCurvePublicKey.from_encoded_point(curve, claims[Claim.DEVICE_KEY])
+        device.verify(raw_der(frame_signature), sig_structure(frame_protected, content), ecdsa)
+        return claims
+
+    bare()
     payload_times, payload_ratios = ratio_rounds(
         {
             "floor_us": floor,
+            "bare_cold_us": bare,
             "text_to_verdict_cold_us": cold_text,
             "payload_to_verdict_cold_us": cold,
             "text_to_verdict_us": lambda: verify_presentation([texts[0]], trust=trust, now=CHECK_AT),
@@ -138,6 +175,8 @@ def main() -> int:
         {
             "text_cold/floor": ("text_to_verdict_cold_us", "floor_us"),
             "payload_cold/floor": ("payload_to_verdict_cold_us", "floor_us"),
+            "bare/floor": ("bare_cold_us", "floor_us"),
+            "text_cold/bare": ("text_to_verdict_cold_us", "bare_cold_us"),
         },
         rounds=args.rounds,
         calls=max(1, args.n // args.rounds),
@@ -235,6 +274,12 @@ def main() -> int:
         "QR text -> verdict, first sight of a licence: "
         f"{fmt_range(times['text_to_verdict_cold_us'], ' µs')} = "
         f"{fmt_range(ratios['text_cold/floor'], '×', 2)} the floor (issue #13's goal: ≤ 1.4×)"
+    )
+    print(
+        "  bare (edl's parsers + the three public-key operations; no other check, no result): "
+        f"{fmt_range(times['bare_cold_us'], ' µs')} = {fmt_range(ratios['bare/floor'], '×', 2)} the floor; "
+        f"edl = {fmt_range(ratios['text_cold/bare'], '×', 2)} bare, "
+        f"+{times['text_to_verdict_cold_us'][0] - times['bare_cold_us'][0]:.0f} µs for its checks and result"
     )
     print(
         f"  decoded bytes in (no base45): {fmt_range(times['payload_to_verdict_cold_us'], ' µs')} = "
