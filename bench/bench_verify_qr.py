@@ -4,7 +4,7 @@ A real licence (Qingdao, roadside profile, portrait) is issued, its carousel mad
 and a handheld with the operator's trust list checks it, on one core:
 
 * QR text → verdict, first sight: ``verify_presentation([text])`` of a licence not seen before
-  (the verifier's per-input caches hold 256 credentials; 300 licences are visited in turn), with
+  (the verifier's per-input caches hold 32 credentials; 300 licences are visited in turn), with
   the trust list's indexes and the DS→root check warm (per-certificate caches, as on a handheld
   all day); beside it the **floor** measured in the same rounds: the public-key work a first
   sight cannot avoid (the city's ECDSA P-256 signature, the phone's, and loading the phone's key
@@ -93,7 +93,7 @@ def main() -> int:
     assert verify_presentation(texts, trust=trust, now=CHECK_AT).verdict is Verdict.GREEN
 
     # Cold: a licence not seen before, every time. Two separate sets (bytes in, text in), each
-    # larger than the verifier's caches (256 credentials), visited in turn.
+    # larger than the verifier's caches (32 credentials), visited in turn.
     signer = DocumentSigner(KeySigner(city.ds_key), city.ds)
     many_texts = []
     for _ in range(2 * 300):

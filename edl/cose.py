@@ -159,6 +159,10 @@ _ECDSA_VERIFY: dict[Algorithm, tuple[ec.ECDSA, int, int]] = {
     alg: (ec.ECDSA(digest), size, order) for alg, (_curve, digest, size, order) in _ECDSA.items()
 }
 _ALG_BY_CURVE = {"secp256r1": Algorithm.ES256, "secp384r1": Algorithm.ES384, "secp521r1": Algorithm.ES512}
+# curve name: (its algorithm, the signature scheme object, coordinate size, group order)
+_ECDSA_OF_CURVE: dict[str, tuple[Algorithm, ec.ECDSA, int, int]] = {
+    name: (alg, *_ECDSA_VERIFY[alg]) for name, alg in _ALG_BY_CURVE.items()
+}
 # The classes cryptography gives EC keys: ``type(key) is`` one of them is an exact test that
 # skips the ABC machinery of ``isinstance`` (which still decides for anything else).
 _EC_PRIVATE_TYPE = type(ec.derive_private_key(1, ec.SECP256R1()))
@@ -201,6 +205,25 @@ def verify_signature(key: PublicKey, alg: int, data: bytes, signature: bytes) ->
     Raises :class:`UnsupportedError` when ``alg`` does not belong to ``key`` and
     :class:`SignatureError` when the signature is wrong in any way.
     """
+    if type(key) is _EC_PUBLIC_TYPE and type(signature) is bytes:
+        # The usual case (a P-256/384/521 key of cryptography's own class, a byte string): the
+        # same checks as below, in that order, with the key's curve read once.
+        known = _ECDSA_OF_CURVE.get(key.curve.name)
+        if known is not None and known[0] == alg:
+            _alg, scheme, size, order = known
+            if len(signature) != 2 * size:
+                raise SignatureError(
+                    f"ECDSA signature is {len(signature)} bytes; {_alg_name(alg)} needs {2 * size}"
+                )
+            r = int.from_bytes(signature[:size], "big")
+            s = int.from_bytes(signature[size:], "big")
+            if not (0 < r < order and 0 < s < order):
+                raise SignatureError("ECDSA signature values are out of range")
+            try:
+                key.verify(encode_dss_signature(r, s), data, scheme)
+            except InvalidSignature:
+                raise SignatureError("signature does not match the signed data") from None
+            return
     expected = algorithm_for_key(key)
     if alg != expected:
         raise UnsupportedError(
@@ -500,8 +523,12 @@ class CoseSign1:
         external_aad: bytes = b"",
     ) -> CoseSign1:
         """Check the signature with ``key``; return ``self`` so calls can chain."""
-        data = self.to_be_signed(detached_payload=detached_payload, external_aad=external_aad)
-        verify_signature(key, self.algorithm, data, self.signature)
+        payload = self.payload
+        if payload is None or detached_payload is not None:
+            payload = self._payload_for(detached_payload)
+        verify_signature(
+            key, self.algorithm, _sig_structure(self.protected_bytes, external_aad, payload), self.signature
+        )
         return self
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -479,8 +479,17 @@ class VerifiedTrustList:
     """The pinned (or ``--trust-root``) root the verification began from."""
     chain_roots: tuple[TrustRoot, ...] = ()
     """``start`` and every root walked through: all of them verified, oldest first."""
-    _index: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    _index: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
     """Lookups built once per list (key ids, each city's anchors): a handheld scans all day."""
+
+    def memo(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """What ``build()`` gives, made once per list and ``key``: a verifier's lookups that
+        depend on nothing but this list (immutable, so they never go stale)."""
+        try:
+            return self._index[key]
+        except KeyError:
+            value = self._index[key] = build()
+            return value
 
     def anchors(self) -> TrustAnchors:
         cached = self._index.get("anchors")

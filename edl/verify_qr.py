@@ -33,7 +33,7 @@ import datetime as _dt
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .compact import CompactCredential, decode_compact, portrait_digest
 from .errors import (
@@ -62,6 +62,7 @@ from .verify import (
     check_status,
 )
 from .x509 import (
+    chain_path,
     check_ds_profile_der,
     check_validity,
     load_certificate,
@@ -254,7 +255,7 @@ class QrVerificationResult(VerificationResult):
         return out
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=32)  # small, as decode_compact's cache (see there)
 def _issuer_signature_error(credential: bytes, certificate: bytes) -> tuple[type[EdlError], str, str] | None:
     # A pure function of the two byte strings: a carousel shows the same credential in every
     # frame and every rotation, so the handheld checks its signature once. (The error is kept
@@ -273,6 +274,56 @@ def _check_issuer_signature(credential: bytes, certificate: bytes) -> None:
         raise cls(message, code=code)
 
 
+class _Signer(NamedTuple):
+    """What stays the same between first sights of licences signed under one key id and one
+    trust list (:func:`_signer_of`): the one listed signer, and its checks as they pass."""
+
+    city_id: str
+    ds_der: bytes
+    windows: tuple[tuple[_dt.datetime, _dt.datetime], ...]  # validity of the path above the DS
+    not_before: _dt.datetime
+    not_after: _dt.datetime
+    chain_ok: Check
+    ds_validity_ok: Check
+    city_ok: Check
+
+
+def _signer_of(vl: VerifiedTrustList, kid: bytes) -> _Signer | None:
+    """The usual outcome of the signer search of :func:`verify_presentation`, found once per
+    list and key id: exactly one listed certificate with that id, revoked by nobody, with its
+    path to its city's root and its profile met. ``None`` for anything else (no signer, a
+    revocation, several candidates, no path, a profile not met): the search then runs in full
+    and reports it."""
+    found: _Signer | None = vl.memo(("verify_qr.signer", kid), lambda: _make_signer(vl, kid))
+    return found
+
+
+def _make_signer(vl: VerifiedTrustList, kid: bytes) -> _Signer | None:
+    found = vl.find_signers(kid)
+    if len(found) != 1 or vl.revoked_by(kid) is not None:
+        return None
+    city, signer = found[0]
+    ds_der = signer.certificate
+    if vl.revocation_of(ds_der) is not None:
+        return None
+    try:
+        chain, dated = chain_path(ds_der, vl.city_anchors(city))
+        check_ds_profile_der(ds_der, chain.anchor_der)
+    except EdlError:
+        return None
+    not_before, not_after = validity_of(ds_der)
+    return _Signer(
+        city.id,
+        ds_der,
+        tuple(validity_of(der) for der, _what in dated),
+        not_before,
+        not_after,
+        _chain_ok(city.name, city.country, kid),
+        _ds_validity_ok(not_after),
+        _city_ok(city.name),
+    )
+
+
 def _trust_lists(trust: VerifiedTrustList | Sequence[VerifiedTrustList]) -> list[VerifiedTrustList]:
     lists = [trust] if isinstance(trust, VerifiedTrustList) else list(trust)
     if not lists:
@@ -280,58 +331,21 @@ def _trust_lists(trust: VerifiedTrustList | Sequence[VerifiedTrustList]) -> list
     return lists
 
 
-def verify_presentation(
-    inputs: Sequence[str | bytes],
-    *,
-    trust: VerifiedTrustList | Sequence[VerifiedTrustList],
-    now: _dt.datetime,
-    challenge: bytes | None = None,
-    window: _dt.timedelta = DEFAULT_WINDOW,
-    skew: _dt.timedelta = DEFAULT_SKEW,
-    status: StatusLists | None = None,
-    status_max_age: _dt.timedelta = DEFAULT_STATUS_MAX_AGE,
-) -> QrVerificationResult:
-    """Verify a carousel of QR payloads (``DL1:`` texts or their decoded bytes) at ``now``.
+def _city_mismatch(checks: _Checks, cred: CompactCredential, city_id: str) -> None:
+    err = VerificationError(
+        f"the licence claims city {cred.city!r} but its signer belongs to {city_id!r}",
+        code="city_mismatch",
+    )
+    checks.add("city", CheckStatus.FAILED, err.code, err.diagnostics(), error=err)
 
-    Hostile inputs give a red result, never an exception. Main frames of two different
-    credentials are red (``structure`` failed, code ``mixed_carousel``: scan one phone at a
-    time); portrait chunks of another credential are ignored (``structure`` says how many).
-    """
-    if now.utcoffset() is None:
-        raise ValueError("now must be timezone-aware")
-    lists = _trust_lists(trust)
-    checks = _Checks(None)
-    if not inputs:
-        raise ValueError("nothing to verify")
-    try:
-        frames, chunks = _parse_inputs(inputs)
-        if not frames:
-            raise VerificationError("no licence frame was read, only portrait frames", code="no_frame")
-    except EdlError as e:
-        checks.add("structure", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
-        for name in CHECK_NAMES:
-            checks.skip(name, "not checked: the QR could not be read")
-        return QrVerificationResult(checks=tuple(checks.items))
-    if len(frames) > 1 and len({f.credential.id for f in frames}) > 1:
-        mixed = MixedCarouselError("these QR frames come from more than one licence.")
-        checks.add("structure", CheckStatus.FAILED, mixed.code, mixed.diagnostics(), error=mixed)
-        for name in CHECK_NAMES:
-            checks.skip(name, "not checked: the QR frames are of more than one licence")
-        return QrVerificationResult(checks=tuple(checks.items))
-    # The newest frame decides freshness.
-    frame = frames[0] if len(frames) == 1 else max(frames, key=lambda f: f.signed_at)
-    cred = frame.credential
-    # A portrait chunk is unsigned: one of another credential (a stray QR, a hostile phone's)
-    # is left out rather than spoiling the verdict; the digest check guards the rest.
-    if chunks:
-        mine = [c for c in chunks if c.credential_id == cred.id]
-        ignored = len(chunks) - len(mine)
-        chunks = mine
-    else:
-        ignored = 0
+
+def _search_signer(
+    checks: _Checks, lists: list[VerifiedTrustList], cred: CompactCredential, now: _dt.datetime
+) -> tuple[str, bytes, _dt.datetime, _dt.datetime] | None:
+    """Checks 2-6 of :func:`verify_presentation` in full, for what :func:`_signer_of` leaves
+    out: (the signer's city id, its DER, its notBefore, its notAfter), or ``None`` once the
+    checks say why the issuer could not be verified (the later ones skipped)."""
     items = checks.items
-    items.append(_structure_ok(cred.profile, len(chunks), ignored))
-
     # 2-5: find the signer by key id; try every certificate with that id.
     # Revoked: by the key id the credential names (its certificate is no longer listed), or a
     # listed certificate whose public key or issuer + serial a city revoked (a re-issued one).
@@ -389,12 +403,10 @@ def verify_presentation(
         for name in CHECK_NAMES:
             if name not in done:
                 checks.skip(name, "not checked: the issuer could not be verified")
-        return QrVerificationResult(checks=tuple(checks.items))
+        return None
 
     city, signer, chain = chosen
-    err: EdlError | None
     ds_der = signer.certificate
-    ok = CheckStatus.PASSED
     add = checks.add
     items.append(_chain_ok(city.name, city.country, kid))
     try:
@@ -412,11 +424,94 @@ def verify_presentation(
     if cred.city == city.id:
         items.append(_city_ok(city.name))
     else:
-        err = VerificationError(
-            f"the licence claims city {cred.city!r} but its signer belongs to {city.id!r}",
-            code="city_mismatch",
-        )
-        add("city", CheckStatus.FAILED, err.code, err.diagnostics(), error=err)
+        _city_mismatch(checks, cred, city.id)
+    return city.id, ds_der, not_before, not_after
+
+
+def verify_presentation(
+    inputs: Sequence[str | bytes],
+    *,
+    trust: VerifiedTrustList | Sequence[VerifiedTrustList],
+    now: _dt.datetime,
+    challenge: bytes | None = None,
+    window: _dt.timedelta = DEFAULT_WINDOW,
+    skew: _dt.timedelta = DEFAULT_SKEW,
+    status: StatusLists | None = None,
+    status_max_age: _dt.timedelta = DEFAULT_STATUS_MAX_AGE,
+) -> QrVerificationResult:
+    """Verify a carousel of QR payloads (``DL1:`` texts or their decoded bytes) at ``now``.
+
+    Hostile inputs give a red result, never an exception. Main frames of two different
+    credentials are red (``structure`` failed, code ``mixed_carousel``: scan one phone at a
+    time); portrait chunks of another credential are ignored (``structure`` says how many).
+    """
+    if now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    lists = _trust_lists(trust)
+    checks = _Checks(None)
+    if not inputs:
+        raise ValueError("nothing to verify")
+    try:
+        frames, chunks = _parse_inputs(inputs)
+        if not frames:
+            raise VerificationError("no licence frame was read, only portrait frames", code="no_frame")
+    except EdlError as e:
+        checks.add("structure", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
+        for name in CHECK_NAMES:
+            checks.skip(name, "not checked: the QR could not be read")
+        return QrVerificationResult(checks=tuple(checks.items))
+    if len(frames) > 1 and len({f.credential.id for f in frames}) > 1:
+        mixed = MixedCarouselError("these QR frames come from more than one licence.")
+        checks.add("structure", CheckStatus.FAILED, mixed.code, mixed.diagnostics(), error=mixed)
+        for name in CHECK_NAMES:
+            checks.skip(name, "not checked: the QR frames are of more than one licence")
+        return QrVerificationResult(checks=tuple(checks.items))
+    # The newest frame decides freshness.
+    frame = frames[0] if len(frames) == 1 else max(frames, key=lambda f: f.signed_at)
+    cred = frame.credential
+    # A portrait chunk is unsigned: one of another credential (a stray QR, a hostile phone's)
+    # is left out rather than spoiling the verdict; the digest check guards the rest.
+    if chunks:
+        mine = [c for c in chunks if c.credential_id == cred.id]
+        ignored = len(chunks) - len(mine)
+        chunks = mine
+    else:
+        ignored = 0
+    items = checks.items
+    items.append(_structure_ok(cred.profile, len(chunks), ignored))
+
+    # 2-6, the usual case (_signer_of: one listed signer with this key id, its path and profile
+    # found once per trust list); the dates and the credential's signature are checked here.
+    known = _signer_of(lists[0], cred.kid) if len(lists) == 1 else None
+    if (
+        known is not None
+        and all(nb <= now <= na for nb, na in known.windows)
+        and _issuer_signature_error(cred.raw, known.ds_der) is None
+    ):
+        city_id, ds_der = known.city_id, known.ds_der
+        not_before, not_after = known.not_before, known.not_after
+        items.append(known.chain_ok)
+        items.append(_DS_PROFILE_OK)
+        if not_before <= now <= not_after:
+            items.append(known.ds_validity_ok)
+        else:
+            try:
+                check_validity(ds_der, now, what="the document signer certificate")
+            except EdlError as e:
+                checks.add("ds_validity", CheckStatus.FAILED, e.code, e.diagnostics(), error=e)
+        items.append(_ISSUER_SIGNATURE_OK)
+        if cred.city == city_id:
+            items.append(known.city_ok)
+        else:
+            _city_mismatch(checks, cred, city_id)
+    else:
+        found = _search_signer(checks, lists, cred, now)
+        if found is None:
+            return QrVerificationResult(checks=tuple(checks.items))
+        city_id, ds_der, not_before, not_after = found
+    ok = CheckStatus.PASSED
+    add = checks.add
+    err: EdlError | None
     # The same country binding as the mdoc verifier: a city's key cannot vouch for a licence of
     # another country.
     elements: dict[str, Any] = cred.elements()
@@ -510,7 +605,7 @@ def verify_presentation(
         # the credential to the city that lists its signer).
         check_status(
             checks,
-            status_uri(city.id, cred.status[0]),
+            status_uri(city_id, cred.status[0]),
             cred.status[1],
             status,
             now=now,

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import base45
 import pytest
@@ -120,3 +121,67 @@ def test_epoch_seconds_read_as_the_epoch_plus_that_many_seconds(seconds):
 def test_epoch_seconds_out_of_range_are_refused(seconds):
     with pytest.raises(MalformedError):
         cbor.datetime_from_epoch(seconds, what="t")
+
+
+def _tampered_signature(compact: bytes) -> bytes:
+    """The credential with the last byte of its issuer signature changed (the phone then signs
+    frames over these bytes: only the city's signature is wrong)."""
+    return compact[:-1] + bytes([compact[-1] ^ 0x01])
+
+
+@functools.cache
+def _known_signer_cases():
+    city, other = make_city("Qingdao", "CN"), make_city("Guangzhou", "CN")
+    licence = Licence.from_json(licence_json())
+    phone = ec.generate_private_key(ec.SECP256R1())
+    issued, wallet = issue_to_wallet(city, phone, licence)
+    text = wallet.frame("roadside", at=NOW)
+    listed = {"cn-qingdao": (city, "CN")}
+    trust = make_trust_list(listed)
+    _misfiled, misfiled_wallet = issue_to_wallet(city, phone, licence, city_id="cn-elsewhere")
+    from edl.wallet import Wallet
+
+    forged = Wallet(phone)
+    forged.add({p: _tampered_signature(c) for p, c in issued.compact.items()}, issued.thumbnail)
+    day = dt.timedelta(days=1)
+    return {
+        "green": (trust, text, NOW),
+        "before the signer's notBefore": (trust, text, NOW - 2 * day),
+        "after the signer's notAfter": (trust, text, NOW + 401 * day),
+        "after the root's notAfter": (trust, text, NOW + 3651 * day),
+        "signer revoked": (make_trust_list(listed, revoked={"cn-qingdao": [city]}), text, NOW),
+        "signer not listed": (make_trust_list({"cn-guangzhou": (other, "CN")}), text, NOW),
+        "city mismatch": (trust, misfiled_wallet.frame("roadside", at=NOW), NOW),
+        "issuer signature wrong": (trust, forged.frame("roadside", at=NOW), NOW),
+        "two trust lists": ([trust, make_trust_list(listed)], text, NOW),
+    }
+
+
+def _verdict(result) -> object:
+    return (
+        result.verdict,
+        result.portrait_pending,
+        [c.to_json() for c in result.checks],
+        [(d.doc_type, d.elements) for d in result.documents],
+    )
+
+
+@pytest.mark.parametrize("case", list(_known_signer_cases()))
+def test_known_signer_shortcut_decides_as_the_full_search(case, monkeypatch):
+    # verify_qr._signer_of finds the usual signer once per trust list and key id; with it
+    # switched off every verification searches in full. Both give the same result.
+    from edl import verify_qr
+
+    trust, text, at = _known_signer_cases()[case]
+    kid = presentation.parse_payload(presentation.decode_text(text)).credential.kid
+    taken = not isinstance(trust, list) and verify_qr._signer_of(trust, kid) is not None
+    assert taken == (case not in ("signer revoked", "signer not listed", "two trust lists"))
+    shortcut = verify_presentation([text], trust=trust, now=at)
+    again = verify_presentation([text], trust=trust, now=at)  # the list's memo filled
+    monkeypatch.setattr(verify_qr, "_signer_of", lambda vl, kid: None)
+    full = verify_presentation([text], trust=trust, now=at)
+    assert _verdict(shortcut) == _verdict(again) == _verdict(full)
+    if case in ("green", "two trust lists"):
+        assert full.verdict is Verdict.AMBER and full.portrait_pending  # the portrait frames to come
+    else:
+        assert not full.portrait_pending
