@@ -6,10 +6,10 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from edl.body_limit import BodyLimitMiddleware
 from edl.keys import FileKeyStore
 
 from . import errors
-from .body_limit import BodyLimitMiddleware
 from .city_cache import CachedCityAdmin
 from .db import make_engine, make_sessions, migrate
 from .dependencies import Clock, request_id_of, system_clock
@@ -18,7 +18,11 @@ from .routers import health, licences, status
 from .settings import Settings
 from .status_store import DbStatusStore
 
-__all__ = ["create_app"]
+__all__ = ["MAX_BODY", "create_app"]
+
+MAX_BODY = 2 * 1024 * 1024
+"""Largest request body (2 MiB): the largest real request is an issue, the licence JSON with its
+portrait (a JPEG of at most 512 KiB, about 700 KB as base64) and the device key."""
 
 
 class RequestIdMiddleware:
@@ -70,7 +74,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, keystore: Any
     errors.install(app)
 
     app.add_middleware(RequestIdMiddleware)
-    app.add_middleware(BodyLimitMiddleware)  # outermost: nothing reads a body over the limit
+    app.add_middleware(BodyLimitMiddleware, limit=MAX_BODY)  # outermost: nothing reads a body over the limit
 
     app.include_router(health.router)
     app.include_router(licences.router)

@@ -8,14 +8,25 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from edl.body_limit import BodyLimitMiddleware
+from edl.bundle import MAX_BUNDLE_SIZE
+
 from . import errors
 from .dependencies import Clock, TrustState, system_clock
 from .routers import bundle, verify
+from .schemas import MAX_FRAME_B64, MAX_FRAMES, MAX_TEXT, MAX_TEXTS
 from .settings import Settings
 
-__all__ = ["STATIC", "create_app"]
+__all__ = ["MAX_BODY", "MAX_VERIFY_BODY", "STATIC", "create_app"]
 
 STATIC = Path(__file__).parent / "static"
+
+MAX_VERIFY_BODY = MAX_FRAMES * (MAX_FRAME_B64 + 64) + MAX_TEXTS * (6 * MAX_TEXT + 8) + 4096
+"""Largest ``POST /verify`` body: the most frames and texts its schema admits, each text at
+its longest with every character JSON-escaped (``\\u0000``, 6 bytes), and room for the rest."""
+
+MAX_BODY = 64 * 1024
+"""Largest body on any other path but ``POST /bundle`` (which takes up to ``MAX_BUNDLE_SIZE``)."""
 
 
 def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
@@ -24,6 +35,13 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
     app.state.clock = clock
     app.state.trust = TrustState(settings, clock)
     errors.install(app)
+    # outermost: no body over the path's limit is read (a page on the handheld or anything else
+    # that reaches the port cannot make it hold more)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=MAX_BODY,
+        limits={"/verify": MAX_VERIFY_BODY, "/bundle": MAX_BUNDLE_SIZE},
+    )
     app.include_router(verify.router)
     app.include_router(bundle.router)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from issuer_app.body_limit import MAX_BODY
+from issuer_app.main import MAX_BODY
 
 from .conftest import CITY, issue_body
 

@@ -1,21 +1,21 @@
-"""A request body larger than the service needs is refused before it is read: 413 JSON
-``{code: "too_large", message}``, for a declared ``Content-Length`` at once and for a chunked
-body as soon as it passes the limit. Runs before authentication, so a caller without an API key
-cannot make a node hold a large body in memory.
+"""Request bodies larger than a service needs are refused before they are read (ASGI
+middleware for ``issuer_app`` and ``verifier_app``): 413 JSON ``{code: "too_large", message}``,
+for a declared ``Content-Length`` at once and for a chunked body as soon as it passes the limit.
+It runs before anything else (authentication included), so a caller without an API key cannot
+make a node hold a large body in memory. Each service sets its own limits, per path.
 
-The largest real request is an issue: the licence JSON with its portrait (a JPEG of at most 512
-KiB, about 700 KB as base64) and the device key; :data:`MAX_BODY` leaves room for that.
+It owns only the counting; which sizes a service accepts is the service's (``MAX_BODY`` in
+``issuer_app.main``, the verifier's in ``verifier_app.main``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["MAX_BODY", "BodyLimitMiddleware"]
-
-MAX_BODY = 2 * 1024 * 1024
+__all__ = ["BodyLimitMiddleware"]
 
 
 class _TooLarge(Exception):
@@ -23,14 +23,16 @@ class _TooLarge(Exception):
 
 
 class BodyLimitMiddleware:
-    """Plain ASGI: counts the body as it arrives; nothing above ``limit`` bytes reaches the app."""
+    """Plain ASGI: counts the body as it arrives; nothing above the limit reaches the app.
 
-    def __init__(self, app: Any, limit: int = MAX_BODY) -> None:
-        self.app, self.limit = app, limit
+    ``limit`` holds for every path but those in ``limits`` (exact path → its own limit)."""
 
-    async def _refuse(self, send: Any) -> None:
+    def __init__(self, app: Any, limit: int, limits: Mapping[str, int] | None = None) -> None:
+        self.app, self.limit, self.limits = app, limit, dict(limits or {})
+
+    async def _refuse(self, send: Any, limit: int) -> None:
         body = json.dumps(
-            {"code": "too_large", "message": f"the request body is larger than {self.limit} bytes"}
+            {"code": "too_large", "message": f"the request body is larger than {limit} bytes"}
         ).encode()
         await send(
             {
@@ -48,9 +50,10 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limits.get(scope.get("path", ""), self.limit)
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await self._refuse(send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._refuse(send, limit)
             return
         seen = 0
         over = started = answered = False
@@ -60,7 +63,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     over = True
                     raise _TooLarge  # the framework answers it as a bad body: replaced below
             return message
@@ -70,7 +73,7 @@ class BodyLimitMiddleware:
             if over:  # whatever the app says about a body cut short, the answer is 413
                 if not answered:
                     answered = True
-                    await self._refuse(send)
+                    await self._refuse(send, limit)
                 return
             started = started or message["type"] == "http.response.start"
             await send(message)
@@ -78,4 +81,4 @@ class BodyLimitMiddleware:
         with contextlib.suppress(_TooLarge):
             await self.app(scope, counted_receive, tracked_send)
         if over and not answered and not started:
-            await self._refuse(send)
+            await self._refuse(send, limit)
