@@ -31,6 +31,8 @@ APP_ERROR_CODES = (
     "nonce_expired",
     "nonce_used",
     "already_issued",
+    "licence_expired",
+    "signer_expired",
     "idempotency_conflict",
     "rate_limited",
     "unavailable",
@@ -42,9 +44,10 @@ _DESCRIPTIONS = {
     401: "unauthorized: no API key, or an unknown or revoked one",
     403: "forbidden: the API key lacks the scope",
     404: "unknown_city, or not_found (no such licence)",
-    409: "nonce_used, already_issued, idempotency_conflict, revoked, suspended",
+    409: "nonce_used, already_issued, idempotency_conflict, revoked, suspended, signer_expired (the city's "
+    "document signer certificate is not valid now: the office rotates it)",
     422: "bad_request (the body does not fit), malformed, unsupported, nonce_unknown, nonce_expired, "
-    "not_holder",
+    "not_holder, licence_expired (past its expiry date: no credential is signed for it)",
     429: "rate_limited: too many requests for this API key this minute (Retry-After says when to retry)",
     503: "unavailable: the database cannot be reached (Retry-After); the service recovers on its own",
 }

@@ -178,6 +178,27 @@ def _refuse_unless_valid(row: IssuedLicenceRow, doing: str) -> None:
         raise AppError(409, "suspended", f"this licence is suspended: reinstate it before it is {doing}")
 
 
+def _refuse_unsignable(licence: Licence, signer: Any, now: dt.datetime) -> None:
+    """Refuse, before anything is allocated, revoked or signed, what signing would refuse: a
+    licence past its expiry date (422 ``licence_expired``: credentials never outlive the
+    licence) or a city whose document signer certificate is not valid now (409
+    ``signer_expired``: the office rotates it)."""
+    expiry = licence.expiry_date
+    if now >= dt.datetime(expiry.year, expiry.month, expiry.day, tzinfo=dt.UTC) + dt.timedelta(days=1):
+        raise AppError(
+            422,
+            "licence_expired",
+            f"the licence expired on {expiry.isoformat()}: no credential can be signed for it",
+        )
+    if not signer.not_before <= now <= signer.not_after:
+        raise AppError(
+            409,
+            "signer_expired",
+            f"the city's document signer certificate is valid {signer.not_before:%Y-%m-%d} to "
+            f"{signer.not_after:%Y-%m-%d}, not now: the office rotates it (edl city rotate-signer)",
+        )
+
+
 def renew_one(
     ctx: IssuingContext, session: Session, *, city: str, document_number: str, who: str, request_id: str
 ) -> IssuedLicenceRow:
@@ -191,7 +212,9 @@ def renew_one(
     key = serialization.load_der_public_key(row.device_key)
     assert isinstance(key, ec.EllipticCurvePublicKey)
     now = ctx.clock()
-    _sign_into(row, licence, ctx.admin.document_signer(city), key, row.status_list, row.status_idx, now)
+    signer = ctx.admin.document_signer(city)
+    _refuse_unsignable(licence, signer, now)
+    _sign_into(row, licence, signer, key, row.status_list, row.status_idx, now)
     add_audit(
         session,
         who=who,
@@ -221,6 +244,9 @@ def rebind_one(
     row = locked_licence(session, city, document_number)
     _refuse_unless_valid(row, "bound to a new device")
     now = ctx.clock()
+    licence = Licence.from_json(json.loads(row.licence_json))
+    signer = ctx.admin.document_signer(city)
+    _refuse_unsignable(licence, signer, now)  # before the old place is revoked
     old_list, old_idx = row.status_list, row.status_idx
     ctx.status.change(
         city,
@@ -235,9 +261,8 @@ def rebind_one(
     )
     list_id, idx = ctx.status.allocate_index(session, city)
     ctx.status.record(session, city, list_id, idx, document_number, now)
-    licence = Licence.from_json(json.loads(row.licence_json))
     row.state, row.state_reason = "valid", None  # (the change above marked the row revoked)
-    _sign_into(row, licence, ctx.admin.document_signer(city), device_key, list_id, idx, now)
+    _sign_into(row, licence, signer, device_key, list_id, idx, now)
     add_audit(
         session,
         who=who,
@@ -286,6 +311,7 @@ def issue_one(
         raise AppError(409, "already_issued", "this document number is issued already: renew it instead")
     signer = ctx.admin.document_signer(city)
     now = ctx.clock()
+    _refuse_unsignable(parsed, signer, now)  # before a status place is allocated
     if checked:
         place = None if found is None or found[1] is None else (int(found[1]), int(found[2]))
         list_id, idx, kept = ctx.status.allocate_checked(session, city, number, place, now=now)

@@ -336,3 +336,43 @@ def test_rebind_retried_with_its_idempotency_key(service, phone, portrait):
     assert (
         service.scalar("select count(*) from status_entries where status = 1") == 1
     )  # one old place revoked
+
+
+def test_an_expired_licence_gets_no_credential_and_no_status_place(service, phone, portrait):
+    body = issue_body(service, phone, portrait, number="QD-0009")
+    body["licence"]["expiry_date"] = (service.clock().date() - dt.timedelta(days=1)).isoformat()
+    _error(service.client.post(ISSUE, json=body, headers=service.auth()), 422, "licence_expired")
+    assert service.scalar("select count(*) from status_entries") == 0
+    assert service.scalar("select count(*) from licences") == 0
+    # its last day still counts: issued, valid until the end of that day
+    body = issue_body(service, phone, portrait, number="QD-0010")
+    body["licence"]["expiry_date"] = service.clock().date().isoformat()
+    r = service.client.post(ISSUE, json=body, headers=service.auth())
+    assert r.status_code == 200, r.text
+    # renewing once the licence has expired: refused, the row as it was
+    _issue(service, phone, portrait)
+    before = service.client.get(f"{ISSUE}/QD-0001", headers=service.auth()).json()
+    service.clock.at = dt.datetime(2034, 1, 15, 0, 0, tzinfo=dt.UTC)
+    _error(service.client.post(f"{ISSUE}/QD-0001/renew", headers=service.auth()), 422, "licence_expired")
+    assert service.client.get(f"{ISSUE}/QD-0001", headers=service.auth()).json() == before
+
+
+def test_a_city_whose_signer_expired_is_told_to_rotate_it(service, phone, portrait):
+    _issue(service, phone, portrait)
+    admin = CityAdmin(service.keystore, FileKeyStore(service.keystore / "keys", PASSPHRASE.encode()))
+    service.clock.at = admin.document_signer(CITY).not_after + dt.timedelta(days=1)
+    r = service.client.post(
+        ISSUE, json=issue_body(service, phone, portrait, number="QD-0002"), headers=service.auth()
+    )
+    _error(r, 409, "signer_expired")
+    assert "rotate-signer" in r.json()["message"]
+    _error(service.client.post(f"{ISSUE}/QD-0001/renew", headers=service.auth()), 409, "signer_expired")
+    new_phone = ec.generate_private_key(ec.SECP256R1())
+    body = issue_body(service, new_phone, portrait)
+    rebind = {k: body[k] for k in ("device_key", "nonce", "signature")}
+    r = service.client.post(f"{ISSUE}/QD-0001/rebind", json=rebind, headers=service.auth())
+    _error(r, 409, "signer_expired")
+    # nothing was revoked on the way: the licence keeps its place and its state
+    held = service.client.get(f"{ISSUE}/QD-0001", headers=service.auth()).json()
+    assert held["state"] == "valid"
+    assert service.scalar("select count(*) from licences") == 1
