@@ -115,7 +115,10 @@ class IssuedLicenceRow(Base):
 
 class IdempotentAnswer(Base):
     __tablename__ = "idempotency"
-    __table_args__ = (UniqueConstraint("api_key_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("api_key_id", "key"),
+        Index("ix_idempotency_created", "created"),  # kept IDEMPOTENCY_RETENTION, then deleted by age
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
     key: Mapped[str] = mapped_column(String(200))

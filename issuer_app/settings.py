@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 __all__ = [
     "DEFAULT_RATE_PER_MINUTE",
+    "IDEMPOTENCY_RETENTION",
     "NONCE_LIFETIME",
     "Settings",
     "db_url_of",
@@ -18,6 +19,8 @@ __all__ = [
 ]
 
 NONCE_LIFETIME = dt.timedelta(minutes=5)
+IDEMPOTENCY_RETENTION = dt.timedelta(hours=24)
+"""How long a retry with the same Idempotency-Key gets the first answer (then the key is free)."""
 DEFAULT_RATE_PER_MINUTE = 6000  # per API key (100 a second); a key's own rate_per_minute wins
 
 
@@ -55,6 +58,7 @@ class Settings(BaseModel):
     db_url: str | None = None
     passphrase: SecretStr | None = None  # else EDL_KEYSTORE_PASSPHRASE (never logged, never echoed)
     nonce_lifetime: dt.timedelta = NONCE_LIFETIME
+    idempotency_retention: dt.timedelta = IDEMPOTENCY_RETENTION
     rate_per_minute: int = DEFAULT_RATE_PER_MINUTE  # per API key, unless the key has its own
 
     @property

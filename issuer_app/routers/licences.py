@@ -205,13 +205,16 @@ def _fingerprint(*parts: Any) -> str:
 
 
 def _replay(request: Request, caller: Caller, key: str | None, fingerprint: str) -> JSONResponse | None:
-    """The first answer given under ``key`` by this API key, or None."""
+    """The first answer given under ``key`` by this API key within the retention, or None."""
     if key is None:
         return None
+    kept_since = request.app.state.clock() - request.app.state.settings.idempotency_retention
     with request.app.state.sessions() as s:
         first = s.scalar(
             select(IdempotentAnswer).where(
-                IdempotentAnswer.api_key_id == caller.id, IdempotentAnswer.key == key
+                IdempotentAnswer.api_key_id == caller.id,
+                IdempotentAnswer.key == key,
+                IdempotentAnswer.created >= kept_since,
             )
         )
     if first is None:
@@ -224,9 +227,19 @@ def _replay(request: Request, caller: Caller, key: str | None, fingerprint: str)
 
 
 def _remember(
-    s: Session, caller: Caller, key: str | None, fingerprint: str, answer: dict[str, Any], now: dt.datetime
+    s: Session,
+    caller: Caller,
+    key: str | None,
+    fingerprint: str,
+    answer: dict[str, Any],
+    now: dt.datetime,
+    retention: dt.timedelta,
 ) -> None:
+    """Keep ``answer`` under ``key`` for retries, in the transaction that made it; answers past
+    the retention (any API key's: indexed by age) are deleted on the way, so the table holds
+    about a day of keyed requests and an old key may be used again."""
     if key is not None:
+        s.execute(delete(IdempotentAnswer).where(IdempotentAnswer.created < now - retention))
         s.add(
             IdempotentAnswer(
                 api_key_id=caller.id,
@@ -278,7 +291,15 @@ def issue(
                 request_id=rid,
             )
             answer = _answer(row)
-            _remember(s, caller, idempotency_key, fingerprint, answer, row.issued)
+            _remember(
+                s,
+                caller,
+                idempotency_key,
+                fingerprint,
+                answer,
+                row.issued,
+                state.settings.idempotency_retention,
+            )
             s.commit()
     except (AppError, IntegrityError) as e:
         # the same request under the same key, racing the first: the first answer
@@ -338,7 +359,15 @@ def renew(
                 state.issuing, s, city=city, document_number=document_number, who=caller.name, request_id=rid
             )
             answer = _answer(row)
-            _remember(s, caller, idempotency_key, fingerprint, answer, row.issued)
+            _remember(
+                s,
+                caller,
+                idempotency_key,
+                fingerprint,
+                answer,
+                row.issued,
+                state.settings.idempotency_retention,
+            )
             s.commit()
     except IntegrityError:
         replay = _replay(request, caller, idempotency_key, fingerprint)
@@ -385,7 +414,15 @@ def rebind(
                 request_id=rid,
             )
             answer = _answer(row)
-            _remember(s, caller, idempotency_key, fingerprint, answer, row.issued)
+            _remember(
+                s,
+                caller,
+                idempotency_key,
+                fingerprint,
+                answer,
+                row.issued,
+                state.settings.idempotency_retention,
+            )
             s.commit()
     except (AppError, IntegrityError) as e:
         replay = _replay(request, caller, idempotency_key, fingerprint)

@@ -376,3 +376,19 @@ def test_a_city_whose_signer_expired_is_told_to_rotate_it(service, phone, portra
     held = service.client.get(f"{ISSUE}/QD-0001", headers=service.auth()).json()
     assert held["state"] == "valid"
     assert service.scalar("select count(*) from licences") == 1
+
+
+def test_idempotency_answers_are_kept_a_day(service, phone, portrait):
+    _issue(service, phone, portrait)
+    h = {**service.auth(), "Idempotency-Key": "renew-day"}
+    first = service.client.post(f"{ISSUE}/QD-0001/renew", headers=h)
+    assert first.status_code == 200, first.text
+    service.clock.at += dt.timedelta(hours=23)
+    again = service.client.post(f"{ISSUE}/QD-0001/renew", headers=h)
+    assert again.headers.get("idempotent-replay") == "true" and again.json() == first.json()
+    service.clock.at += dt.timedelta(hours=2)  # a day has passed: the key is free again
+    later = service.client.post(f"{ISSUE}/QD-0001/renew", headers=h)
+    assert later.status_code == 200, later.text
+    assert later.headers.get("idempotent-replay") is None
+    assert later.json()["issued"] > first.json()["issued"]
+    assert service.scalar("select count(*) from idempotency") == 1  # the day-old answer is gone
