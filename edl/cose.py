@@ -206,23 +206,11 @@ def verify_signature(key: PublicKey, alg: int, data: bytes, signature: bytes) ->
     :class:`SignatureError` when the signature is wrong in any way.
     """
     if type(key) is _EC_PUBLIC_TYPE and type(signature) is bytes:
-        # The usual case (a P-256/384/521 key of cryptography's own class, a byte string): the
-        # same checks as below, in that order, with the key's curve read once.
+        # the usual case (cryptography's own EC key class, a byte string): the key's curve read
+        # once, and the same checks as below
         known = _ECDSA_OF_CURVE.get(key.curve.name)
         if known is not None and known[0] == alg:
-            _alg, scheme, size, order = known
-            if len(signature) != 2 * size:
-                raise SignatureError(
-                    f"ECDSA signature is {len(signature)} bytes; {_alg_name(alg)} needs {2 * size}"
-                )
-            r = int.from_bytes(signature[:size], "big")
-            s = int.from_bytes(signature[size:], "big")
-            if not (0 < r < order and 0 < s < order):
-                raise SignatureError("ECDSA signature values are out of range")
-            try:
-                key.verify(encode_dss_signature(r, s), data, scheme)
-            except InvalidSignature:
-                raise SignatureError("signature does not match the signed data") from None
+            _verify_ecdsa(key, alg, known[1:], data, signature)
             return
     expected = algorithm_for_key(key)
     if alg != expected:
@@ -232,22 +220,31 @@ def verify_signature(key: PublicKey, alg: int, data: bytes, signature: bytes) ->
     if not isinstance(signature, bytes):
         raise MalformedError("signature must be a byte string")
     if type(key) is _EC_PUBLIC_TYPE or isinstance(key, ec.EllipticCurvePublicKey):
-        scheme, size, order = _ECDSA_VERIFY[expected]
-        if len(signature) != 2 * size:
-            raise SignatureError(
-                f"ECDSA signature is {len(signature)} bytes; {_alg_name(alg)} needs {2 * size}"
-            )
-        r = int.from_bytes(signature[:size], "big")
-        s = int.from_bytes(signature[size:], "big")
-        if not (0 < r < order and 0 < s < order):
-            raise SignatureError("ECDSA signature values are out of range")
-        try:
-            key.verify(encode_dss_signature(r, s), data, scheme)
-        except InvalidSignature:
-            raise SignatureError("signature does not match the signed data") from None
+        _verify_ecdsa(key, alg, _ECDSA_VERIFY[expected], data, signature)
         return
     try:
         key.verify(signature, data)  # Ed25519 / Ed448 check lengths and canonical S
+    except InvalidSignature:
+        raise SignatureError("signature does not match the signed data") from None
+
+
+def _verify_ecdsa(
+    key: ec.EllipticCurvePublicKey,
+    alg: int,
+    params: tuple[ec.ECDSA, int, int],
+    data: bytes,
+    signature: bytes,
+) -> None:
+    """An ECDSA ``r‖s`` signature of ``data`` (``params``: scheme, coordinate size, group order)."""
+    scheme, size, order = params
+    if len(signature) != 2 * size:
+        raise SignatureError(f"ECDSA signature is {len(signature)} bytes; {_alg_name(alg)} needs {2 * size}")
+    r = int.from_bytes(signature[:size], "big")
+    s = int.from_bytes(signature[size:], "big")
+    if not (0 < r < order and 0 < s < order):
+        raise SignatureError("ECDSA signature values are out of range")
+    try:
+        key.verify(encode_dss_signature(r, s), data, scheme)
     except InvalidSignature:
         raise SignatureError("signature does not match the signed data") from None
 

@@ -228,18 +228,19 @@ def _replay(request: Request, caller: Caller, key: str | None, fingerprint: str)
 
 def _remember(
     s: Session,
+    state: Any,
     caller: Caller,
     key: str | None,
     fingerprint: str,
     answer: dict[str, Any],
     now: dt.datetime,
-    retention: dt.timedelta,
 ) -> None:
     """Keep ``answer`` under ``key`` for retries, in the transaction that made it; answers past
     the retention (any API key's: indexed by age) are deleted on the way, so the table holds
     about a day of keyed requests and an old key may be used again."""
     if key is not None:
-        s.execute(delete(IdempotentAnswer).where(IdempotentAnswer.created < now - retention))
+        kept_since = now - state.settings.idempotency_retention
+        s.execute(delete(IdempotentAnswer).where(IdempotentAnswer.created < kept_since))
         s.add(
             IdempotentAnswer(
                 api_key_id=caller.id,
@@ -291,15 +292,7 @@ def issue(
                 request_id=rid,
             )
             answer = _answer(row)
-            _remember(
-                s,
-                caller,
-                idempotency_key,
-                fingerprint,
-                answer,
-                row.issued,
-                state.settings.idempotency_retention,
-            )
+            _remember(s, state, caller, idempotency_key, fingerprint, answer, row.issued)
             s.commit()
     except (AppError, IntegrityError) as e:
         # the same request under the same key, racing the first: the first answer
@@ -359,15 +352,7 @@ def renew(
                 state.issuing, s, city=city, document_number=document_number, who=caller.name, request_id=rid
             )
             answer = _answer(row)
-            _remember(
-                s,
-                caller,
-                idempotency_key,
-                fingerprint,
-                answer,
-                row.issued,
-                state.settings.idempotency_retention,
-            )
+            _remember(s, state, caller, idempotency_key, fingerprint, answer, row.issued)
             s.commit()
     except IntegrityError:
         replay = _replay(request, caller, idempotency_key, fingerprint)
@@ -414,15 +399,7 @@ def rebind(
                 request_id=rid,
             )
             answer = _answer(row)
-            _remember(
-                s,
-                caller,
-                idempotency_key,
-                fingerprint,
-                answer,
-                row.issued,
-                state.settings.idempotency_retention,
-            )
+            _remember(s, state, caller, idempotency_key, fingerprint, answer, row.issued)
             s.commit()
     except (AppError, IntegrityError) as e:
         replay = _replay(request, caller, idempotency_key, fingerprint)
