@@ -361,10 +361,12 @@ def main() -> int:
         watch["postgres"] = [r[0] for r in admin.execute(sql, (dbname,))]  # the pools' connections
         watch["clients"] = [p.pid for p in pool._pool]  # the load generator's processes
         rounds = []
+        load_before = os.getloadavg()[0]  # other work on the machine moves these figures the most
         for _ in range(args.rounds):
             ceiling = _phase(pool, "health", url, keys, args.seconds, args.threads, watch)
             issue = _phase(pool, "issue", url, keys, args.seconds, args.threads, watch)
             rounds.append((ceiling, issue))
+        load_after = os.getloadavg()[0]
         profile = None
         if args.profile:
             holder: dict[str, Any] = {}
@@ -413,6 +415,7 @@ def main() -> int:
         "service_cpu_ms_per_health": _per(rounds, 0, "service"),
         "client_cpu_ms_per_issue": _per(rounds, 1, "clients"),
         "errors": dict(errors),
+        "load_average": [round(load_before, 2), round(load_after, 2)],
         "profile_percent": profile,
     }
     if args.json:
@@ -431,6 +434,8 @@ def main() -> int:
         f"  issuing / ceiling: {f['ratio_median']:.0%}"
         f" ({f['ratio_low']:.0%}-{f['ratio_high']:.0%} over the rounds);"
         f" goal >= 60 % with p99 <= 100 ms; {f['licences_in_db']} licences written",
+        f"  load average (1 min) before / after the rounds: {f['load_average'][0]:.2f} / "
+        f"{f['load_average'][1]:.2f} on {f['cores']} cores (this run's own load included)",
     ]
     lines.append(
         f"  CPU per licence: service {f['service_cpu_ms_per_issue']:.1f} ms"
