@@ -293,7 +293,10 @@ def _signer_of(vl: VerifiedTrustList, kid: bytes) -> _Signer | None:
     list and key id: exactly one listed certificate with that id, revoked by nobody, with its
     path to its city's root and its profile met. ``None`` for anything else (no signer, a
     revocation, several candidates, no path, a profile not met): the search then runs in full
-    and reports it."""
+    and reports it. Only key ids the list names are remembered: a stream of made-up ones (a
+    hostile page posting texts to the handheld) leaves nothing behind."""
+    if not vl.find_signers(kid):
+        return None
     found: _Signer | None = vl.memo(("verify_qr.signer", kid), lambda: _make_signer(vl, kid))
     return found
 

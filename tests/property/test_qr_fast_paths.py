@@ -185,3 +185,17 @@ def test_known_signer_shortcut_decides_as_the_full_search(case, monkeypatch):
         assert full.verdict is Verdict.AMBER and full.portrait_pending  # the portrait frames to come
     else:
         assert not full.portrait_pending
+
+
+def test_made_up_key_ids_leave_nothing_behind():
+    # the shortcut remembers what it found per listed key id only: QR texts naming key ids no
+    # list holds (a hostile page posting them by the thousand) do not grow the trust list
+    from edl import verify_qr
+
+    trust, text, at = _known_signer_cases()["signer not listed"]
+    before = dict(trust._index)
+    for i in range(200):
+        assert verify_qr._signer_of(trust, i.to_bytes(8, "big")) is None
+    assert verify_presentation([text], trust=trust, now=at).verdict is Verdict.RED
+    added = set(trust._index) - set(before)
+    assert not any(isinstance(k, tuple) and k[0] == "verify_qr.signer" for k in added)
