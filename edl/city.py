@@ -45,7 +45,7 @@ from .errors import (
     UntrustedIssuerError,
 )
 from .issue import DocumentSigner
-from .keys import Change, KeyStore
+from .keys import Change, KeyStore, is_key_name
 from .trust import CityEntry, SignerEntry
 from .x509 import (
     CA_KEY_USAGE,
@@ -141,7 +141,7 @@ class CityState:
                 isinstance(r, dict)
                 and number(r.get("n"))
                 and filename(r.get("file"))
-                and text(r.get("key"))
+                and is_key_name(r.get("key"))
                 and r.get("status") in ("current", "retired")
                 and (r.get("cross") is None or filename(r["cross"]))
             ):
@@ -153,7 +153,7 @@ class CityState:
                 isinstance(sg, dict)
                 and text(sg.get("kid"))
                 and filename(sg.get("file"))
-                and text(sg.get("key"))
+                and is_key_name(sg.get("key"))
                 and number(sg.get("root"))
                 and sg.get("status") in ("current", "retired", "revoked")
             ):
@@ -167,7 +167,7 @@ class CityState:
                 isinstance(sg, dict)
                 and text(sg.get("kid"))
                 and filename(sg.get("file"))
-                and text(sg.get("key"))
+                and is_key_name(sg.get("key"))
                 and number(sg.get("root"))
                 and sg.get("status") in ("current", "retired", "revoked")
             ):

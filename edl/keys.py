@@ -50,6 +50,7 @@ __all__ = [
     "Pkcs11KeyStore",
     "Pkcs11Signer",
     "check_key_name",
+    "is_key_name",
     "open_key_store",
     "pkcs11_token_of",
 ]
@@ -58,9 +59,15 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 _CURVES = {"P-256": ec.SECP256R1, "P-384": ec.SECP384R1}
 
 
+def is_key_name(name: Any) -> bool:
+    """True when ``name`` is file-name safe: letters, digits, ``.``, ``_``, ``-``, at most 128,
+    no ``..`` (what a state file may name; checked when it is read, not when the key is used)."""
+    return isinstance(name, str) and _NAME.match(name) is not None and ".." not in name
+
+
 def check_key_name(name: str) -> str:
     """Key names are file-name safe: letters, digits, ``.``, ``_``, ``-`` (raises ``ValueError``)."""
-    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+    if not is_key_name(name):
         raise ValueError(f"invalid key name {name!r}: use letters, digits, '.', '_' and '-'")
     return name
 

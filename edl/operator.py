@@ -29,7 +29,7 @@ from . import cbor, cose
 from ._files import damaged, read_state_json, write_atomic
 from .city import verify_city_export
 from .errors import KeyStoreError, TrustError
-from .keys import Change, KeyStore
+from .keys import Change, KeyStore, is_key_name
 from .trust import (
     CityEntry,
     TrustList,
@@ -102,7 +102,7 @@ class Operator:
             and number(obj.get("sequence"), 0)
             and isinstance(obj.get("keys"), list)
             and 0 < len(obj["keys"]) <= 64
-            and all(isinstance(k, str) and 0 < len(k) <= 128 for k in obj["keys"])
+            and all(is_key_name(k) for k in obj["keys"])  # names the key store can hold
             and obj["threshold"] <= len(obj["keys"])
         ):
             raise damaged(path, "not {name, root_version, threshold, keys, sequence}")

@@ -54,6 +54,17 @@ CITY_DAMAGE = {
         )
     ),
     "huge-number": lambda p: p.write_text(p.read_text().replace('"n": 1', '"n": ' + "9" * 5000)),
+    # a name the key store refuses (found by fuzz_files: it escaped as exit 70)
+    "root-key-not-a-key-name": lambda p: p.write_text(
+        json.dumps(
+            {
+                **json.loads(p.read_text()),
+                "roots": [
+                    {**json.loads(p.read_text())["roots"][0], "key": "2024-01-01T00:00:00"},
+                ],
+            }
+        )
+    ),
     "a-folder": lambda p: (p.unlink(), p.mkdir()),
 }
 
@@ -71,6 +82,9 @@ OPERATOR_DAMAGE = {
     "not-json": lambda p: p.write_text("{"),
     "threshold-above-keys": lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "threshold": 9})),
     "name-not-text": lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "name": 5})),
+    "key-not-a-key-name": lambda p: p.write_text(
+        json.dumps({**json.loads(p.read_text()), "keys": ["../outside"], "threshold": 1})
+    ),
 }
 
 
