@@ -50,7 +50,10 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limits.get(scope.get("path", ""), self.limit)
+        path, root = scope.get("path", ""), scope.get("root_path", "")
+        if root and path.startswith(root):  # (mounted under a prefix: the app's own path)
+            path = path[len(root) :]
+        limit = self.limits.get(path, self.limit)
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await self._refuse(send, limit)

@@ -52,3 +52,22 @@ def test_the_largest_verify_body_the_schema_admits_reaches_the_checks(client, wo
 def test_a_normal_verification_is_untouched(client, world):
     r = client.post("/verify", json={"texts": world.valid.frames(at=NOW)})
     assert r.status_code == 200 and r.json()["verdict"] == "green"
+
+
+def test_the_limits_hold_under_a_root_path(tmp_path, world):
+    # served under a prefix (a proxy's root_path): /verify keeps its own limit, not the default
+    from fastapi.testclient import TestClient
+
+    from .conftest import make_client
+
+    app = make_client(tmp_path, world).app
+    client = TestClient(app, root_path="/handheld")
+    r = client.post(
+        "/handheld/verify", json={"texts": world.valid.frames(at=NOW), "frames": ["A" * MAX_BODY]}
+    )
+    assert r.status_code != 413, r.text
+    r = client.post(
+        "/handheld/verify",
+        headers={"Content-Length": str(MAX_VERIFY_BODY + 1), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 413
