@@ -32,6 +32,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     create_engine,
     event,
     select,
@@ -49,6 +50,7 @@ __all__ = [
     "IssuedLicenceRow",
     "Nonce",
     "RateWindow",
+    "NEWEST_PLACE",
     "StatusEntry",
     "StatusListRow",
     "create_api_key",
@@ -180,6 +182,16 @@ class StatusEntry(Base):
     document_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
     status: Mapped[int] = mapped_column(Integer)
     updated: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+NEWEST_PLACE: Any = (
+    select(StatusEntry.list_id, StatusEntry.idx)
+    .where(StatusEntry.city == bindparam("city"), StatusEntry.document_number == bindparam("number"))
+    .order_by(StatusEntry.id.desc())
+    .limit(1)
+)
+"""(list_id, idx) of the newest status place recorded for a document number (parameters
+``city`` and ``number``): a constant Core statement, built once."""
 
 
 def hash_key(key: str) -> str:

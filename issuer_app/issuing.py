@@ -44,7 +44,7 @@ from edl.credentials import issue_licence
 from edl.model import Licence, LicenceError
 from edl.status import Status, status_uri
 
-from .db import Audit, IssuedLicenceRow, StatusEntry
+from .db import NEWEST_PLACE, Audit, IssuedLicenceRow
 from .dependencies import Clock
 from .errors import AppError
 
@@ -56,14 +56,7 @@ _AUDIT: Any = Audit.__table__
 _HELD = select(_LICENCES.c.id).where(
     _LICENCES.c.city == bindparam("city"), _LICENCES.c.document_number == bindparam("number")
 )
-_ENTRIES: Any = StatusEntry.__table__
-_NEWEST_ENTRY = (
-    select(_ENTRIES.c.list_id, _ENTRIES.c.idx)
-    .where(_ENTRIES.c.city == bindparam("city"), _ENTRIES.c.document_number == bindparam("number"))
-    .order_by(_ENTRIES.c.id.desc())
-    .limit(1)
-    .subquery()
-)
+_NEWEST_ENTRY = NEWEST_PLACE.subquery()
 # one round trip: the licence's id if issued, and the status place the number holds (if any)
 _HELD_AND_PLACE = select(
     _HELD.scalar_subquery().label("licence"),

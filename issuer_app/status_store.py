@@ -40,7 +40,7 @@ from edl.city_status import DEFAULT_VALID_HOURS, ListPublisher, PublishedList, S
 from edl.status import Status, StatusList, status_uri
 from edl.status_index import DEFAULT_CAPACITY, list_size_for, permuted_index
 
-from .db import IssuedLicenceRow, StatusEntry, StatusListRow, single_statements
+from .db import NEWEST_PLACE, IssuedLicenceRow, StatusEntry, StatusListRow, single_statements
 from .issuing import add_audit, subject_hash
 
 __all__ = ["ACTIONS", "DbStatusStore", "FileStatusStore"]
@@ -50,12 +50,6 @@ _DOC = re.compile(r"[^\x00-\x1f\x7f]{1,100}")
 _ENTRIES: Any = StatusEntry.__table__  # (Core statements on the hot path: no ORM compile or flush)
 _LISTS: Any = StatusListRow.__table__
 # constant Core statements (built once; the values are parameters)
-_HELD_PLACE = (
-    select(_ENTRIES.c.list_id, _ENTRIES.c.idx)
-    .where(_ENTRIES.c.city == bindparam("city"), _ENTRIES.c.document_number == bindparam("number"))
-    .order_by(_ENTRIES.c.id.desc())
-    .limit(1)
-)
 _INSERT_ENTRY = insert(_ENTRIES)
 _TAKE = (  # the city's newest list gives its next place, if it has one left: one atomic statement
     update(_LISTS)
@@ -260,7 +254,7 @@ class DbStatusStore:
         else a fresh one, recorded for it in ``session`` (status valid)."""
         _check_doc(document_number)
         with self._session(session) as s:
-            held = s.execute(_HELD_PLACE, {"city": city, "number": document_number}).first()
+            held = s.execute(NEWEST_PLACE, {"city": city, "number": document_number}).first()
             return self._allocate_unless_held(s, city, document_number, held, now)
 
     def allocate_checked(
@@ -274,7 +268,7 @@ class DbStatusStore:
     ) -> tuple[int, int, bool]:
         """:meth:`allocate` when the caller looked up, in ``session``'s transaction, the place the
         document number holds (``held``: ``(list id, index)`` of its newest entry, as
-        ``_HELD_PLACE`` gives it, or None when it holds none): one SELECT fewer."""
+        ``NEWEST_PLACE`` gives it, or None when it holds none): one SELECT fewer."""
         _check_doc(document_number)
         return self._allocate_unless_held(session, city, document_number, held, now)
 

@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import json
 import secrets
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from cryptography.exceptions import InvalidSignature
@@ -253,6 +254,37 @@ def _remember(
         )
 
 
+_KEY_TAKEN = ("idempotency_conflict", "this Idempotency-Key was taken meanwhile")
+
+
+def _answer_once(
+    request: Request,
+    caller: Caller,
+    key: str | None,
+    fingerprint: str,
+    work: Callable[[Session], IssuedLicenceRow],
+    raced: tuple[str, str],
+) -> JSONResponse:
+    """``work`` in one transaction, its answer kept under ``key`` for retries. When it fails
+    and the same request under the same key was answered meanwhile (a retry racing the first),
+    that answer; a unique-key race with no such answer is 409 ``raced`` (code, message)."""
+    state = request.app.state
+    try:
+        with state.sessions() as s:
+            row = work(s)
+            answer = _answer(row)
+            _remember(s, state, caller, key, fingerprint, answer, row.issued)
+            s.commit()
+    except (AppError, IntegrityError) as e:
+        replay = _replay(request, caller, key, fingerprint)
+        if replay is not None:
+            return replay
+        if isinstance(e, IntegrityError):
+            raise AppError(409, *raced) from None
+        raise
+    return JSONResponse(answer)
+
+
 # --- issue, fetch, renew, re-bind ----------------------------------------------------------------
 
 
@@ -279,30 +311,21 @@ def issue(
     _city(request, city)
     device_key = _device_key(body.device_key)
     _check_possession(device_key, body.nonce, body.signature)
-    try:
-        with state.sessions() as s:
-            _consume_nonce(request, s, city, body.nonce)
-            row = issue_one(
-                state.issuing,
-                s,
-                licence=body.licence,
-                device_key=device_key,
-                city=city,
-                who=caller.name,
-                request_id=rid,
-            )
-            answer = _answer(row)
-            _remember(s, state, caller, idempotency_key, fingerprint, answer, row.issued)
-            s.commit()
-    except (AppError, IntegrityError) as e:
-        # the same request under the same key, racing the first: the first answer
-        replay = _replay(request, caller, idempotency_key, fingerprint)
-        if replay is not None:
-            return replay
-        if isinstance(e, IntegrityError):
-            raise AppError(409, "already_issued", "issued already by a concurrent request") from None
-        raise
-    return JSONResponse(answer)
+
+    def work(s: Session) -> IssuedLicenceRow:
+        _consume_nonce(request, s, city, body.nonce)
+        return issue_one(
+            state.issuing,
+            s,
+            licence=body.licence,
+            device_key=device_key,
+            city=city,
+            who=caller.name,
+            request_id=rid,
+        )
+
+    raced = ("already_issued", "issued already by a concurrent request")
+    return _answer_once(request, caller, idempotency_key, fingerprint, work, raced)
 
 
 @router.get(
@@ -346,20 +369,13 @@ def renew(
     if replay is not None:
         return replay
     _city(request, city)
-    try:
-        with state.sessions() as s:
-            row = renew_one(
-                state.issuing, s, city=city, document_number=document_number, who=caller.name, request_id=rid
-            )
-            answer = _answer(row)
-            _remember(s, state, caller, idempotency_key, fingerprint, answer, row.issued)
-            s.commit()
-    except IntegrityError:
-        replay = _replay(request, caller, idempotency_key, fingerprint)
-        if replay is not None:
-            return replay
-        raise AppError(409, "idempotency_conflict", "this Idempotency-Key was taken meanwhile") from None
-    return JSONResponse(answer)
+
+    def work(s: Session) -> IssuedLicenceRow:
+        return renew_one(
+            state.issuing, s, city=city, document_number=document_number, who=caller.name, request_id=rid
+        )
+
+    return _answer_once(request, caller, idempotency_key, fingerprint, work, _KEY_TAKEN)
 
 
 @router.post(
@@ -386,29 +402,20 @@ def rebind(
     _city(request, city)
     device_key = _device_key(body.device_key)
     _check_possession(device_key, body.nonce, body.signature)
-    try:
-        with state.sessions() as s:
-            _consume_nonce(request, s, city, body.nonce)
-            row = rebind_one(
-                state.issuing,
-                s,
-                city=city,
-                document_number=document_number,
-                device_key=device_key,
-                who=caller.name,
-                request_id=rid,
-            )
-            answer = _answer(row)
-            _remember(s, state, caller, idempotency_key, fingerprint, answer, row.issued)
-            s.commit()
-    except (AppError, IntegrityError) as e:
-        replay = _replay(request, caller, idempotency_key, fingerprint)
-        if replay is not None:
-            return replay
-        if isinstance(e, IntegrityError):
-            raise AppError(409, "idempotency_conflict", "this Idempotency-Key was taken meanwhile") from None
-        raise
-    return JSONResponse(answer)
+
+    def work(s: Session) -> IssuedLicenceRow:
+        _consume_nonce(request, s, city, body.nonce)
+        return rebind_one(
+            state.issuing,
+            s,
+            city=city,
+            document_number=document_number,
+            device_key=device_key,
+            who=caller.name,
+            request_id=rid,
+        )
+
+    return _answer_once(request, caller, idempotency_key, fingerprint, work, _KEY_TAKEN)
 
 
 # --- suspend, reinstate, revoke ------------------------------------------------------------------
