@@ -58,6 +58,8 @@ import cbor2
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from machine import describe as machine_facts
+from machine import line as machine_line
 
 from edl import cbor
 from edl import x509 as edl_x509
@@ -535,10 +537,12 @@ def main() -> int:
         "issued_bytes": len(made),
         "notes": notes,
         "goals": goals,
+        "machine": machine_facts(),
     }
     if args.json:
         print(json.dumps({"figures_us": figures, "ratios": ratios, "meta": meta}, indent=2))
         return 0
+    print(machine_line())
     print(
         f"one core; {args.rounds} rounds, calls interleaved round by round (batches of {args.batch}, "
         f"peers {args.peer_batch}; {WARMUP} warm-up calls each); portrait {len(picture)} B, "

@@ -61,6 +61,8 @@ from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
+from machine import describe as machine_facts
+from machine import line as machine_line
 from PIL import Image, ImageFilter
 
 from edl import qr
@@ -453,11 +455,13 @@ def main() -> int:
     render = render_figures(text, rounds=args.rounds, calls=args.calls)
     if args.render_only:
         if args.json:
-            print(json.dumps(render, indent=2))
+            print(json.dumps({"machine": machine_facts(), **render}, indent=2))
         else:
+            print(machine_line())
             print_render(render, text, args.rounds, args.calls)
         return 0
     if not args.json:
+        print(machine_line())
         print_render(render, text, args.rounds, args.calls)
     results: list[Result] = []
     started = time.perf_counter()
@@ -474,7 +478,12 @@ def main() -> int:
     elapsed = time.perf_counter() - started
 
     if args.json:
-        print(json.dumps({"render": render, "decode": [_asdict(r) for r in results]}, indent=2))
+        print(
+            json.dumps(
+                {"machine": machine_facts(), "render": render, "decode": [_asdict(r) for r in results]},
+                indent=2,
+            )
+        )
         return 0
     print(
         f"QR version {qr.MAX_VERSION}-M, {len(text)} characters (DL1: + base45 of {qr.MAX_PAYLOAD_BYTES} B); "

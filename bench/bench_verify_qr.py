@@ -45,6 +45,8 @@ from bench_qr import fmt_range, make_frames, pin_one_core, ratio_rounds  # noqa:
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature  # noqa: E402
+from machine import describe as machine_facts  # noqa: E402
+from machine import line as machine_line  # noqa: E402
 
 from edl import cbor, cose, qr  # noqa: E402
 from edl.compact import Claim  # noqa: E402
@@ -182,6 +184,7 @@ def main() -> int:
         calls=max(1, args.n // args.rounds),
     )
     out: dict[str, Any] = {
+        "machine": machine_facts(),
         "main_frame_bytes": len(payload),
         "carousel_frames": len(texts),
         "payload": payload_times,
@@ -260,6 +263,7 @@ def main() -> int:
     if args.json:
         print(json.dumps(out, indent=2))
         return 0
+    print(machine_line())
     print(
         f"main frame {out['main_frame_bytes']} B, carousel of {out['carousel_frames']} frames (one core); "
         f"{args.rounds} rounds, median of round medians (lowest–highest round)"
