@@ -40,6 +40,7 @@ __all__ = [
     "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_SIZE",
     "MAX_EPOCH",
+    "TAG24_HEADS",
     "datetime_from_epoch",
     "decode",
     "decode_each",
@@ -49,6 +50,7 @@ __all__ = [
     "full_date",
     "head",
     "read_head",
+    "tag24_head",
     "tdate",
     "unwrap24",
     "wrap24",
@@ -294,9 +296,20 @@ def read_head(data: bytes, at: int) -> tuple[int, int, int] | None:
     return first >> 5, int.from_bytes(data[at + 1 : end], "big"), end
 
 
+TAG24_HEADS: tuple[bytes, ...] = tuple(b"\xd8\x18" + head(2, size) for size in range(256))
+"""The heads of ``#6.24(bstr)`` (tag 24, then the byte string's head) around 0 to 255 bytes, by
+size: hot loops (an mdoc's items) index it for the usual sizes instead of calling
+:func:`tag24_head`."""
+
+
+def tag24_head(size: int) -> bytes:
+    """The head of ``#6.24(bstr)`` around ``size`` bytes: what precedes them in the encoding."""
+    return TAG24_HEADS[size] if size < 256 else b"\xd8\x18" + head(2, size)
+
+
 def encode_tag24(inner: bytes) -> bytes:
     """The encoding of ``#6.24(bstr inner)``, built around ``inner`` without touching it."""
-    return b"\xd8\x18" + head(2, len(inner)) + inner
+    return tag24_head(len(inner)) + inner
 
 
 def wrap24(inner: bytes) -> CBORTag:

@@ -24,7 +24,7 @@ from . import cbor, cose
 from .mdoc.issuer_signed import IssuerSigned
 from .mdoc.items import RANDOM_LENGTH, IssuerSignedItem, frame
 from .mdoc.mso import StatusReference, encode_mso
-from .mdoc.namespaces import to_cbor_value
+from .mdoc.namespaces import SCALARS, to_cbor_value
 from .model import Licence
 from .x509 import certificate_der
 
@@ -132,7 +132,8 @@ def issue_mdoc(
     n = 0
     new_item = tuple.__new__
     sha256 = hashlib.sha256
-    head = cbor.head
+    heads = cbor.TAG24_HEADS
+    scalars = SCALARS
     for ns, elements in namespaces.items():
         made = []
         ns_digests = {}
@@ -140,13 +141,17 @@ def issue_mdoc(
             did = ids[n]
             salt = salts[n * RANDOM_LENGTH : (n + 1) * RANDOM_LENGTH]
             n += 1
-            cbor_value = to_cbor_value(value)
+            cbor_value = value if type(value) in scalars else to_cbor_value(value)
             raw = frame(did, ident, cbor_value, salt)
             # the digest of IssuerSignedItemBytes, from the bytes just framed (kept in the item:
             # to_bytes() sends these very bytes)
-            h = sha256(b"\xd8\x18" + head(2, len(raw)))
-            h.update(raw)
-            ns_digests[did] = h.digest()
+            size = len(raw)
+            if size < 256:
+                ns_digests[did] = sha256(heads[size] + raw).digest()
+            else:
+                h = sha256(cbor.tag24_head(size))
+                h.update(raw)
+                ns_digests[did] = h.digest()
             made.append(new_item(IssuerSignedItem, (did, salt, ident, cbor_value, raw)))
         items[ns] = tuple(made)
         digests[ns] = ns_digests

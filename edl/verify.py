@@ -609,8 +609,6 @@ def _status_of(
         checks.skip("status", "the credential carries no status reference", code="no_status", required=False)
 
 
-# the head of IssuerSignedItemBytes (#6.24(bstr)) for items of 24 to 255 bytes
-_ITEM_PREFIX = [b"\xd8\x18\x58" + bytes([i]) for i in range(256)]
 _HASHES = {"SHA-256": hashlib.sha256, "SHA-384": hashlib.sha384, "SHA-512": hashlib.sha512}
 _RESPONSE_KEYS = frozenset({"version", "documents", "status"})
 _DOCUMENT_KEYS = frozenset({"docType", "issuerSigned", "deviceSigned"})
@@ -905,6 +903,7 @@ def _fast_document(
     # The MSO (its signature is checked below, before anything from it is handed out)
     mso = _fast_mso(payload)
     hash_fn = mso.hash_fn
+    heads = cbor.TAG24_HEADS
 
     # Items: hash the received bytes, decode once, look the digest up, keep the value.
     name_spaces = issuer_signed["nameSpaces"]
@@ -936,10 +935,10 @@ def _fast_document(
         for raw, item in zip(raws, decoded, strict=True):
             # IssuerSignedItemBytes: the tag-24 head, then the item's bytes as received
             size = len(raw)
-            if 24 <= size < 256:
-                digest = hash_fn(_ITEM_PREFIX[size] + raw).digest()
+            if size < 256:
+                digest = hash_fn(heads[size] + raw).digest()
             else:
-                h = hash_fn(b"\xd8\x18" + cbor.head(2, size))
+                h = hash_fn(cbor.tag24_head(size))
                 h.update(raw)
                 digest = h.digest()
             if type(item) is not dict or item.keys() != _ITEM_KEYS:

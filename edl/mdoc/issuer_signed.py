@@ -84,13 +84,15 @@ class IssuerSigned:
             key = cbor.head(3, len(utf8)) + utf8
             keys.append((len(key), key, ns))
         keys.sort()
+        heads = cbor.TAG24_HEADS
         for _size, key, ns in keys:
             items = self.namespaces[ns]
             parts.append(key)
             parts.append(cbor.head(4, len(items)))
             for item in items:
                 raw = item.raw
-                parts.append(b"\xd8\x18" + cbor.head(2, len(raw)))
+                size = len(raw)
+                parts.append(heads[size] if size < 256 else cbor.tag24_head(size))
                 parts.append(raw)
         return b"".join(parts)
 

@@ -28,8 +28,16 @@ RANDOM_LENGTH = 16
 """Salt length we write (ISO 18013-5 §9.1.2.5: at least 16 bytes)."""
 
 _PLAIN = frozenset({str, bytes, int, bool, type(None)})
-_SMALL_UINT = [bytes([i]) for i in range(24)]
-_encoded_text = functools.lru_cache(maxsize=512)(cbor2_dumps)
+_RANDOM_HEAD = b"\xa4\x66random\x50"  # a 4-entry map, "random", a 16-byte string
+# what follows the salt, up to the value: "digestID", the ID, "elementValue" (by ID, for the
+# IDs an issuer uses: one part to join instead of three)
+_ID_PARTS = tuple(b"\x68digestID" + cbor.head(0, i) + b"\x6celementValue" for i in range(256))
+
+
+@functools.lru_cache(maxsize=512)
+def _identifier_part(element_identifier: str) -> bytes:
+    """What follows the value: "elementIdentifier" and the identifier (made once per name)."""
+    return b"\x71elementIdentifier" + cbor2_dumps(element_identifier)
 
 
 @functools.lru_cache(maxsize=64)
@@ -39,7 +47,6 @@ def _item_of(namespace: str) -> str:
 
 
 _DIGESTS = {"SHA-256": hashlib.sha256, "SHA-384": hashlib.sha384, "SHA-512": hashlib.sha512}
-_RANDOM_HEAD = b"\xa4\x66random\x50"  # a 4-entry map, "random", a 16-byte string
 
 
 def frame(digest_id: int, element_identifier: str, cbor_value: Any, rnd: bytes) -> bytes:
@@ -57,12 +64,11 @@ def frame(digest_id: int, element_identifier: str, cbor_value: Any, rnd: bytes) 
         (
             _RANDOM_HEAD if len(rnd) == RANDOM_LENGTH else b"\xa4\x66random" + cbor.head(2, len(rnd)),
             rnd,
-            b"\x68digestID",
-            _SMALL_UINT[digest_id] if digest_id < 24 else cbor.head(0, digest_id),
-            b"\x6celementValue",
+            _ID_PARTS[digest_id]
+            if digest_id < 256
+            else b"\x68digestID" + cbor.head(0, digest_id) + b"\x6celementValue",
             value,
-            b"\x71elementIdentifier",
-            _encoded_text(element_identifier),
+            _identifier_part(element_identifier),
         )
     )
 
@@ -140,7 +146,7 @@ class IssuerSignedItem(NamedTuple):
         except KeyError:
             raise ValueError(f"unknown digest algorithm {algorithm}") from None
         raw = self.raw
-        h = fn(b"\xd8\x18" + cbor.head(2, len(raw)))
+        h = fn(cbor.tag24_head(len(raw)))
         h.update(raw)
         return h.digest()
 

@@ -28,6 +28,7 @@ __all__ = [
     "ElementKind",
     "ElementSpec",
     "NAMESPACE_MDL",
+    "SCALARS",
     "element_spec",
     "from_json_value",
     "to_cbor_value",
@@ -261,13 +262,14 @@ def from_json_value(spec: ElementSpec, value: Any) -> Any:
     return out
 
 
-_SCALARS = frozenset({str, int, bool, bytes, float, type(None)})
+SCALARS = frozenset({str, int, bool, bytes, float, type(None)})
+"""Types :func:`to_cbor_value` hands back as they are (a caller's loop may skip the call)."""
 
 
 def to_cbor_value(value: Any) -> Any:
     """A Python value → what to encode: dates as tag 1004, date-times as tdate (tag 0)."""
     kind = type(value)
-    if kind in _SCALARS:
+    if kind in SCALARS:
         return value
     if kind is _dt.date:
         return cbor.CBORTag(cbor.TAG_FULL_DATE, value.isoformat())

@@ -147,6 +147,18 @@ def test_encode_tag24_matches_cbor2(n: int) -> None:
     assert ours == cbor.encode(cbor.wrap24(inner))
 
 
+def test_tag24_heads_are_the_shortest_heads_for_every_size() -> None:
+    # the table the item loops index (issue, to_bytes, verify): every size it covers, and the
+    # sizes either side of its end, against cbor2's own encoding of the tagged string
+    for n in range(300):
+        inner = bytes(n)
+        expected = cbor2.dumps(cbor2.CBORTag(24, inner))[: -n or None]
+        assert cbor.tag24_head(n) == expected, n
+        if n < 256:
+            assert cbor.TAG24_HEADS[n] == expected, n
+    assert len(cbor.TAG24_HEADS) == 256
+
+
 @pytest.mark.parametrize("n", LENGTHS + [2**32 - 1, 2**32])
 @pytest.mark.parametrize("major", [0, 2, 3, 4, 5, 6])
 def test_head_matches_cbor2(major: int, n: int) -> None:
