@@ -122,11 +122,13 @@ def issue_mdoc(
         raise ValueError("valid-until must be after valid-from")
 
     namespaces = licence.namespaces()
-    total = sum(len(v) for v in namespaces.values())
-    # Digest IDs are shuffled so they reveal nothing about the elements (§9.1.2.5).
-    keys = struct.unpack(f">{total}I", os.urandom(4 * total))
+    total = sum(map(len, namespaces.values()))
+    # Digest IDs are shuffled so they reveal nothing about the elements (§9.1.2.5); one read
+    # of the system's randomness gives the shuffle's keys and every item's salt.
+    randomness = os.urandom((4 + RANDOM_LENGTH) * total)
+    keys = struct.unpack_from(f">{total}I", randomness)
     ids = sorted(range(total), key=keys.__getitem__)
-    salts = os.urandom(RANDOM_LENGTH * total)
+    salts = randomness[4 * total :]
     items: dict[str, tuple[IssuerSignedItem, ...]] = {}
     digests: dict[str, dict[int, bytes]] = {}
     n = 0

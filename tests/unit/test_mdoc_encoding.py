@@ -84,6 +84,22 @@ def test_issued_bytes_are_the_deterministic_encoding(city, signer, device_key):
     assert not verify_issuer_signed(data, trust=[city.root], now=NOW).failures()
 
 
+def test_issuing_shuffles_digest_ids_and_salts_every_item_afresh(signer, device_key):
+    # ISO 18013-5 §9.1.2.5: digest IDs reveal nothing of the elements (a fresh shuffle of
+    # 0..n-1 each time), each item has its own 16 random bytes (one read of the system's
+    # randomness gives both, in separate parts)
+    orders, salts = set(), []
+    for _ in range(6):
+        issued = issue_mdoc(_licence(), device_key=device_key.public_key(), signer=signer, now=NOW)
+        items = [i for per_ns in issued.namespaces.values() for i in per_ns]
+        assert sorted(i.digest_id for i in items) == list(range(len(items)))
+        assert all(len(i.random) == 16 for i in items)
+        orders.add(tuple(i.digest_id for i in items))
+        salts += [i.random for i in items]
+    assert len(orders) == 6  # 20! orders: a repeat means no shuffle
+    assert len(set(salts)) == len(salts)
+
+
 @pytest.mark.parametrize(
     "namespaces",
     [
