@@ -308,8 +308,20 @@ def _framed(prefix: bytes, *parts: bytes) -> bytes:
 
 
 def _sig_structure(protected: bytes, external_aad: bytes, payload: bytes) -> bytes:
-    # Sig_structure = ["Signature1", body_protected, external_aad, payload] (RFC 9052 §4.4)
-    return _framed(b"\x84\x6aSignature1", protected, external_aad, payload)
+    # Sig_structure = ["Signature1", body_protected, external_aad, payload] (RFC 9052 §4.4),
+    # framed as _framed frames it, unrolled: every signature checked goes through here
+    head = cbor.head
+    return b"".join(
+        (
+            b"\x84\x6aSignature1",
+            head(2, len(protected)),
+            protected,
+            head(2, len(external_aad)) if external_aad else b"\x40",
+            external_aad,
+            head(2, len(payload)),
+            payload,
+        )
+    )
 
 
 _ALG_ONLY = {int(a): cbor.encode({int(Header.ALG): int(a)}) for a in Algorithm}

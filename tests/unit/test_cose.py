@@ -24,6 +24,7 @@ from edl.cose import (
     KeyType,
     PrivateKey,
     Signer,
+    _sig_structure,
     algorithm_for_key,
     decode_mac0,
     decode_sign1,
@@ -154,6 +155,14 @@ def test_sig_structure_layout() -> None:
     msg = decode_sign1(sign1(KeySigner(ed25519.Ed25519PrivateKey.generate()), b"p"))
     tbs = msg.to_be_signed(external_aad=b"a")
     assert tbs == cbor.encode(["Signature1", msg.protected_bytes, b"a", b"p"])
+
+
+@pytest.mark.parametrize("sizes", [(0, 0, 0), (1, 0, 23), (24, 1, 255), (3, 256, 65536), (23, 24, 0)])
+def test_sig_structure_is_the_encoding_of_its_array_for_every_length(sizes: tuple[int, int, int]) -> None:
+    # the framing is unrolled by hand (empty aad the usual case): every head size, held to cbor2
+    protected, aad, payload = (bytes([i % 251]) * n for i, n in enumerate(sizes, 1))
+    tbs = _sig_structure(protected, aad, payload)
+    assert tbs == cbor.encode(["Signature1", protected, aad, payload])
 
 
 # --- tagged / untagged --------------------------------------------------------------------
