@@ -60,6 +60,7 @@ __all__ = [
     "decode_mac0",
     "decode_sign",
     "decode_sign1",
+    "encode_key",
     "key_from_cose",
     "key_to_cose",
     "mac0",
@@ -750,6 +751,32 @@ def key_to_cose(key: PublicKey) -> dict[int, Any]:
             KeyParam.X: key.public_bytes_raw(),
         }
     raise UnsupportedError(f"{type(key).__name__} keys are not accepted")
+
+
+# By curve name: what precedes x in {1: 2 (EC2), -1: crv, -2: x, -3: y}, and the head of a
+# coordinate (a byte string of the curve's size)
+_EC2_KEY_PARTS = {
+    name: (
+        b"\xa4\x01\x02\x20" + cbor.encode(int(crv)) + b"\x21" + cbor.head(2, _EC_CURVES[crv][1]),
+        b"\x22" + cbor.head(2, _EC_CURVES[crv][1]),
+        _EC_CURVES[crv][1],
+    )
+    for name, crv in _CURVE_BY_NAME.items()
+}
+_X962 = serialization.Encoding.X962
+_UNCOMPRESSED = serialization.PublicFormat.UncompressedPoint
+
+
+def encode_key(key: PublicKey) -> bytes:
+    """The deterministic encoding of :func:`key_to_cose` (what an MSO's deviceKey holds), framed
+    around the point's coordinates for cryptography's own EC keys."""
+    if type(key) is _EC_PUBLIC_TYPE:
+        parts = _EC2_KEY_PARTS.get(key.curve.name)
+        if parts is not None:
+            before_x, before_y, size = parts
+            point = key.public_bytes(_X962, _UNCOMPRESSED)
+            return b"".join((before_x, point[1 : 1 + size], before_y, point[1 + size :]))
+    return cbor.encode(key_to_cose(key))
 
 
 def _alg_name(alg: int) -> str:

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cbor2 import dumps as cbor2_dumps
+
 from .. import cbor, cose
 from ..errors import MalformedError, UnsupportedError, safe_repr
 
@@ -174,31 +176,55 @@ def encode_mso(
 ) -> bytes:
     """``MobileSecurityObjectBytes`` of an MSO with text namespaces and no extra fields, in
     deterministic encoding (the bytes ``MobileSecurityObject.to_bytes`` gives: issuing calls
-    this directly, without building the objects). The maps are built in length-first key
-    order (status, docType, version, validityInfo, valueDigests, deviceKeyInfo,
-    digestAlgorithm; nested maps likewise), so cbor2 writes them as they are."""
-    ordered: dict[str, Any] = {} if status is None else {"status": status.to_value()}
-    ordered["docType"] = doc_type
-    ordered["version"] = version
-    signed_tag = cbor.tdate(signed)
-    validity = {
-        "signed": signed_tag,
-        "validFrom": signed_tag if valid_from is signed else cbor.tdate(valid_from),
-        "validUntil": cbor.tdate(valid_until),
-    }
+    this directly, without building the objects).
+
+    The map is framed in length-first key order (status, docType, version, validityInfo,
+    valueDigests, deviceKeyInfo, digestAlgorithm; validityInfo's keys likewise); cbor2 encodes
+    each value, the digest maps built in key order. ``tests/unit/test_mdoc_encoding.py`` holds
+    it to ``cbor.encode``."""
+    signed_bytes = _tdate_bytes(signed)
+    parts = [_MSO_HEAD_7 + cbor.encode(status.to_value()) if status is not None else _MSO_HEAD_6]
+    parts += (
+        b"\x67docType",
+        cbor2_dumps(doc_type),
+        b"\x67version",
+        cbor2_dumps(version),
+        b"\x6cvalidityInfo\xa4\x66signed"
+        if expected_update is not None
+        else b"\x6cvalidityInfo\xa3\x66signed",
+        signed_bytes,
+        b"\x69validFrom",
+        signed_bytes if valid_from is signed else _tdate_bytes(valid_from),
+        b"\x6avalidUntil",
+        _tdate_bytes(valid_until),
+    )
     if expected_update is not None:
-        validity["expectedUpdate"] = cbor.tdate(expected_update)
-    ordered["validityInfo"] = validity
+        parts += (b"\x6eexpectedUpdate", _tdate_bytes(expected_update))
     if len(value_digests) == 1:
-        ordered["valueDigests"] = {ns: dict(sorted(d.items())) for ns, d in value_digests.items()}
+        digests = {ns: dict(sorted(d.items())) for ns, d in value_digests.items()}
     else:
-        ordered["valueDigests"] = {
+        digests = {
             ns: dict(sorted(d.items()))
             for ns, d in sorted(value_digests.items(), key=lambda kv: _key_order(kv[0]))
         }
-    ordered["deviceKeyInfo"] = {"deviceKey": cose.key_to_cose(device_key)}
-    ordered["digestAlgorithm"] = digest_algorithm
-    return cbor.encode_tag24(cbor.encode_ordered(ordered))
+    parts += (
+        b"\x6cvalueDigests",
+        cbor2_dumps(digests),
+        b"\x6ddeviceKeyInfo\xa1\x69deviceKey",
+        cose.encode_key(device_key),
+        b"\x6fdigestAlgorithm",
+        cbor2_dumps(digest_algorithm),
+    )
+    return cbor.encode_tag24(b"".join(parts))
+
+
+_MSO_HEAD_6 = b"\xa6"  # docType, version, validityInfo, valueDigests, deviceKeyInfo, digestAlgorithm
+_MSO_HEAD_7 = b"\xa7\x66status"  # and status, first
+
+
+def _tdate_bytes(moment: _dt.datetime) -> bytes:
+    """The encoding of :func:`cbor.tdate`: tag 0 and the text."""
+    return b"\xc0" + cbor2_dumps(cbor.tdate(moment).value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,11 +11,11 @@ import datetime as dt
 import hashlib
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edl import cbor
+from edl import cbor, cose
 from edl.cose import KeySigner
 from edl.issue import DocumentSigner, issue_mdoc
 from edl.mdoc import IssuerSigned, IssuerSignedItem
@@ -128,6 +128,21 @@ def test_received_issuer_signed_is_sent_again_as_the_encoder_would(city, signer,
     assert with_chain.to_bytes() == cbor.encode(with_chain.to_value())
 
 
+_KEYS = {
+    "p256": lambda: ec.generate_private_key(ec.SECP256R1()),
+    "p384": lambda: ec.generate_private_key(ec.SECP384R1()),
+    "p521": lambda: ec.generate_private_key(ec.SECP521R1()),
+    "ed25519": ed25519.Ed25519PrivateKey.generate,
+}
+
+
+@pytest.mark.parametrize("key", sorted(_KEYS))
+def test_encode_key_is_the_deterministic_encoding_of_the_cose_key(key):
+    public = _KEYS[key]().public_key()
+    assert cose.encode_key(public) == cbor.encode(cose.key_to_cose(public))
+    assert cose.key_from_cose(cbor.decode(cose.encode_key(public))) == public
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     namespaces=st.dictionaries(
@@ -139,17 +154,24 @@ def test_received_issuer_signed_is_sent_again_as_the_encoder_would(city, signer,
     seconds=st.integers(0, 10**10),
     span=st.integers(1, 10**9),
     status=st.none() | st.builds(StatusReference, idx=st.integers(0, 2**32), uri=st.text(max_size=40)),
-    curve=st.sampled_from([ec.SECP256R1(), ec.SECP384R1()]),
+    key=st.sampled_from(["p256", "p384", "p521", "ed25519"]),
     micro=st.integers(0, 999_999),
+    later_from=st.booleans(),
+    update=st.none() | st.integers(1, 10**6),
 )
-def test_mso_framing_is_the_deterministic_encoding(namespaces, seconds, span, status, curve, micro):
+def test_mso_framing_is_the_deterministic_encoding(
+    namespaces, seconds, span, status, key, micro, later_from, update
+):
     start = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=seconds, microseconds=micro)
     mso = MobileSecurityObject(
         doc_type="org.iso.18013.5.1.mDL",
         value_digests=namespaces,
-        device_key_info=DeviceKeyInfo(device_key=ec.generate_private_key(curve).public_key()),
+        device_key_info=DeviceKeyInfo(device_key=_KEYS[key]().public_key()),
         validity_info=ValidityInfo(
-            signed=start, valid_from=start, valid_until=start + dt.timedelta(seconds=span)
+            signed=start,
+            valid_from=start + dt.timedelta(seconds=1) if later_from else start,
+            valid_until=start + dt.timedelta(seconds=span + 1),
+            expected_update=None if update is None else start + dt.timedelta(seconds=update),
         ),
         status=status,
     )
