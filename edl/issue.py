@@ -32,6 +32,7 @@ __all__ = ["DEFAULT_VALIDITY", "DocumentSigner", "issue_mdoc"]
 
 DEFAULT_VALIDITY = _dt.timedelta(days=365)
 """MSO validity when none is given (cut to the DS certificate's notAfter and the licence expiry)."""
+_LAST_FULL_VALIDITY = _dt.datetime.max.replace(tzinfo=_dt.UTC) - DEFAULT_VALIDITY
 
 
 class DocumentSigner:
@@ -102,11 +103,15 @@ def issue_mdoc(
         raise ValueError(f"the document signer certificate is not valid now ({window})")
     start = valid_from if valid_from is not None else now
     if valid_until is None:
-        expiry = licence.expiry_date
-        end_of_licence = _dt.datetime(expiry.year, expiry.month, expiry.day, tzinfo=_dt.UTC) + _dt.timedelta(
-            days=1
-        )
-        end = min(now + DEFAULT_VALIDITY, not_after, end_of_licence)
+        # a year from now, cut to the DS certificate and the licence (neither bound may exist
+        # within the years Python holds: a licence expiring on 9999-12-31, now in year 9999)
+        bounds = [not_after]
+        if now <= _LAST_FULL_VALIDITY:
+            bounds.append(now + DEFAULT_VALIDITY)
+        expires_at = licence.expires_at
+        if expires_at is not None:
+            bounds.append(expires_at)
+        end = min(bounds)
     else:
         end = valid_until
         if end > not_after:

@@ -177,5 +177,15 @@ class Licence:
         return value
 
     @property
+    def expires_at(self) -> _dt.datetime | None:
+        """The first moment the licence is no longer valid: midnight UTC after its expiry date
+        (the last day counts). ``None`` for an expiry on 9999-12-31, whose next day Python
+        cannot hold: no time this library handles is past it."""
+        day = self.expiry_date
+        if day == _dt.date.max:
+            return None
+        return _dt.datetime(day.year, day.month, day.day, tzinfo=_dt.UTC) + _dt.timedelta(days=1)
+
+    @property
     def portrait(self) -> bytes:
         return bytes(self.elements["portrait"])

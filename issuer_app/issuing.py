@@ -176,12 +176,12 @@ def _refuse_unsignable(licence: Licence, signer: Any, now: dt.datetime) -> None:
     licence past its expiry date (422 ``licence_expired``: credentials never outlive the
     licence) or a city whose document signer certificate is not valid now (409
     ``signer_expired``: the office rotates it)."""
-    expiry = licence.expiry_date
-    if now >= dt.datetime(expiry.year, expiry.month, expiry.day, tzinfo=dt.UTC) + dt.timedelta(days=1):
+    expires_at = licence.expires_at
+    if expires_at is not None and now >= expires_at:
         raise AppError(
             422,
             "licence_expired",
-            f"the licence expired on {expiry.isoformat()}: no credential can be signed for it",
+            f"the licence expired on {licence.expiry_date.isoformat()}: no credential can be signed for it",
         )
     if not signer.not_before <= now <= signer.not_after:
         raise AppError(

@@ -357,6 +357,16 @@ def test_an_expired_licence_gets_no_credential_and_no_status_place(service, phon
     assert service.client.get(f"{ISSUE}/QD-0001", headers=service.auth()).json() == before
 
 
+def test_a_licence_expiring_on_the_last_day_python_holds_is_issued(service, phone, portrait):
+    # 9999-12-31 has no midnight after it in Python: the expiry check raised OverflowError (a 500)
+    body = issue_body(service, phone, portrait, number="QD-0011")
+    body["licence"]["expiry_date"] = "9999-12-31"
+    r = service.client.post(ISSUE, json=body, headers=service.auth())
+    assert r.status_code == 200, r.text
+    renewed = service.client.post(f"{ISSUE}/QD-0011/renew", headers=service.auth())
+    assert renewed.status_code == 200, renewed.text
+
+
 def test_a_city_whose_signer_expired_is_told_to_rotate_it(service, phone, portrait):
     _issue(service, phone, portrait)
     admin = CityAdmin(service.keystore, FileKeyStore(service.keystore / "keys", PASSPHRASE.encode()))

@@ -204,3 +204,29 @@ def test_issue_mdoc_takes_a_document_signer(signer, city, device_key):
         issue_mdoc(
             licence, device_key=device_key.public_key(), signer=signer, signer_certificate=city.ds, now=NOW
         )
+
+
+@pytest.mark.parametrize(
+    ("expiry", "expected"),
+    [
+        ("2030-01-01", dt.datetime(2030, 1, 2, tzinfo=dt.UTC)),  # its last day counts
+        ("2028-02-29", dt.datetime(2028, 3, 1, tzinfo=dt.UTC)),
+        ("9999-12-31", None),  # no midnight after it that Python can hold
+    ],
+)
+def test_a_licence_expires_at_the_midnight_after_its_expiry_date(expiry, expected):
+    assert _licence({"expiry_date": expiry}).expires_at == expected
+
+
+@pytest.mark.parametrize("expiry", ["9999-12-31", (NOW + dt.timedelta(days=30)).date().isoformat()])
+def test_issued_validity_is_a_year_cut_to_the_signer_and_the_licence(signer, city, device_key, expiry):
+    # found by fuzz_files: a licence expiring on 9999-12-31 made issue_mdoc raise OverflowError
+    licence = _licence({"expiry_date": expiry})
+    issued = issue_mdoc(licence, device_key=device_key.public_key(), signer=signer, now=NOW)
+    bounds = [NOW + dt.timedelta(days=365), signer.not_after]
+    if licence.expires_at is not None:
+        bounds.append(licence.expires_at)
+    assert issued.mso().validity_info.valid_until == min(bounds).replace(microsecond=0)
+    assert not verify_issuer_signed(issued.to_bytes(), trust=[city.root], now=NOW).failures()
+    if licence.expires_at is not None:  # a licence expiring within the year bounds its credential
+        assert issued.mso().validity_info.valid_until == licence.expires_at
