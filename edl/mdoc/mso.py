@@ -223,8 +223,8 @@ _MSO_HEAD_7 = b"\xa7\x66status"  # and status, first
 
 
 def _tdate_bytes(moment: _dt.datetime) -> bytes:
-    """The encoding of :func:`cbor.tdate`: tag 0 and the text."""
-    return b"\xc0" + cbor2_dumps(cbor.tdate(moment).value)
+    """The encoding of :func:`cbor.tdate` (tag 0 and the text: one encoding only)."""
+    return cbor2_dumps(cbor.tdate(moment))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
